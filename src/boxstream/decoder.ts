@@ -1,0 +1,158 @@
+/**
+ * Box-stream decoder: bytes in any fragmentation in, authenticated plaintext out, no I/O. It
+ * buffers at most one packet, so a hostile peer cannot make it hold more than 4130 bytes. Any
+ * failure is final: the key is wiped and nothing more is ever delivered (shs1.md, "Box-stream").
+ */
+import sodium from 'sodium-native'
+import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
+import { copyBytes, wipe } from '../crypto/primitives.ts'
+import { checkSessionKey } from './keys.ts'
+import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { incrementNonce } from './nonce.ts'
+
+/** The length field sits in the first two bytes of the header plaintext; the body MAC follows. */
+const LENGTH_BYTES = 2
+
+type DecoderState =
+  | { readonly name: 'awaiting-header' }
+  | { readonly name: 'awaiting-body', readonly length: number }
+  | { readonly name: 'ended' }
+  | { readonly name: 'failed', readonly error: BoxStreamError }
+
+export class BoxStreamDecoder {
+  readonly #key: Uint8Array
+  readonly #nonce: Uint8Array
+  readonly #header = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+  /** Holds a packet part that arrived split across pushes. */
+  readonly #partial = new Uint8Array(HEADER_BYTES + MAX_BODY_BYTES)
+  #partialLength = 0
+  #state: DecoderState = { name: 'awaiting-header' }
+
+  /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
+  constructor (key: Uint8Array, nonce: Uint8Array) {
+    checkSessionKey(key, nonce, 'decrypt')
+    this.#key = copyBytes(key)
+    this.#nonce = copyBytes(nonce)
+  }
+
+  /** True once the peer's goodbye has been opened: a clean end of stream. */
+  get ended (): boolean {
+    return this.#state.name === 'ended'
+  }
+
+  /** Bytes held back waiting for the rest of a packet (never more than one packet). */
+  get bufferedBytes (): number {
+    return this.#partialLength
+  }
+
+  /** The failure that ended the stream, if any. */
+  get error (): BoxStreamError | undefined {
+    return this.#state.name === 'failed' ? this.#state.error : undefined
+  }
+
+  /**
+   * Decodes what `bytes` completes and returns the plaintexts in order. When a packet fails, the
+   * plaintexts of the packets before it are still returned (they were authentic) and `error` is
+   * set; the failure is thrown at once if there is nothing to return, and by every later call.
+   */
+  push (bytes: Uint8Array): Uint8Array[] {
+    const plaintexts: Uint8Array[] = []
+    try {
+      this.#decodeInto(bytes, plaintexts)
+    } catch (err) {
+      if (plaintexts.length === 0 || !(err instanceof BoxStreamError)) throw err
+    }
+    return plaintexts
+  }
+
+  #decodeInto (bytes: Uint8Array, plaintexts: Uint8Array[]): void {
+    let offset = 0
+    while (offset < bytes.byteLength) {
+      const state = this.#state
+      if (state.name === 'failed') throw state.error
+      if (state.name === 'ended') {
+        throw this.#fail('ERR_BOX_STREAM_AFTER_GOODBYE',
+          'bytes arrived after the peer\'s box-stream goodbye: the peer is broken, or someone is injecting data')
+      }
+      const needed = state.name === 'awaiting-header' ? HEADER_BYTES : state.length
+      let packetPart: Uint8Array
+      if (this.#partialLength === 0 && bytes.byteLength - offset >= needed) {
+        packetPart = bytes.subarray(offset, offset + needed)
+        offset += needed
+      } else {
+        const take = Math.min(needed - this.#partialLength, bytes.byteLength - offset)
+        this.#partial.set(bytes.subarray(offset, offset + take), this.#partialLength)
+        this.#partialLength += take
+        offset += take
+        if (this.#partialLength < needed) break
+        packetPart = this.#partial.subarray(0, needed)
+        this.#partialLength = 0
+      }
+      if (state.name === 'awaiting-header') this.#openHeader(packetPart)
+      else plaintexts.push(this.#openBody(packetPart, state.length))
+    }
+    if (this.#state.name === 'failed') throw this.#state.error
+  }
+
+  /**
+   * The transport has ended. Without a goodbye the stream was cut off, which must not look like
+   * a clean end: throws `ERR_BOX_STREAM_TRUNCATED`.
+   */
+  finish (): void {
+    const state = this.#state
+    if (state.name === 'ended') return
+    if (state.name === 'failed') throw state.error
+    throw this.#fail('ERR_BOX_STREAM_TRUNCATED',
+      'the connection ended without the box-stream goodbye, so the data may be incomplete: ' +
+      'the peer crashed or the network cut the connection')
+  }
+
+  /** Stops decoding (the reader gave up) and wipes the key. */
+  destroy (): void {
+    if (this.#state.name === 'awaiting-header' || this.#state.name === 'awaiting-body') {
+      this.#state = { name: 'failed', error: new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the box stream was destroyed') }
+    }
+    wipe(this.#key, this.#partial)
+  }
+
+  #openHeader (sealed: Uint8Array): void {
+    const header = this.#header
+    if (!sodium.crypto_secretbox_open_easy(header, sealed, this.#nonce, this.#key)) {
+      throw this.#fail('ERR_BOX_STREAM_BAD_HEADER',
+        'a box-stream header failed authentication: the data was corrupted or tampered with in transit')
+    }
+    if (sodium.sodium_is_zero(header)) {
+      this.#state = { name: 'ended' }
+      wipe(this.#key)
+      return
+    }
+    const length = (header[0] as number) << 8 | (header[1] as number)
+    if (length === 0 || length > MAX_BODY_BYTES) {
+      throw this.#fail('ERR_BOX_STREAM_BAD_LENGTH',
+        `a box-stream header announced a body of ${length} bytes (allowed: 1 to ${MAX_BODY_BYTES}): ` +
+        'the peer is broken or hostile')
+    }
+    incrementNonce(this.#nonce)
+    this.#state = { name: 'awaiting-body', length }
+  }
+
+  #openBody (sealed: Uint8Array, length: number): Uint8Array {
+    const plaintext = new Uint8Array(length)
+    const mac = this.#header.subarray(LENGTH_BYTES)
+    if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, mac, this.#nonce, this.#key)) {
+      throw this.#fail('ERR_BOX_STREAM_BAD_BODY',
+        'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
+    }
+    incrementNonce(this.#nonce)
+    this.#state = { name: 'awaiting-header' }
+    return plaintext
+  }
+
+  #fail (code: ShsErrorCode, message: string): BoxStreamError {
+    const error = new BoxStreamError(code, message)
+    this.#state = { name: 'failed', error }
+    wipe(this.#key, this.#partial)
+    this.#partialLength = 0
+    return error
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Box-stream encoder: plaintext in, sealed packets out, no I/O. Each call seals everything it is
+ * given into one output buffer, so an adapter can hand the transport one write per batch.
+ */
+import sodium from 'sodium-native'
+import { BoxStreamError } from '../errors.ts'
+import { copyBytes, wipe } from '../crypto/primitives.ts'
+import { checkSessionKey } from './keys.ts'
+import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { incrementNonce } from './nonce.ts'
+
+const EMPTY = new Uint8Array(0)
+
+export class BoxStreamEncoder {
+  readonly #key: Uint8Array
+  readonly #headerNonce: Uint8Array
+  readonly #bodyNonce: Uint8Array
+  readonly #headerPlaintext = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+  #ended = false
+
+  /** Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. */
+  constructor (key: Uint8Array, nonce: Uint8Array) {
+    checkSessionKey(key, nonce, 'encrypt')
+    this.#key = copyBytes(key)
+    this.#headerNonce = copyBytes(nonce)
+    this.#bodyNonce = copyBytes(nonce)
+    incrementNonce(this.#bodyNonce)
+  }
+
+  get ended (): boolean {
+    return this.#ended
+  }
+
+  /**
+   * Seals the chunks as one stream of bytes: small chunks are coalesced into full packets and
+   * long ones split at 4096 bytes. Empty input produces no packet.
+   */
+  encode (chunks: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    if (this.#ended) {
+      throw new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'cannot write to a box stream after it sent goodbye (or was destroyed)')
+    }
+    const list = chunks instanceof Uint8Array ? [chunks] : chunks
+    let total = 0
+    for (const chunk of list) total += chunk.byteLength
+    if (total === 0) return EMPTY
+
+    const packets = Math.ceil(total / MAX_BODY_BYTES)
+    const output = new Uint8Array(total + packets * HEADER_BYTES)
+    let chunkIndex = 0
+    let chunkOffset = 0
+    let outputOffset = 0
+    for (let remaining = total; remaining > 0;) {
+      const length = Math.min(MAX_BODY_BYTES, remaining)
+      const bodyStart = outputOffset + HEADER_BYTES
+      const chunk = list[chunkIndex] as Uint8Array
+      let body: Uint8Array
+      if (chunk.byteLength - chunkOffset >= length) {
+        body = chunk.subarray(chunkOffset, chunkOffset + length)
+        chunkOffset += length
+      } else {
+        // The body spans several chunks: gather it where its ciphertext goes and seal in place.
+        body = output.subarray(bodyStart, bodyStart + length)
+        let filled = 0
+        while (filled < length) {
+          const current = list[chunkIndex] as Uint8Array
+          const take = Math.min(length - filled, current.byteLength - chunkOffset)
+          body.set(current.subarray(chunkOffset, chunkOffset + take), filled)
+          filled += take
+          chunkOffset += take
+          if (chunkOffset === current.byteLength) { chunkIndex++; chunkOffset = 0 }
+        }
+      }
+      while (chunkIndex < list.length && chunkOffset === (list[chunkIndex] as Uint8Array).byteLength) {
+        chunkIndex++
+        chunkOffset = 0
+      }
+      this.#sealPacket(output, outputOffset, body)
+      outputOffset = bodyStart + length
+      remaining -= length
+    }
+    return output
+  }
+
+  /** The end-of-stream marker: a header sealing 18 zero bytes. Wipes the key afterwards. */
+  goodbye (): Uint8Array {
+    if (this.#ended) {
+      throw new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'goodbye was already sent on this box stream')
+    }
+    const packet = new Uint8Array(HEADER_BYTES)
+    sodium.crypto_secretbox_easy(packet, new Uint8Array(HEADER_PLAINTEXT_BYTES), this.#headerNonce, this.#key)
+    this.destroy()
+    return packet
+  }
+
+  /** Ends the encoder without goodbye (the peer will see a truncated stream) and wipes the key. */
+  destroy (): void {
+    this.#ended = true
+    wipe(this.#key)
+  }
+
+  /** Header with nonce N, body with N+1 (the body's MAC travels inside the header). */
+  #sealPacket (output: Uint8Array, offset: number, body: Uint8Array): void {
+    const length = body.byteLength
+    const header = this.#headerPlaintext
+    header[0] = length >>> 8
+    header[1] = length & 0xff
+    const bodyStart = offset + HEADER_BYTES
+    sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), header.subarray(2), body, this.#bodyNonce, this.#key)
+    sodium.crypto_secretbox_easy(output.subarray(offset, bodyStart), header, this.#headerNonce, this.#key)
+    incrementNonce(this.#headerNonce)
+    incrementNonce(this.#headerNonce)
+    incrementNonce(this.#bodyNonce)
+    incrementNonce(this.#bodyNonce)
+  }
+}

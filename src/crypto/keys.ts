@@ -1,0 +1,101 @@
+/**
+ * Long-term identities: Ed25519 key pairs in libsodium's layout (64-byte secret key = seed ‖
+ * public key), their Curve25519 forms for SHS1's Diffie-Hellman steps, and the checks that
+ * turn malformed input into an `InvalidKeyError` before any of it reaches libsodium.
+ */
+import sodium from 'sodium-native'
+import { InvalidKeyError } from '../errors.ts'
+import {
+  CURVE_KEY_BYTES, NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES,
+  equalConstantTime, wipe
+} from './primitives.ts'
+
+export interface KeyPair {
+  /** 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array
+  /** 64-byte Ed25519 secret key in libsodium's layout: seed ‖ public key. */
+  readonly secretKey: Uint8Array
+}
+
+declare const brand: unique symbol
+type Branded<T, Name extends string> = T & { readonly [brand]: Name }
+
+/** A public key that has been checked to be a valid Ed25519 point. */
+export type Ed25519PublicKey = Branded<Uint8Array, 'Ed25519PublicKey'>
+/** A key pair whose halves have been checked to belong together. */
+export type CheckedKeyPair = Branded<KeyPair, 'CheckedKeyPair'>
+/** The 32-byte network key (SSB calls it the app key or caps). */
+export type NetworkKey = Branded<Uint8Array, 'NetworkKey'>
+
+/** Makes an Ed25519 key pair: random, or derived from a 32-byte seed for reproducible identities. */
+export function generateKeyPair (seed?: Uint8Array): KeyPair {
+  const publicKey = new Uint8Array(PUBLIC_KEY_BYTES)
+  const secretKey = new Uint8Array(SECRET_KEY_BYTES)
+  if (seed === undefined) {
+    sodium.crypto_sign_keypair(publicKey, secretKey)
+  } else {
+    checkLength(seed, SEED_BYTES, 'seed')
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
+  }
+  return { publicKey, secretKey }
+}
+
+export function asPublicKey (bytes: unknown, name: string): Ed25519PublicKey {
+  checkLength(bytes, PUBLIC_KEY_BYTES, name)
+  // A key that does not decode to a curve point can never complete a handshake: say so now.
+  try {
+    wipe(toCurvePublicKey(bytes as Ed25519PublicKey))
+  } catch {
+    throw new InvalidKeyError(`${name} is not a valid Ed25519 public key: check that you copied the right 32 bytes`)
+  }
+  return bytes as Ed25519PublicKey
+}
+
+export function asKeyPair (keys: unknown, name = 'keys'): CheckedKeyPair {
+  if (typeof keys !== 'object' || keys === null) {
+    throw new InvalidKeyError(`${name} must be { publicKey, secretKey } as returned by generateKeyPair()`)
+  }
+  const { publicKey, secretKey } = keys as Partial<KeyPair>
+  asPublicKey(publicKey, `${name}.publicKey`)
+  checkLength(secretKey, SECRET_KEY_BYTES, `${name}.secretKey`)
+  const derived = new Uint8Array(PUBLIC_KEY_BYTES)
+  sodium.crypto_sign_ed25519_sk_to_pk(derived, secretKey as Uint8Array)
+  if (!equalConstantTime(derived, publicKey as Uint8Array)) {
+    throw new InvalidKeyError(`${name}.secretKey does not belong to ${name}.publicKey: pass both halves of the same key pair`)
+  }
+  return keys as CheckedKeyPair
+}
+
+export function asNetworkKey (bytes: unknown): NetworkKey {
+  checkLength(bytes, NETWORK_KEY_BYTES, 'networkKey')
+  return bytes as NetworkKey
+}
+
+export function toCurvePublicKey (publicKey: Ed25519PublicKey): Uint8Array {
+  const curve = new Uint8Array(CURVE_KEY_BYTES)
+  sodium.crypto_sign_ed25519_pk_to_curve25519(curve, publicKey)
+  return curve
+}
+
+/** The Curve25519 form of a long-term secret key; the caller wipes it after its one DH. */
+export function toCurveSecretKey (keys: CheckedKeyPair): Uint8Array {
+  const curve = new Uint8Array(CURVE_KEY_BYTES)
+  sodium.crypto_sign_ed25519_sk_to_curve25519(curve, keys.secretKey)
+  return curve
+}
+
+function checkLength (bytes: unknown, length: number, name: string): asserts bytes is Uint8Array {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new InvalidKeyError(`${name} must be a Uint8Array of ${length} bytes, got ${describe(bytes)}`)
+  }
+  if (bytes.byteLength !== length) {
+    throw new InvalidKeyError(`${name} must be ${length} bytes, got ${bytes.byteLength}: ` +
+      'check that it is raw bytes, not base64 or hex text, and not a key of another kind')
+  }
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return 'a string (decode base64 or hex to bytes first)'
+  return typeof value
+}

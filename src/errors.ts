@@ -1,0 +1,90 @@
+/**
+ * One error hierarchy for the whole library. Every failure a user can meet carries a stable
+ * `code` (for programs) and a message that says what probably happened and what to check (for
+ * people). Codes never change meaning; messages may be improved.
+ */
+
+export type ShsErrorCode =
+  | 'ERR_SHS_INVALID_KEY'
+  | 'ERR_SHS_WEAK_KEY'
+  | 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO'
+  | 'ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'
+  | 'ERR_SHS_CLIENT_HUNG_UP'
+  | 'ERR_SHS_INVALID_HELLO'
+  | 'ERR_SHS_INVALID_CLIENT_AUTH'
+  | 'ERR_SHS_INVALID_SERVER_ACCEPT'
+  | 'ERR_SHS_UNAUTHORIZED'
+  | 'ERR_SHS_AUTHORIZE_FAILED'
+  | 'ERR_SHS_HANDSHAKE_TIMEOUT'
+  | 'ERR_SHS_ABORTED'
+  | 'ERR_SHS_CONNECTION'
+  | 'ERR_SHS_INVALID_STATE'
+  | 'ERR_BOX_STREAM_BAD_HEADER'
+  | 'ERR_BOX_STREAM_BAD_BODY'
+  | 'ERR_BOX_STREAM_BAD_LENGTH'
+  | 'ERR_BOX_STREAM_TRUNCATED'
+  | 'ERR_BOX_STREAM_AFTER_GOODBYE'
+  | 'ERR_BOX_STREAM_CLOSED'
+
+export class ShsError extends Error {
+  readonly code: ShsErrorCode
+
+  constructor (code: ShsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ShsError'
+    this.code = code
+  }
+}
+
+/** A key or network key of the wrong size or shape, or one that yields a weak DH result. */
+export class InvalidKeyError extends ShsError {
+  constructor (message: string, code: 'ERR_SHS_INVALID_KEY' | 'ERR_SHS_WEAK_KEY' = 'ERR_SHS_INVALID_KEY') {
+    super(code, message)
+    this.name = 'InvalidKeyError'
+  }
+}
+
+/** The secret handshake failed: the peer sent something invalid, hung up, or was refused. */
+export class HandshakeError extends ShsError {
+  constructor (code: ShsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.name = 'HandshakeError'
+  }
+}
+
+export class HandshakeTimeoutError extends HandshakeError {
+  readonly timeout: number
+
+  constructor (timeout: number, stage: string) {
+    super('ERR_SHS_HANDSHAKE_TIMEOUT',
+      `the secret handshake did not finish within ${timeout} ms (stuck while ${stage}): ` +
+      'the peer may be overloaded, not an SHS peer, or the network is dropping packets; ' +
+      'check the address or raise the timeout option')
+    this.name = 'HandshakeTimeoutError'
+    this.timeout = timeout
+  }
+}
+
+/** Named `AbortError` like the platform's, so code that checks `err.name` keeps working. */
+export class AbortError extends ShsError {
+  constructor (message = 'the operation was aborted by its AbortSignal', options?: { cause?: unknown }) {
+    super('ERR_SHS_ABORTED', message, options)
+    this.name = 'AbortError'
+  }
+}
+
+/** A TCP-level failure: refused, reset, unreachable. */
+export class ConnectionError extends ShsError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('ERR_SHS_CONNECTION', message, options)
+    this.name = 'ConnectionError'
+  }
+}
+
+/** The box stream was tampered with, cut off, or used after it ended. */
+export class BoxStreamError extends ShsError {
+  constructor (code: ShsErrorCode, message: string) {
+    super(code, message)
+    this.name = 'BoxStreamError'
+  }
+}

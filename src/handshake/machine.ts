@@ -1,0 +1,220 @@
+/**
+ * The SHS1 handshake as a sans-IO state machine. It never touches a socket, a timer or a
+ * promise: an adapter asks `next()` what to do, writes or reads exactly the bytes it is told,
+ * and feeds them back. Client and server share every step; only the order of the script and
+ * the explanations of failures differ.
+ *
+ *   client: write hello → read hello → write clientAuth → read serverAccept → complete
+ *   server: read hello → write hello → read clientAuth → authorize → write serverAccept → complete
+ */
+import {
+  type Ed25519PublicKey, asKeyPair, asNetworkKey, asPublicKey
+} from '../crypto/keys.ts'
+import { type CurveKeyPair, copyBytes } from '../crypto/primitives.ts'
+import { ShsError } from '../errors.ts'
+import { describeFailure, describeHangUp, describeRefusal, type MessageName } from './explain.ts'
+import type { SessionKeys } from './session.ts'
+import {
+  CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES,
+  acceptClientAuth, acceptHello, acceptServerAccept, createClientAuth, createHandshakeState,
+  createHello, createServerAccept, deriveSession, wipeHandshakeState
+} from './steps.ts'
+
+export type HandshakeRole = 'client' | 'server'
+
+/** What the adapter must do next. */
+export type HandshakeAction =
+  | { readonly type: 'write', readonly message: MessageName, readonly bytes: Uint8Array }
+  | { readonly type: 'read', readonly message: MessageName, readonly length: number }
+  | { readonly type: 'authorize', readonly remotePublicKey: Uint8Array }
+  | { readonly type: 'complete', readonly session: SessionKeys }
+
+interface MessageSpec {
+  readonly length: number
+  readonly create: (state: HandshakeState) => Uint8Array
+  readonly accept: (state: HandshakeState, message: Uint8Array) => boolean
+}
+
+const MESSAGES: Readonly<Record<MessageName, MessageSpec>> = {
+  clientHello: { length: HELLO_BYTES, create: createHello, accept: acceptHello },
+  serverHello: { length: HELLO_BYTES, create: createHello, accept: acceptHello },
+  clientAuth: { length: CLIENT_AUTH_BYTES, create: createClientAuth, accept: acceptClientAuth },
+  serverAccept: { length: SERVER_ACCEPT_BYTES, create: createServerAccept, accept: acceptServerAccept }
+}
+
+type ScriptStep =
+  | { readonly kind: 'write', readonly message: MessageName }
+  | { readonly kind: 'read', readonly message: MessageName }
+  | { readonly kind: 'authorize' }
+
+const SCRIPTS: Readonly<Record<HandshakeRole, readonly ScriptStep[]>> = {
+  client: [
+    { kind: 'write', message: 'clientHello' },
+    { kind: 'read', message: 'serverHello' },
+    { kind: 'write', message: 'clientAuth' },
+    { kind: 'read', message: 'serverAccept' }
+  ],
+  server: [
+    { kind: 'read', message: 'clientHello' },
+    { kind: 'write', message: 'serverHello' },
+    { kind: 'read', message: 'clientAuth' },
+    { kind: 'authorize' },
+    { kind: 'write', message: 'serverAccept' }
+  ]
+}
+
+type Phase =
+  | { readonly name: 'running', readonly step: number }
+  | { readonly name: 'complete', readonly session: SessionKeys }
+  | { readonly name: 'failed', readonly error: ShsError }
+
+export interface ClientHandshakeInit {
+  keys: unknown
+  networkKey: unknown
+  remotePublicKey: unknown
+  /** Test vectors only: never reuse ephemeral keys. */
+  ephemeral?: CurveKeyPair
+}
+
+export interface ServerHandshakeInit {
+  keys: unknown
+  networkKey: unknown
+  /** Test vectors only: never reuse ephemeral keys. */
+  ephemeral?: CurveKeyPair
+}
+
+export class SecretHandshake {
+  readonly role: HandshakeRole
+  #state: HandshakeState
+  #phase: Phase = { name: 'running', step: 0 }
+
+  private constructor (role: HandshakeRole, state: HandshakeState) {
+    this.role = role
+    this.#state = state
+  }
+
+  /** Validates the keys up front, so misuse fails before any byte is sent. */
+  static client (init: ClientHandshakeInit): SecretHandshake {
+    const state = createHandshakeState({
+      local: asKeyPair(init.keys),
+      networkKey: asNetworkKey(init.networkKey),
+      remotePublicKey: asPublicKey(init.remotePublicKey, 'remotePublicKey'),
+      ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral })
+    })
+    return new SecretHandshake('client', state)
+  }
+
+  static server (init: ServerHandshakeInit): SecretHandshake {
+    const state = createHandshakeState({
+      local: asKeyPair(init.keys),
+      networkKey: asNetworkKey(init.networkKey),
+      ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral })
+    })
+    return new SecretHandshake('server', state)
+  }
+
+  /** A short human description of where the handshake is, for timeouts and verbose logs. */
+  get stage (): string {
+    const phase = this.#phase
+    if (phase.name !== 'running') return phase.name
+    const step = this.#currentStep(phase.step)
+    if (step.kind === 'authorize') return 'deciding whether to authorize the client'
+    return `${step.kind === 'write' ? 'sending' : 'waiting for'} ${step.message}`
+  }
+
+  get isComplete (): boolean {
+    return this.#phase.name === 'complete'
+  }
+
+  /**
+   * The next thing to do. A `write` action advances the machine (its bytes must be sent);
+   * `read` and `authorize` wait for `receive()` and `authorize()`.
+   */
+  next (): HandshakeAction {
+    const phase = this.#phase
+    if (phase.name === 'complete') return { type: 'complete', session: phase.session }
+    if (phase.name === 'failed') throw phase.error
+    const step = this.#currentStep(phase.step)
+    switch (step.kind) {
+      case 'write': {
+        const bytes = MESSAGES[step.message].create(this.#state)
+        this.#advance(phase.step)
+        return { type: 'write', message: step.message, bytes }
+      }
+      case 'read':
+        return { type: 'read', message: step.message, length: MESSAGES[step.message].length }
+      case 'authorize':
+        return { type: 'authorize', remotePublicKey: copyBytes(this.#state.remotePublicKey as Ed25519PublicKey) }
+    }
+  }
+
+  /** Feeds the message the last `read` action asked for. Throws a `HandshakeError` if it is invalid. */
+  receive (message: Uint8Array): void {
+    const index = this.#expect('read')
+    const step = this.#currentStep(index)
+    if (step.kind !== 'read') throw this.#misuse('receive')
+    const spec = MESSAGES[step.message]
+    if (message.byteLength !== spec.length || !spec.accept(this.#state, message)) {
+      throw this.#fail(describeFailure(step.message))
+    }
+    this.#advance(index)
+  }
+
+  /** The server's decision on the client key from message 3 (shs1.md: after verifying it, before message 4). */
+  authorize (accepted: boolean, cause?: unknown): void {
+    const index = this.#expect('authorize')
+    if (!accepted) {
+      throw this.#fail(describeRefusal(this.#state.remotePublicKey as Uint8Array, cause))
+    }
+    this.#advance(index)
+  }
+
+  /** The transport ended before the message we wait for: explain what that most likely means. */
+  peerHungUp (cause?: unknown): ShsError {
+    const phase = this.#phase
+    if (phase.name === 'failed') return phase.error
+    const step = phase.name === 'running' ? this.#currentStep(phase.step) : undefined
+    const waitingFor = step?.kind === 'read' ? step.message : undefined
+    return this.#fail(describeHangUp(this.role, waitingFor, cause))
+  }
+
+  /** Ends the handshake from outside (timeout, abort, transport error) and wipes its secrets. */
+  abort (error: ShsError): void {
+    if (this.#phase.name === 'running') this.#fail(error)
+  }
+
+  #currentStep (index: number): ScriptStep {
+    return SCRIPTS[this.role][index] as ScriptStep
+  }
+
+  #expect (kind: ScriptStep['kind']): number {
+    const phase = this.#phase
+    if (phase.name === 'failed') throw phase.error
+    if (phase.name !== 'running' || this.#currentStep(phase.step).kind !== kind) throw this.#misuse(kind)
+    return phase.step
+  }
+
+  #advance (index: number): void {
+    const next = index + 1
+    if (next < SCRIPTS[this.role].length) {
+      this.#phase = { name: 'running', step: next }
+      return
+    }
+    const session = deriveSession(this.#state)
+    wipeHandshakeState(this.#state)
+    this.#phase = { name: 'complete', session }
+  }
+
+  #fail (error: ShsError): ShsError {
+    if (this.#phase.name === 'running') {
+      wipeHandshakeState(this.#state)
+      this.#phase = { name: 'failed', error }
+    }
+    return error
+  }
+
+  #misuse (call: string): ShsError {
+    return new ShsError('ERR_SHS_INVALID_STATE',
+      `${call}() is not valid while the handshake is ${this.stage}: follow the actions next() returns`)
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The cryptographic steps of SHS1, one function per message and direction, over a state record
+ * that holds everything a handshake has learned so far. Names follow shs1.md: `K` the network
+ * key, `a`/`b` the client's/server's ephemeral keys, `A`/`B` their long-term keys, and the three
+ * DH values `ab`, `aB`, `Ab`. Each `accept…` returns false for anything invalid and never throws
+ * for peer-controlled input.
+ */
+import {
+  type CheckedKeyPair, type Ed25519PublicKey, type NetworkKey,
+  asPublicKey, toCurvePublicKey, toCurveSecretKey
+} from '../crypto/keys.ts'
+import {
+  type CurveKeyPair, HMAC_BYTES, NONCE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  concatBytes, copyBytes, diffieHellman, generateCurveKeyPair, hmac, openOnce, sealOnce, sha256, sign,
+  verifyHmac, verifySignature, wipe
+} from '../crypto/primitives.ts'
+import type { SessionKeys } from './session.ts'
+
+/** Sizes of the four messages (shs1.md, "The four messages"). */
+export const HELLO_BYTES = HMAC_BYTES + PUBLIC_KEY_BYTES
+export const CLIENT_AUTH_BYTES = 16 + SIGNATURE_BYTES + PUBLIC_KEY_BYTES
+export const SERVER_ACCEPT_BYTES = 16 + SIGNATURE_BYTES
+
+export interface HandshakeState {
+  readonly networkKey: NetworkKey
+  readonly local: CheckedKeyPair
+  readonly ephemeral: CurveKeyPair
+  /** hmac_K(own ephemeral public key); its first 24 bytes become our decrypt nonce. */
+  readonly localHelloMac: Uint8Array
+  /** The client knows it from the start; the server learns it from message 3. */
+  remotePublicKey?: Ed25519PublicKey
+  remoteEphemeralKey?: Uint8Array
+  remoteHelloMac?: Uint8Array
+  ab?: Uint8Array
+  aB?: Uint8Array
+  Ab?: Uint8Array
+  /** sha256(ab): both signatures cover it, binding them to this session. */
+  abHash?: Uint8Array
+  /** sigA ‖ A_pk, the plaintext of message 3, which the server signs again in message 4. */
+  clientAuthPayload?: Uint8Array
+}
+
+export interface HandshakeStateInit {
+  networkKey: NetworkKey
+  local: CheckedKeyPair
+  remotePublicKey?: Ed25519PublicKey
+  /** Only for replaying recorded vectors: a fresh key pair per handshake is what keeps sessions forward secure. */
+  ephemeral?: CurveKeyPair
+}
+
+export function createHandshakeState (init: HandshakeStateInit): HandshakeState {
+  const ephemeral = init.ephemeral ?? generateCurveKeyPair()
+  const state: HandshakeState = {
+    networkKey: init.networkKey,
+    local: init.local,
+    ephemeral,
+    localHelloMac: hmac(init.networkKey, ephemeral.publicKey)
+  }
+  if (init.remotePublicKey !== undefined) state.remotePublicKey = init.remotePublicKey
+  return state
+}
+
+/** Messages 1 and 2: `hmac_K(eph_pk) ‖ eph_pk`. Proves knowledge of K without revealing it. */
+export function createHello (state: HandshakeState): Uint8Array {
+  return concatBytes(state.localHelloMac, state.ephemeral.publicKey)
+}
+
+export function acceptHello (state: HandshakeState, message: Uint8Array): boolean {
+  const mac = message.subarray(0, HMAC_BYTES)
+  const ephemeralKey = message.subarray(HMAC_BYTES, HELLO_BYTES)
+  if (!verifyHmac(mac, ephemeralKey, state.networkKey)) return false
+  const ab = tryDiffieHellman(state.ephemeral.secretKey, ephemeralKey)
+  if (ab === undefined) return false
+  state.remoteEphemeralKey = copyBytes(ephemeralKey)
+  state.remoteHelloMac = copyBytes(mac)
+  state.ab = ab
+  state.abHash = sha256(ab)
+  return true
+}
+
+/** Message 3 (client): `box(sha256(K ‖ ab ‖ aB), sign_A(K ‖ B_pk ‖ sha256(ab)) ‖ A_pk)`. */
+export function createClientAuth (state: HandshakeState): Uint8Array {
+  const { networkKey, local } = state
+  const serverKey = required(state.remotePublicKey)
+  const curveServerKey = toCurvePublicKey(serverKey)
+  state.aB = diffieHellman(state.ephemeral.secretKey, curveServerKey)
+  const signed = concatBytes(networkKey, serverKey, required(state.abHash))
+  const signature = sign(signed, local.secretKey)
+  state.clientAuthPayload = concatBytes(signature, local.publicKey)
+  const boxKey = sha256(networkKey, required(state.ab), state.aB)
+  const message = sealOnce(boxKey, state.clientAuthPayload)
+  wipe(boxKey, signed)
+  return message
+}
+
+/** Message 3 (server): open it, check the client's signature, and learn who the client is. */
+export function acceptClientAuth (state: HandshakeState, message: Uint8Array): boolean {
+  const { networkKey, local } = state
+  const curveSecret = toCurveSecretKey(local)
+  const aB = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
+  wipe(curveSecret)
+  if (aB === undefined) return false
+  state.aB = aB
+  const boxKey = sha256(networkKey, required(state.ab), aB)
+  const payload = openOnce(boxKey, message)
+  wipe(boxKey)
+  if (payload === undefined) return false
+
+  const signature = payload.subarray(0, SIGNATURE_BYTES)
+  const clientKey = payload.subarray(SIGNATURE_BYTES)
+  const signed = concatBytes(networkKey, local.publicKey, required(state.abHash))
+  const valid = verifySignature(signature, signed, clientKey)
+  wipe(signed)
+  if (!valid) return false
+
+  let remotePublicKey: Ed25519PublicKey
+  try {
+    remotePublicKey = asPublicKey(copyBytes(clientKey), 'client public key')
+  } catch {
+    return false
+  }
+  const Ab = tryDiffieHellman(state.ephemeral.secretKey, toCurvePublicKey(remotePublicKey))
+  if (Ab === undefined) return false
+  state.remotePublicKey = remotePublicKey
+  state.clientAuthPayload = payload
+  state.Ab = Ab
+  return true
+}
+
+/** Message 4 (server): `box(sha256(K ‖ ab ‖ aB ‖ Ab), sign_B(K ‖ sigA ‖ A_pk ‖ sha256(ab)))`. */
+export function createServerAccept (state: HandshakeState): Uint8Array {
+  const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
+  const signature = sign(signed, state.local.secretKey)
+  const boxKey = acceptBoxKey(state)
+  const message = sealOnce(boxKey, signature)
+  wipe(boxKey, signed)
+  return message
+}
+
+/** Message 4 (client): proves the server holds B's secret key and saw our message 3. */
+export function acceptServerAccept (state: HandshakeState, message: Uint8Array): boolean {
+  const curveSecret = toCurveSecretKey(state.local)
+  const Ab = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
+  wipe(curveSecret)
+  if (Ab === undefined) return false
+  state.Ab = Ab
+  const boxKey = acceptBoxKey(state)
+  const signature = openOnce(boxKey, message)
+  wipe(boxKey)
+  if (signature === undefined) return false
+  const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
+  const valid = verifySignature(signature, signed, required(state.remotePublicKey))
+  wipe(signed)
+  return valid
+}
+
+/**
+ * shs1.md, "Session keys": both directions get their own key (hashed with the receiver's public
+ * key) and their own starting nonce (from the receiver's hello MAC).
+ */
+export function deriveSession (state: HandshakeState): SessionKeys {
+  const remotePublicKey = required(state.remotePublicKey)
+  const acceptKey = acceptBoxKey(state)
+  const secret = sha256(acceptKey)
+  const session: SessionKeys = {
+    remotePublicKey: copyBytes(remotePublicKey),
+    encryptKey: sha256(secret, remotePublicKey),
+    encryptNonce: copyBytes(required(state.remoteHelloMac).subarray(0, NONCE_BYTES)),
+    decryptKey: sha256(secret, state.local.publicKey),
+    decryptNonce: copyBytes(state.localHelloMac.subarray(0, NONCE_BYTES))
+  }
+  wipe(acceptKey, secret)
+  return session
+}
+
+/** The one place where a handshake's secrets are destroyed, whatever way it ended. */
+export function wipeHandshakeState (state: HandshakeState): void {
+  wipe(state.ephemeral.secretKey, state.ab, state.aB, state.Ab, state.abHash, state.clientAuthPayload)
+}
+
+/** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys. */
+function acceptBoxKey (state: HandshakeState): Uint8Array {
+  return sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+}
+
+function tryDiffieHellman (secret: Uint8Array, remote: Uint8Array): Uint8Array | undefined {
+  try {
+    return diffieHellman(secret, remote)
+  } catch {
+    return undefined
+  }
+}
+
+/** The step table guarantees ordering; reaching a missing value is a bug in this library. */
+function required<T> (value: T | undefined): T {
+  if (value === undefined) throw new Error('shs-transport internal error: handshake step run out of order')
+  return value
+}

@@ -1,0 +1,22 @@
+/**
+ * shs-transport: Secure Scuttlebutt's secret handshake (SHS1) and box stream.
+ * The core (handshake, boxstream) is sans-IO; the exports below are its adapters.
+ */
+export { generateKeyPair, type KeyPair } from './crypto/keys.ts'
+export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
+export { connect, type ConnectOptions } from './net/connect.ts'
+export { listen, type ListenOptions, type Listener } from './net/listen.ts'
+export { clientHandshake, serverHandshake } from './stream/handshake.ts'
+export { toNodeDuplex } from './stream/node-duplex.ts'
+export type {
+  Authorize, ByteDuplex, ClientHandshakeOptions, SecureStream, ServerHandshakeOptions
+} from './stream/types.ts'
+export { SecretHandshake, type HandshakeAction, type HandshakeRole } from './handshake/machine.ts'
+export { type SessionKeys, sessionOutcome } from './handshake/session.ts'
+export { BoxStreamEncoder } from './boxstream/encoder.ts'
+export { BoxStreamDecoder } from './boxstream/decoder.ts'
+export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'
+export {
+  ShsError, InvalidKeyError, HandshakeError, HandshakeTimeoutError, AbortError, ConnectionError,
+  BoxStreamError, type ShsErrorCode
+} from './errors.ts'

@@ -1,0 +1,53 @@
+/** TCP client: open a socket, run the client handshake, hand back the secure stream. */
+import net from 'node:net'
+import { ConnectionError } from '../errors.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import type { Deadline } from '../stream/deadline.ts'
+import { runHandshake, withDeadline } from '../stream/handshake.ts'
+import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
+import { socketDuplex } from './socket-duplex.ts'
+
+export interface ConnectOptions extends ClientHandshakeOptions {
+  host: string
+  port: number
+}
+
+/** Connects to an SHS server. The timeout covers the TCP connection and the handshake together. */
+export async function connect (options: ConnectOptions): Promise<SecureStream> {
+  const { keys, networkKey, remotePublicKey, host, port } = options
+  // Check every key before touching the network, so misuse fails fast and locally.
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  return await withDeadline(options, async (deadline) => {
+    const socket = await openSocket(host, port, deadline)
+    return await runHandshake(socketDuplex(socket), machine, deadline)
+  })
+}
+
+async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {
+  const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
+  const connected = new Promise<net.Socket>((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new ConnectionError(`could not connect to ${host}:${port} (${err.code ?? err.message}): ` +
+        explainConnectError(err.code), { cause: err }))
+    })
+  })
+  try {
+    return await deadline.race(connected, () => `connecting to ${host}:${port}`)
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
+}
+
+function explainConnectError (code: string | undefined): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'nothing is listening there; check the port and that the server runs'
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'the host name does not resolve; check the spelling'
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'the host cannot be reached from this network'
+    default: return 'check the address and the network'
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * TCP server: every accepted socket runs the server handshake; only authorized clients reach
+ * `onStream`. Refused or failed connections are closed without a word to the peer.
+ */
+import net from 'node:net'
+import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
+import { ConnectionError, type ShsError } from '../errors.ts'
+import { serverHandshake } from '../stream/handshake.ts'
+import type { SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import { socketDuplex } from './socket-duplex.ts'
+
+export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal'> {
+  /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
+  host?: string
+  /** TCP port; 0 picks a free one (read it back with `address()`). */
+  port: number
+  /** Told about each connection that did not become a stream (refused, timed out, invalid). */
+  onHandshakeError?: (error: ShsError, remote: { host: string, port: number }) => void
+}
+
+export interface Listener {
+  address (): { host: string, port: number }
+  /** Stops accepting, aborts handshakes in progress and closes every connection it accepted. */
+  close (): Promise<void>
+}
+
+const DEFAULT_HOST = '127.0.0.1'
+
+export async function listen (options: ListenOptions, onStream: (stream: SecureStream) => void): Promise<Listener> {
+  asKeyPair(options.keys)
+  asNetworkKey(options.networkKey)
+  const sockets = new Set<net.Socket>()
+  const closing = new AbortController()
+
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    // Errors surface through the handshake or the secure stream; this keeps them off the process.
+    socket.on('error', () => {})
+    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    serverHandshake(socketDuplex(socket), { ...options, signal: closing.signal }).then(onStream, (err: ShsError) => {
+      options.onHandshakeError?.(err, remote)
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new ConnectionError(`could not listen on ${options.host ?? DEFAULT_HOST}:${options.port} (${err.code ?? err.message}): ` +
+        (err.code === 'EADDRINUSE' ? 'the port is taken; pick another or pass port 0' : 'check the host and port'), { cause: err }))
+    })
+    server.listen(options.port, options.host ?? DEFAULT_HOST, () => {
+      server.removeAllListeners('error')
+      resolve()
+    })
+  })
+  server.on('error', () => {})
+
+  return {
+    address () {
+      const address = server.address() as net.AddressInfo
+      return { host: address.address, port: address.port }
+    },
+    async close () {
+      closing.abort()
+      const closed = new Promise<void>((resolve) => server.close(() => { resolve() }))
+      for (const socket of sockets) socket.destroy()
+      await closed
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Drives the sans-IO handshake over an it-pipe duplex: write what the machine produces, read
+ * what it asks for, ask the application about the client, all under one deadline.
+ */
+import { AbortError, ConnectionError, ShsError } from '../errors.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import { Deadline } from './deadline.ts'
+import { ByteReader } from './reader.ts'
+import { Outbound, createSecureStream } from './secure-stream.ts'
+import type {
+  Authorize, ByteDuplex, ClientHandshakeOptions, SecureStream, ServerHandshakeOptions
+} from './types.ts'
+
+const acceptEveryone: Authorize = () => true
+
+/** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
+export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
+  const { keys, networkKey, remotePublicKey } = options
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  return await withDeadline(options, async (deadline) => await runHandshake(duplex, machine, deadline))
+}
+
+/** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
+export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
+  const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
+  const authorize = options.authorize ?? acceptEveryone
+  return await withDeadline(options, async (deadline) => await runHandshake(duplex, machine, deadline, authorize))
+}
+
+export async function withDeadline<T> (
+  options: { timeout?: number | undefined, signal?: AbortSignal | undefined },
+  run: (deadline: Deadline) => Promise<T>
+): Promise<T> {
+  const deadline = new Deadline(options)
+  try {
+    return await run(deadline)
+  } finally {
+    deadline.dispose()
+  }
+}
+
+/**
+ * The adapter loop. On any failure the machine has already wiped its secrets; here we stop
+ * writing (so a refused peer gets nothing more, shs1.md "The four messages") and release the
+ * transport.
+ */
+export async function runHandshake (
+  duplex: ByteDuplex,
+  machine: SecretHandshake,
+  deadline: Deadline,
+  authorize: Authorize = acceptEveryone
+): Promise<SecureStream> {
+  const reader = new ByteReader(duplex.source)
+  const outbound = new Outbound(duplex)
+  const stage = (): string => machine.stage
+  try {
+    for (;;) {
+      const action = machine.next()
+      switch (action.type) {
+        case 'write':
+          outbound.handshakeMessages.push(action.bytes)
+          break
+        case 'read': {
+          const message = await deadline.race(readMessage(reader, action.length), stage)
+          if (message === undefined) throw machine.peerHungUp()
+          machine.receive(message)
+          break
+        }
+        case 'authorize': {
+          const decision = await deadline.race(decide(authorize, action.remotePublicKey), stage)
+          machine.authorize(decision.accepted, decision.cause)
+          break
+        }
+        case 'complete':
+          return createSecureStream(duplex, reader, outbound, action.session)
+      }
+    }
+  } catch (err) {
+    const error = toShsError(err, machine)
+    machine.abort(error)
+    outbound.stop()
+    reader.close()
+    duplex.abort?.(error)
+    throw error
+  }
+}
+
+async function readMessage (reader: ByteReader, length: number): Promise<Uint8Array | undefined> {
+  try {
+    return await reader.read(length)
+  } catch (err) {
+    // A reset or any other transport failure mid-handshake means the peer went away.
+    throw new TransportFailure(err)
+  }
+}
+
+async function decide (authorize: Authorize, remotePublicKey: Uint8Array): Promise<{ accepted: boolean, cause?: unknown }> {
+  try {
+    return { accepted: (await authorize(remotePublicKey)) === true }
+  } catch (cause) {
+    return { accepted: false, cause: cause ?? new Error('authorize threw') }
+  }
+}
+
+class TransportFailure {
+  readonly cause: unknown
+  constructor (cause: unknown) { this.cause = cause }
+}
+
+function toShsError (err: unknown, machine: SecretHandshake): ShsError {
+  if (err instanceof TransportFailure) return machine.peerHungUp(err.cause)
+  if (err instanceof ShsError) return err
+  if (err instanceof Error && err.name === 'AbortError') return new AbortError(err.message, { cause: err })
+  return new ConnectionError(`the handshake failed: ${String(err)}`, { cause: err })
+}

@@ -1,0 +1,82 @@
+/**
+ * Reads exact byte counts from an async iterable of chunks, for the handshake's fixed-size
+ * messages, and hands back whatever arrived beyond them (the first box-stream bytes may share a
+ * chunk with the last handshake message).
+ */
+import type { ByteDuplex } from './types.ts'
+
+type Chunk = Uint8Array | { subarray(): Uint8Array }
+
+export function toBytes (chunk: Chunk): Uint8Array {
+  return chunk instanceof Uint8Array ? chunk : chunk.subarray()
+}
+
+export class ByteReader {
+  readonly #iterator: AsyncIterator<Chunk> | Iterator<Chunk>
+  #buffered: Uint8Array[] = []
+  #bufferedLength = 0
+  #done = false
+
+  constructor (source: ByteDuplex['source']) {
+    this.#iterator = Symbol.asyncIterator in source
+      ? (source as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
+      : (source as Iterable<Chunk>)[Symbol.iterator]()
+  }
+
+  /** Exactly `length` bytes, or undefined if the source ended first. Transport errors are thrown. */
+  async read (length: number): Promise<Uint8Array | undefined> {
+    while (this.#bufferedLength < length) {
+      if (this.#done) return undefined
+      const result = await this.#iterator.next()
+      if (result.done === true) {
+        this.#done = true
+        return undefined
+      }
+      const bytes = toBytes(result.value)
+      if (bytes.byteLength === 0) continue
+      this.#buffered.push(bytes)
+      this.#bufferedLength += bytes.byteLength
+    }
+    const joined = this.#buffered.length === 1 ? this.#buffered[0] as Uint8Array : concat(this.#buffered, this.#bufferedLength)
+    this.#buffered = joined.byteLength > length ? [joined.subarray(length)] : []
+    this.#bufferedLength -= length
+    return joined.subarray(0, length)
+  }
+
+  /** Everything not yet consumed: the buffered bytes, then the rest of the source. */
+  async * rest (): AsyncGenerator<Uint8Array, void, undefined> {
+    const buffered = this.#buffered
+    this.#buffered = []
+    this.#bufferedLength = 0
+    yield * buffered
+    if (this.#done) return
+    try {
+      for (;;) {
+        const result = await this.#iterator.next()
+        if (result.done === true) return
+        const bytes = toBytes(result.value)
+        if (bytes.byteLength > 0) yield bytes
+      }
+    } finally {
+      this.#done = true
+      this.close()
+    }
+  }
+
+  /** Stops reading the source (without waiting for a pending read to settle). */
+  close (): void {
+    this.#done = true
+    const returned = this.#iterator.return?.()
+    if (returned instanceof Promise) returned.catch(() => {})
+  }
+}
+
+function concat (chunks: Uint8Array[], length: number): Uint8Array {
+  const joined = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    joined.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return joined
+}
