@@ -35,8 +35,6 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    // Errors surface through the handshake or the secure stream; this keeps them off the process.
-    socket.on('error', () => {})
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     serverHandshake(socketDuplex(socket), { ...options, signal: closing.signal }).then(onStream, (err: ShsError) => {
       options.onHandshakeError?.(err, remote)

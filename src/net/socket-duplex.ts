@@ -1,29 +1,50 @@
 /**
- * A `node:net` socket as an it-pipe duplex with the half-close rules the box stream needs:
- * ending our writes sends FIN but keeps reading, and once the peer's data is done we drain to
- * EOF so the socket closes by itself instead of lingering.
+ * A `node:net` socket as an it-pipe duplex with the closing rules the box stream needs.
+ *
+ * The box stream's goodbye is the half-close; TCP's FIN is sent only once both directions are
+ * done. Sending FIN right after our goodbye would be legal, but Scuttlebutt's reference peers
+ * run sockets without half-open support: on our FIN they end their side too, cutting data they
+ * were still sending us (shs1.md, "Known behaviours of the reference packages").
  */
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
 import type { ByteDuplex } from '../stream/types.ts'
 
+const FLUSH_MARKER = new Uint8Array(0)
+
 export function socketDuplex (socket: Socket): ByteDuplex {
+  // Failures reach the user through the source and the sink; an unlistened 'error' event would
+  // instead crash the process.
+  socket.on('error', discard)
+  let writing = true
+  let reading = true
+  const endWhenIdle = (): void => {
+    if (!writing && !reading && !socket.destroyed) socket.end()
+  }
   return {
-    source: readSocket(socket),
-    sink: async (source) => { await writeSocket(socket, source) },
-    abort: (reason) => { socket.destroy(reason) }
+    source: readSocket(socket, () => { reading = false; endWhenIdle() }),
+    sink: async (source) => {
+      await writeSocket(socket, source)
+      writing = false
+      endWhenIdle()
+    },
+    abort: () => { socket.destroy() }
   }
 }
 
-async function * readSocket (socket: Socket): AsyncGenerator<Uint8Array, void, undefined> {
+async function * readSocket (socket: Socket, onDone: () => void): AsyncGenerator<Uint8Array, void, undefined> {
   try {
     for await (const chunk of socket.iterator({ destroyOnReturn: false })) yield chunk as Uint8Array
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new ConnectionError(`the connection broke (${code ?? (err as Error).message}): the peer crashed or the network failed`, { cause: err })
   } finally {
     if (!socket.readableEnded && !socket.destroyed) {
-      // The reader is done (goodbye received, or it gave up): discard anything more until EOF.
+      // Our reader is done (goodbye received, or it gave up): discard the rest until the peer's FIN.
       socket.on('data', discard)
       socket.resume()
     }
+    onDone()
   }
 }
 
@@ -33,17 +54,14 @@ async function writeSocket (socket: Socket, source: AsyncIterable<Uint8Array>): 
       if (socket.destroyed) throw closedError(socket)
       if (!socket.write(chunk)) await drained(socket)
     }
+    // Resolve only once everything has reached the kernel, so `sink()` means "sent".
+    await new Promise<void>((resolve, reject) => {
+      socket.write(FLUSH_MARKER, (err) => { if (err == null) resolve(); else reject(closedError(socket)) })
+    })
   } catch (err) {
     socket.destroy()
     throw err
   }
-  await new Promise<void>((resolve, reject) => {
-    socket.end(() => { resolve() })
-    socket.once('close', () => {
-      if (socket.writableFinished) resolve()
-      else reject(closedError(socket))
-    })
-  })
 }
 
 function drained (socket: Socket): Promise<void> {
@@ -60,7 +78,7 @@ function drained (socket: Socket): Promise<void> {
 }
 
 function closedError (socket: Socket): ConnectionError {
-  return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'}:${socket.remotePort ?? '?'} closed while we were still writing`)
+  return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'} closed while we were still writing: the peer hung up or crashed`)
 }
 
 function discard (): void {}

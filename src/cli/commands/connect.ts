@@ -1,0 +1,128 @@
+/**
+ * `shs connect`: an SHS client. By default stdin/stdout are joined to the server (like `nc`);
+ * with --local every local TCP connection gets its own secure connection (like `ssh -L`).
+ */
+import type { Command } from 'commander'
+import net from 'node:net'
+import { type HostPort, type RemoteAddress, formatHostPort, parseListenAddress, parseRemoteAddress } from '../address.ts'
+import { CliError } from '../errors/cli-error.ts'
+import { describeFailure } from '../errors/format.ts'
+import { EXIT, type ExitCode } from '../exit-codes.ts'
+import { exitOnSignal } from '../exit.ts'
+import { formatId } from '../identity.ts'
+import { Log } from '../log.ts'
+import {
+  type CommonOptions, keysOption, networkKeyOption, progressOption, timeoutOption, verboseOption
+} from '../options.ts'
+import { type Progress, createProgress } from '../progress.ts'
+import { relay } from '../relay.ts'
+import { type Identity, dial } from '../secure-net.ts'
+import { loadIdentity } from '../setup.ts'
+import { joinStdio } from '../stdio.ts'
+
+interface ConnectOptions extends CommonOptions {
+  remote?: string
+  local?: string
+  progress?: boolean
+}
+
+const EXAMPLES = `
+ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen" prints, and what
+Scuttlebutt pubs publish), or HOST:PORT together with --remote @KEY.ed25519.
+
+Examples:
+  $ shs connect net:pub.example.org:8008~shs:KEY < file.bin      # send a file
+  $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
+  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl http://127.0.0.1:8080/
+  $ shs connect net:HOST:8008~shs:KEY --verbose < /dev/null      # just test the handshake`
+
+export function registerConnect (program: Command): void {
+  program.command('connect')
+    .description('connect to an SHS server: join stdin/stdout to it, or tunnel --local connections')
+    .argument('<address>', 'net:HOST:PORT~shs:KEY, or HOST:PORT with --remote')
+    .option('-r, --remote <id>', 'the server\'s id (@<base64>.ed25519) when ADDRESS is HOST:PORT')
+    .addOption(keysOption())
+    .addOption(networkKeyOption())
+    .option('-l, --local <[host:]port>', 'listen here and carry each local connection to the server (like ssh -L)')
+    .addOption(timeoutOption())
+    .addOption(verboseOption())
+    .addOption(progressOption())
+    .addHelpText('after', EXAMPLES)
+    .action(async (address: string, options: ConnectOptions) => {
+      process.exitCode = await runConnect(address, options)
+    })
+}
+
+async function runConnect (addressText: string, options: ConnectOptions): Promise<ExitCode> {
+  const log = new Log(options.verbose === true)
+  const address = parseRemoteAddress(addressText, options.remote)
+  const local = options.local === undefined ? undefined : parseListenAddress(options.local, '--local')
+  const identity = await loadIdentity(options, log)
+  const progress = createProgress(options.progress === true)
+  const ourId = formatId(identity.keys.publicKey)
+  const dialOptions = { ...identity, timeout: options.timeout, log }
+  if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, ourId)
+
+  let stream
+  try {
+    stream = await dial(address, { ...dialOptions, label: 'connect' })
+  } catch (err) {
+    progress.stop()
+    const failure = describeFailure(err, { ourId })
+    throw new CliError(failure.exitCode, failure.message, { cause: err })
+  }
+  return await joinStdio(stream, progress, log, { ourId })
+}
+
+interface DialSettings extends Identity {
+  timeout: number
+  log: Log
+}
+
+/** Serves until interrupted; a local connection whose handshake fails is closed and logged. */
+async function runTunnel (local: HostPort, address: RemoteAddress, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
+  const { log } = settings
+  const sockets = new Set<net.Socket>()
+  let count = 0
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    count++
+    const connection = {
+      label: `#${count}`,
+      peer: formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 })
+    }
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    // Errors reach us through the join below; without a listener they would crash the process.
+    socket.on('error', (err) => { log.verbose(`${connection.label} local socket: ${err.message}`) })
+    // Hold local bytes until the secure side exists to take them.
+    socket.pause()
+    dial(address, { ...settings, label: connection.label }).then(
+      async (stream) => { await relay(stream, connection, socket, socket, { log, progress }, () => { socket.destroy() }) },
+      (err: unknown) => {
+        log.info(`${connection.label} could not open the secure connection: ${describeFailure(err, { ourId }).message}`)
+        socket.destroy()
+      })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new CliError(EXIT.NETWORK, `could not listen on ${formatHostPort(local)} for --local (${err.code ?? err.message}): ` +
+        (err.code === 'EADDRINUSE' ? 'the port is taken; pick another' : 'check the host and port'), { cause: err }))
+    })
+    server.listen(local.port, local.host, () => {
+      server.removeAllListeners('error')
+      resolve()
+    })
+  })
+  server.on('error', (err: Error) => { log.warn(`the local listening socket failed: ${err.message}`) })
+  const bound = server.address() as net.AddressInfo
+  log.info(`listening on ${formatHostPort({ host: bound.address, port: bound.port })}, ` +
+    `carrying each connection to ${formatHostPort(address)} (${formatId(address.remotePublicKey)})`)
+  await new Promise<never>(() => {
+    exitOnSignal(() => {
+      server.close()
+      for (const socket of sockets) socket.destroy()
+      progress.stop()
+    })
+  })
+  return EXIT.OK
+}

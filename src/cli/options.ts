@@ -1,0 +1,42 @@
+/** Options several commands share, defined once so their names and help read the same everywhere. */
+import { InvalidArgumentError, Option } from 'commander'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../index.ts'
+import { NETWORK_KEY_HELP } from './network-key.ts'
+import { DEFAULT_KEYS_HELP } from './paths.ts'
+import { PROGRESS_ENV, PROGRESS_FORCE } from './progress.ts'
+
+export interface CommonOptions {
+  keys?: string
+  networkKey?: string
+  timeout: number
+  verbose?: boolean
+}
+
+export function keysOption (): Option {
+  return new Option('-k, --keys <file>', `secret key file (default: ${DEFAULT_KEYS_HELP})`)
+}
+
+export function networkKeyOption (): Option {
+  return new Option('-n, --network-key <key>', NETWORK_KEY_HELP)
+}
+
+export function timeoutOption (): Option {
+  return new Option('-t, --timeout <ms>', 'time limit in milliseconds for the TCP connection and for the handshake')
+    .default(DEFAULT_HANDSHAKE_TIMEOUT_MS)
+    .argParser(parsePositiveInteger)
+}
+
+export function verboseOption (): Option {
+  return new Option('-v, --verbose', 'print handshake stages and their timing on stderr')
+}
+
+export function progressOption (): Option {
+  return new Option('-p, --progress', 'show bytes moved and the rate on stderr, like pv; only when stderr is a ' +
+    `terminal, unless ${PROGRESS_ENV}=${PROGRESS_FORCE} is set`)
+}
+
+export function parsePositiveInteger (text: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN
+  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidArgumentError('expected a whole number above 0')
+  return value
+}

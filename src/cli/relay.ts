@@ -1,0 +1,114 @@
+/**
+ * What a server does with each secure stream it accepts besides stdio: run a command on it
+ * (`--exec`) or carry it to a TCP service (`--forward`, the far end of a tunnel).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import net from 'node:net'
+import type { Readable, Writable } from 'node:stream'
+import type { SecureStream } from '../index.ts'
+import { type HostPort, formatHostPort } from './address.ts'
+import { describeFailure } from './errors/format.ts'
+import { formatId } from './identity.ts'
+import type { Log } from './log.ts'
+import { join } from './pipe.ts'
+import type { Progress } from './progress.ts'
+import type { ConnectionInfo } from './secure-net.ts'
+
+/** Environment variables an --exec command can read to learn who is on the other end. */
+export const REMOTE_ID_ENV = 'SHS_REMOTE_ID'
+export const REMOTE_ADDRESS_ENV = 'SHS_REMOTE_ADDRESS'
+
+export interface RelayContext {
+  log: Log
+  progress: Progress
+}
+
+/** Runs `command` in a shell with the stream on its stdin/stdout; stderr stays ours. */
+export async function relayToCommand (
+  stream: SecureStream,
+  connection: ConnectionInfo,
+  command: string,
+  children: Set<ChildProcess>,
+  context: RelayContext
+): Promise<void> {
+  const { log } = context
+  const child = spawn(command, {
+    shell: true,
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, [REMOTE_ID_ENV]: formatId(stream.remotePublicKey), [REMOTE_ADDRESS_ENV]: connection.peer }
+  })
+  children.add(child)
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (err) => { resolve(`could not start (${err.message})`) })
+    child.once('close', (code, signal) => { resolve(signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`) })
+  })
+  const stdin = child.stdin
+  const stdout = child.stdout
+  if (stdin === null || stdout === null) throw new Error('spawn() with stdio pipes returned no pipes')
+  await relay(stream, connection, stdout, stdin, context, () => {
+    // The client is gone: give the command end-of-file rather than leaving it waiting.
+    stdin.destroy()
+  })
+  const how = await exited
+  children.delete(child)
+  log.verbose(`${connection.label} the command ${how}`)
+}
+
+/** Opens a new TCP connection to `target` and joins the stream to it. */
+export async function relayToTcp (
+  stream: SecureStream,
+  connection: ConnectionInfo,
+  target: HostPort,
+  context: RelayContext
+): Promise<void> {
+  const where = formatHostPort(target)
+  let socket: net.Socket
+  try {
+    socket = await openPlainSocket(target)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    context.log.info(`${connection.label} could not reach the --forward target ${where} (${code}): ` +
+      'is the service running? dropping this connection')
+    stream.abort()
+    return
+  }
+  context.log.verbose(`${connection.label} forwarding to ${where}`)
+  await relay(stream, connection, socket, socket, context, () => { socket.destroy() })
+}
+
+export function openPlainSocket (target: HostPort): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true })
+    socket.once('connect', () => {
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', reject)
+  })
+}
+
+/** Joins one accepted stream and logs how it ended; a failed connection never stops the server. */
+export async function relay (
+  stream: SecureStream,
+  connection: ConnectionInfo,
+  input: Readable,
+  output: Writable,
+  context: RelayContext,
+  onFailure: () => void
+): Promise<void> {
+  const { log, progress } = context
+  progress.connectionOpened()
+  try {
+    await join(stream, input, output, {
+      endOutput: true,
+      traffic: progress,
+      onOutputError: (err) => { log.verbose(`${connection.label} stopped delivering data: ${err.code ?? err.message}`) }
+    })
+    log.verbose(`${connection.label} closed cleanly`)
+  } catch (err) {
+    onFailure()
+    log.info(`${connection.label} from ${connection.peer} ended badly: ${describeFailure(err).message}`)
+  } finally {
+    progress.connectionClosed()
+  }
+}

@@ -1,0 +1,28 @@
+/** The `nc` mode of listen and connect: one secure stream on stdin/stdout. */
+import type { SecureStream } from '../index.ts'
+import { describeFailure, type FailureContext } from './errors/format.ts'
+import { EXIT, type ExitCode } from './exit-codes.ts'
+import type { Log } from './log.ts'
+import { join } from './pipe.ts'
+import type { Progress } from './progress.ts'
+
+/** Resolves (never rejects) once both directions ended, with the exit code; failures are reported here. */
+export async function joinStdio (stream: SecureStream, progress: Progress, log: Log, context: FailureContext = {}): Promise<ExitCode> {
+  const timer = log.timer('stdio')
+  try {
+    await join(stream, process.stdin, process.stdout, {
+      // stdout belongs to the process, which may still print; it is flushed at exit.
+      endOutput: false,
+      traffic: progress,
+      onOutputError: (err) => { log.verbose(`stdout closed (${err.code ?? err.message}); discarding the rest of what arrives`) }
+    })
+    timer.stage('both directions ended with goodbye')
+    return EXIT.OK
+  } catch (err) {
+    const failure = describeFailure(err, context)
+    log.info(failure.message)
+    return failure.exitCode
+  } finally {
+    progress.stop()
+  }
+}

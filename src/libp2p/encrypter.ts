@@ -1,0 +1,138 @@
+/**
+ * The libp2p `ConnectionEncrypter` for SHS1: the node's Ed25519 key is the long-term key, the
+ * dialled peer id supplies the server key the client must know in advance, and the key the
+ * handshake proves becomes the remote peer id.
+ */
+import {
+  type ComponentLogger, type ConnectionEncrypter, type Logger, type MessageStream, type Metrics,
+  type PeerId, type PrivateKey, type SecureConnectionOptions, type SecuredConnection,
+  UnexpectedPeerError, serviceCapabilities
+} from '@libp2p/interface'
+import { type KeyPair, asNetworkKey } from '../crypto/keys.ts'
+import { copyBytes } from '../crypto/primitives.ts'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL } from './constants.ts'
+import { RemotePeerRequiredError } from './errors.ts'
+import { type HandshakeOutcome, runHandshake } from './handshake.ts'
+import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
+import { BoxMessageStream } from './message-stream.ts'
+import { type ShsMetrics, registerMetrics } from './metrics.ts'
+
+export interface ShsInit {
+  /**
+   * The 32-byte network key. Only nodes with the same key can connect; a handshake between
+   * different keys fails at the first message. Default: `DEFAULT_LIBP2P_NETWORK_KEY`.
+   */
+  networkKey?: Uint8Array
+  /** Milliseconds the handshake may take, on top of libp2p's own upgrade timeout. Default 10 000. */
+  timeout?: number
+}
+
+export interface ShsComponents {
+  privateKey: PrivateKey
+  logger: ComponentLogger
+  metrics?: Metrics
+}
+
+export class ShsEncrypter implements ConnectionEncrypter {
+  readonly protocol = SHS_PROTOCOL
+  readonly [Symbol.toStringTag] = 'shs-transport/libp2p'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', 'shs-transport/libp2p']
+
+  readonly #keys: KeyPair
+  readonly #networkKey: Uint8Array
+  readonly #timeout: number
+  readonly #log: Logger
+  readonly #metrics: ShsMetrics | undefined
+
+  /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
+  constructor (components: ShsComponents, init: ShsInit = {}) {
+    this.#keys = shsKeyPair(components.privateKey)
+    this.#networkKey = copyBytes(asNetworkKey(init.networkKey ?? DEFAULT_LIBP2P_NETWORK_KEY))
+    this.#timeout = checkTimeout(init.timeout)
+    this.#log = components.logger.forComponent('libp2p:shs')
+    this.#metrics = components.metrics === undefined ? undefined : registerMetrics(components.metrics)
+  }
+
+  /** Client side: we must already know whom we dial (the `/p2p/<peer id>` of the address). */
+  async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+    const log = this.#connectionLog(connection)
+    let machine: SecretHandshake
+    try {
+      const remotePeer = options?.remotePeer
+      if (remotePeer === undefined) throw new RemotePeerRequiredError()
+      machine = SecretHandshake.client({
+        keys: this.#keys, networkKey: this.#networkKey, remotePublicKey: remoteShsKey(remotePeer)
+      })
+    } catch (err) {
+      this.#metrics?.handshakeErrors.increment()
+      log.error('cannot start an outbound secret handshake - %e', err)
+      // Nothing was sent, but the connection is useless now: release it at once.
+      connection.abort(err as Error)
+      throw err
+    }
+    const outcome = await this.#handshake(connection, machine, options, log)
+    return this.#secured(connection, outcome)
+  }
+
+  /** Server side: the client proves its key in message 3; that key is the remote peer id. */
+  async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+    const log = this.#connectionLog(connection)
+    const machine = SecretHandshake.server({ keys: this.#keys, networkKey: this.#networkKey })
+    const expected = options?.remotePeer
+    const checkClient = expected === undefined
+      ? undefined
+      : (remotePublicKey: Uint8Array): Error | undefined => {
+          const actual = peerIdFromShsKey(remotePublicKey)
+          if (actual.equals(expected)) return undefined
+          return new UnexpectedPeerError(`the secret handshake proved the client is ${actual.toString()}, ` +
+            `but this connection was expected to come from ${expected.toString()}`)
+        }
+    const outcome = await this.#handshake(connection, machine, options, log, checkClient)
+    return this.#secured(connection, outcome)
+  }
+
+  async #handshake (
+    connection: MessageStream, machine: SecretHandshake, options: SecureConnectionOptions | undefined,
+    log: Logger, checkClient?: (remotePublicKey: Uint8Array) => Error | undefined
+  ): Promise<HandshakeOutcome> {
+    try {
+      const outcome = await runHandshake(connection, machine, {
+        signal: options?.signal, timeout: this.#timeout, log, checkClient
+      })
+      this.#metrics?.handshakeSuccesses.increment()
+      return outcome
+    } catch (err) {
+      this.#metrics?.handshakeErrors.increment()
+      throw err
+    }
+  }
+
+  #secured (connection: MessageStream, outcome: HandshakeOutcome): SecuredConnection {
+    const remotePeer: PeerId = peerIdFromShsKey(outcome.session.remotePublicKey)
+    const secure = new BoxMessageStream({
+      raw: connection,
+      session: outcome.session,
+      leftover: outcome.leftover,
+      transportEnd: outcome.transportEnd,
+      metrics: this.#metrics
+    })
+    secure.log('secured %s connection with %p', connection.direction, remotePeer)
+    return { connection: secure, remotePeer }
+  }
+
+  #connectionLog (connection: MessageStream): Logger {
+    // Test doubles and older transports may lack a logger; fall back to the component's.
+    const log = connection.log as Logger | undefined
+    return log?.newScope('shs') ?? this.#log
+  }
+}
+
+function checkTimeout (timeout: number | undefined): number {
+  if (timeout === undefined) return DEFAULT_HANDSHAKE_TIMEOUT_MS
+  if (!Number.isFinite(timeout) || timeout <= 0) {
+    throw new RangeError(`shs({ timeout }) must be a positive number of milliseconds, got ${String(timeout)}`)
+  }
+  return timeout
+}

@@ -1,0 +1,221 @@
+/**
+ * Drives the sans-IO `SecretHandshake` over a libp2p `MessageStream`: write what the machine
+ * produces, read the exact byte counts it asks for, all under one deadline made of the caller's
+ * AbortSignal and the handshake timeout.
+ *
+ * Reading is done here rather than with `byteStream()` from @libp2p/utils because the bytes that
+ * follow the last handshake message (the first box-stream packets, which may share a TCP segment
+ * with it) must go straight to the box-stream decoder, even if the transport closed meanwhile;
+ * `byteStream().unwrap()` would push them back into a stream that may already refuse them.
+ */
+import type { Logger, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
+import { ConnectionError, HandshakeError, ShsError } from '../errors.ts'
+import type { SecretHandshake } from '../handshake/machine.ts'
+import type { SessionKeys } from '../handshake/session.ts'
+import { Deadline } from '../stream/deadline.ts'
+
+export interface HandshakeOptions {
+  signal?: AbortSignal | undefined
+  timeout: number
+  log: Logger
+  /**
+   * The server's decision on the client key proven by message 3. Returning an error refuses the
+   * client (message 4 is never sent) and the handshake rejects with that error.
+   */
+  checkClient?: ((remotePublicKey: Uint8Array) => Error | undefined) | undefined
+}
+
+export interface HandshakeOutcome {
+  readonly session: SessionKeys
+  /** What arrived after the last handshake message: the start of the box stream, in order. */
+  readonly leftover: Uint8Array[]
+  /** Set when the transport already ended (or failed) while the handshake finished. */
+  readonly transportEnd: TransportEnd | undefined
+}
+
+export interface TransportEnd {
+  readonly error: Error | undefined
+}
+
+/**
+ * Runs the handshake to completion. On any failure the machine wipes its secrets, the connection
+ * is aborted (SHS: a peer that fails or refuses hangs up and writes nothing more) and the typed
+ * error is thrown: `AbortError`, `HandshakeTimeoutError`, `HandshakeError`, or the refusal error
+ * `checkClient` returned.
+ */
+export async function runHandshake (
+  connection: MessageStream, machine: SecretHandshake, options: HandshakeOptions
+): Promise<HandshakeOutcome> {
+  const { log } = options
+  const deadline = new Deadline({ timeout: options.timeout, signal: options.signal })
+  const reader = new MessageReader(connection)
+  const stage = (): string => machine.stage
+  try {
+    for (;;) {
+      // The signal may fire between awaits (or before we start): never write after it did.
+      if (deadline.signal.aborted) throw deadline.error(machine.stage)
+      const action = machine.next()
+      switch (action.type) {
+        case 'write':
+          log.trace('shs %s: sending %s', machine.role, action.message)
+          send(connection, action.bytes)
+          break
+        case 'read': {
+          log.trace('shs %s: waiting for %s', machine.role, action.message)
+          const message = await deadline.race(reader.read(action.length), stage)
+          if (message === undefined) throw machine.peerHungUp()
+          machine.receive(message)
+          break
+        }
+        case 'authorize': {
+          const refusal = options.checkClient?.(action.remotePublicKey)
+          if (refusal !== undefined) {
+            machine.abort(new HandshakeError('ERR_SHS_UNAUTHORIZED', refusal.message, { cause: refusal }))
+            throw refusal
+          }
+          machine.authorize(true)
+          break
+        }
+        case 'complete': {
+          const { leftover, transportEnd } = reader.detach()
+          log.trace('shs %s: handshake complete, %d bytes of box stream already received', machine.role,
+            leftover.reduce((sum, chunk) => sum + chunk.byteLength, 0))
+          return { session: action.session, leftover, transportEnd }
+        }
+      }
+    }
+  } catch (err) {
+    const error = toFailure(err, machine)
+    // Wipes the ephemeral secrets whatever went wrong (a no-op if the machine already failed).
+    machine.abort(error instanceof ShsError ? error : new ConnectionError(error.message, { cause: error }))
+    reader.detach()
+    log.error('shs %s: handshake failed - %s', machine.role, error.message)
+    connection.abort(error)
+    throw error
+  } finally {
+    deadline.dispose()
+  }
+}
+
+/** Hands a handshake message to the transport; a transport that refuses it has gone away. */
+function send (connection: MessageStream, bytes: Uint8Array): void {
+  try {
+    // The return value only says the transport's buffer is over its mark; a handshake message is
+    // at most 112 bytes and waits in that buffer, so there is nothing to wait for here.
+    connection.send(bytes)
+  } catch (err) {
+    throw new TransportFailure(err)
+  }
+}
+
+/** Collects the stream's bytes and serves exact-length reads from them. */
+class MessageReader {
+  readonly #connection: MessageStream
+  #chunks: Uint8Array[] = []
+  #length = 0
+  #end: TransportEnd | undefined
+  #wake: (() => void) | undefined
+  #attached = true
+
+  readonly #onMessage = (evt: StreamMessageEvent): void => {
+    const data = evt.data
+    if (data instanceof Uint8Array) this.#append(data)
+    else for (const chunk of data) this.#append(chunk)
+    this.#notify()
+  }
+
+  readonly #onClose = (evt: StreamCloseEvent): void => {
+    this.#end ??= { error: evt.error }
+    this.#notify()
+  }
+
+  readonly #onRemoteCloseWrite = (): void => {
+    this.#end ??= { error: undefined }
+    this.#notify()
+  }
+
+  constructor (connection: MessageStream) {
+    this.#connection = connection
+    if (connection.status === 'aborted' || connection.status === 'reset' || connection.status === 'closed') {
+      this.#end = { error: undefined }
+    }
+    connection.addEventListener('message', this.#onMessage)
+    connection.addEventListener('close', this.#onClose)
+    connection.addEventListener('remoteCloseWrite', this.#onRemoteCloseWrite)
+  }
+
+  /** Exactly `length` bytes, or undefined if the peer stopped sending first. Transport errors are thrown. */
+  async read (length: number): Promise<Uint8Array | undefined> {
+    while (this.#length < length) {
+      const end = this.#end
+      if (end !== undefined) {
+        if (end.error !== undefined) throw new TransportFailure(end.error)
+        return undefined
+      }
+      await new Promise<void>((resolve) => { this.#wake = resolve })
+    }
+    return this.#take(length)
+  }
+
+  /** Stops listening and returns what was not read, and whether the transport has ended. */
+  detach (): { leftover: Uint8Array[], transportEnd: TransportEnd | undefined } {
+    if (this.#attached) {
+      this.#attached = false
+      this.#connection.removeEventListener('message', this.#onMessage)
+      this.#connection.removeEventListener('close', this.#onClose)
+      this.#connection.removeEventListener('remoteCloseWrite', this.#onRemoteCloseWrite)
+    }
+    const leftover = this.#chunks
+    this.#chunks = []
+    this.#length = 0
+    return { leftover, transportEnd: this.#end }
+  }
+
+  #append (chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return
+    this.#chunks.push(chunk)
+    this.#length += chunk.byteLength
+  }
+
+  #notify (): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+
+  #take (length: number): Uint8Array {
+    const first = this.#chunks[0] as Uint8Array
+    let message: Uint8Array
+    if (first.byteLength >= length) {
+      // The common case: the whole message arrived in one chunk, so no copy is needed.
+      message = first.subarray(0, length)
+      if (first.byteLength === length) this.#chunks.shift()
+      else this.#chunks[0] = first.subarray(length)
+    } else {
+      message = new Uint8Array(length)
+      let filled = 0
+      while (filled < length) {
+        const chunk = this.#chunks[0] as Uint8Array
+        const take = Math.min(length - filled, chunk.byteLength)
+        message.set(chunk.subarray(0, take), filled)
+        filled += take
+        if (take === chunk.byteLength) this.#chunks.shift()
+        else this.#chunks[0] = chunk.subarray(take)
+      }
+    }
+    this.#length -= length
+    return message
+  }
+}
+
+/** Marks an error that came from the transport, which the machine explains as the peer hanging up. */
+class TransportFailure {
+  readonly cause: unknown
+  constructor (cause: unknown) { this.cause = cause }
+}
+
+function toFailure (err: unknown, machine: SecretHandshake): Error {
+  if (err instanceof TransportFailure) return machine.peerHungUp(err.cause)
+  if (err instanceof Error) return err
+  return new ConnectionError(`the handshake failed: ${String(err)}`, { cause: err })
+}

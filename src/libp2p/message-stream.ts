@@ -1,0 +1,238 @@
+/**
+ * The secured connection libp2p gets back from `shs()`: a `MessageStream` whose bytes travel as a
+ * box stream over the raw connection. Everything libp2p-facing (buffering, pause, backpressure
+ * bookkeeping, events) is `AbstractMessageStream`'s; this class only seals what it is asked to
+ * send, opens what arrives, and maps the ends of the stream:
+ *
+ * - `close()` flushes, then sends goodbye: a half-close, the peer's data keeps arriving. The raw
+ *   connection is closed once both sides have said goodbye.
+ * - The peer's goodbye ends our readable side (`remoteCloseWrite`); we may still write.
+ * - A packet that fails authentication, bytes after goodbye, or a transport that ends without
+ *   goodbye (truncation) abort the connection: nothing after the failure is ever delivered.
+ */
+import type {
+  AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent
+} from '@libp2p/interface'
+import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
+import { BoxStreamDecoder } from '../boxstream/decoder.ts'
+import { BoxStreamEncoder } from '../boxstream/encoder.ts'
+import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { AbortError, BoxStreamError } from '../errors.ts'
+import { type SessionKeys, wipeSession } from '../handshake/session.ts'
+import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
+import type { TransportEnd } from './handshake.ts'
+import type { ShsMetrics } from './metrics.ts'
+
+/**
+ * libp2p's byte list, named through the base class so this file does not depend on whichever
+ * copy of `uint8arraylist` happens to be installed beside it.
+ */
+type ByteList = Parameters<AbstractMessageStream['sendData']>[0]
+
+export interface BoxMessageStreamInit {
+  readonly raw: MessageStream
+  readonly session: SessionKeys
+  /** Box-stream bytes that arrived with the last handshake message. */
+  readonly leftover: readonly Uint8Array[]
+  /** The raw connection ended before the handshake code let go of it. */
+  readonly transportEnd?: TransportEnd | undefined
+  readonly metrics?: ShsMetrics | undefined
+}
+
+export class BoxMessageStream extends AbstractMessageStream {
+  readonly #raw: MessageStream
+  readonly #encoder: BoxStreamEncoder
+  readonly #decoder: BoxStreamDecoder
+  readonly #metrics: ShsMetrics | undefined
+  /** We asked the raw connection to close: its end is then expected, not a truncation. */
+  #closingTransport = false
+
+  readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
+  readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
+  readonly #onRawRemoteCloseWrite = (): void => { this.#onTransportEnd(undefined) }
+  readonly #onRawClose = (evt: StreamCloseEvent): void => {
+    if (evt.error !== undefined && evt.local !== true) this.onRemoteReset()
+    else this.#onTransportEnd(evt.error)
+  }
+
+  constructor (init: BoxMessageStreamInit) {
+    const { raw, session } = init
+    super({
+      log: raw.log.newScope('shs'),
+      direction: raw.direction,
+      // The raw connection enforces the inactivity timeout; mirror it so callers read the real value.
+      inactivityTimeout: raw.inactivityTimeout,
+      maxReadBufferLength: raw.maxReadBufferLength,
+      maxMessageSize: MAX_ENCODE_BATCH_BYTES
+    })
+    this.#raw = raw
+    this.#metrics = init.metrics
+    this.#encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+    this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+    // The codec holds its own copies; the session's keys must not outlive this point.
+    wipeSession(session)
+
+    raw.addEventListener('message', this.#onRawMessage)
+    raw.addEventListener('drain', this.#onRawDrain)
+    raw.addEventListener('remoteCloseWrite', this.#onRawRemoteCloseWrite)
+    raw.addEventListener('close', this.#onRawClose)
+    this.addEventListener('close', () => { this.#release() })
+
+    for (const chunk of init.leftover) this.#receive(chunk)
+    if (init.transportEnd !== undefined) this.#onTransportEnd(init.transportEnd.error)
+  }
+
+  /** Seals everything queued in one pass and hands it to the raw connection as one write. */
+  sendData (data: ByteList): SendResult {
+    const plaintext = data.byteLength
+    const sealed = this.#encoder.encode(Array.from(data))
+    this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
+    return { sentBytes: plaintext, canSendMore: this.#raw.send(sealed) }
+  }
+
+  sendReset (err: Error): void {
+    this.#release()
+    this.#raw.abort(err)
+  }
+
+  sendPause (): void {
+    this.#raw.pause()
+  }
+
+  sendResume (): void {
+    this.#raw.resume()
+  }
+
+  /**
+   * Half-closes: flushes what is queued, then sends goodbye. The peer may keep sending until its
+   * own goodbye, which closes the raw connection (see `#receive`).
+   */
+  async close (options?: AbortOptions): Promise<void> {
+    if (this.writeStatus !== 'writable') return
+    this.writeStatus = 'closing'
+    if (this.status === 'open') this.status = 'closing'
+    if (this.sendingData || this.writeBuffer.byteLength > 0) {
+      // Goodbye must follow the last packet, so wait until the queue was sealed and sent.
+      await waitForIdle(this, options?.signal)
+    }
+    if (this.writeStatus !== 'closing') return // aborted while waiting
+    this.#raw.send(this.#encoder.goodbye())
+    this.writeStatus = 'closed'
+    this.log.trace('sent box-stream goodbye')
+    if (this.remoteWriteStatus === 'closed') await this.#closeTransport(options)
+  }
+
+  /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
+  #receive (data: StreamMessageEvent['data']): void {
+    if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
+    let delivered = false
+    let failure: Error | undefined
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      let plaintexts: Uint8Array[]
+      try {
+        plaintexts = this.#decoder.push(chunk)
+      } catch (err) {
+        failure = err as Error
+        break
+      }
+      delivered = this.#queuePlaintexts(plaintexts) || delivered
+      failure = this.#decoder.error
+      if (failure !== undefined) break
+    }
+    if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
+    // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
+    if (delivered) this.dispatchReadBuffer()
+    if (failure !== undefined) {
+      this.abort(failure)
+      return
+    }
+    if (this.#decoder.ended && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
+  }
+
+  /** Appends to the read buffer as `onData()` would, but for a whole batch before one dispatch. */
+  #queuePlaintexts (plaintexts: Uint8Array[]): boolean {
+    if (plaintexts.length === 0) return false
+    this.#metrics?.decryptedPackets.increment(plaintexts.length)
+    if (this.readStatus === 'closing' || this.readStatus === 'closed') return false
+    for (const plaintext of plaintexts) this.readBuffer.append(plaintext)
+    return true
+  }
+
+  #onGoodbye (): void {
+    this.log.trace('received box-stream goodbye')
+    const bothSaidGoodbye = this.writeStatus === 'closed'
+    this.onRemoteCloseWrite()
+    if (bothSaidGoodbye) {
+      this.#closeTransport().catch((err: unknown) => {
+        this.log.error('closing the raw connection after both goodbyes failed - %e', err)
+      })
+    }
+  }
+
+  /** The raw connection will deliver nothing more. Without the peer's goodbye that is a truncation. */
+  #onTransportEnd (error: Error | undefined): void {
+    if (error !== undefined) {
+      this.abort(error)
+      return
+    }
+    if (this.#decoder.ended || this.#closingTransport) {
+      this.onTransportClosed()
+      return
+    }
+    if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
+    let truncation: Error | undefined
+    try {
+      this.#decoder.finish()
+    } catch (err) {
+      truncation = err as Error
+    }
+    this.onTransportClosed(truncation)
+  }
+
+  async #closeTransport (options?: AbortOptions): Promise<void> {
+    this.#closingTransport = true
+    try {
+      await this.#raw.close(options)
+    } catch (err) {
+      this.#raw.abort(err as Error)
+      throw err
+    } finally {
+      this.onTransportClosed()
+    }
+  }
+
+  /** Wipes the session keys and stops listening to the raw connection. */
+  #release (): void {
+    this.#encoder.destroy()
+    this.#decoder.destroy()
+    const raw = this.#raw
+    raw.removeEventListener('message', this.#onRawMessage)
+    raw.removeEventListener('drain', this.#onRawDrain)
+    raw.removeEventListener('remoteCloseWrite', this.#onRawRemoteCloseWrite)
+    raw.removeEventListener('close', this.#onRawClose)
+  }
+}
+
+/** Resolves once the write queue has been handed to the raw connection; rejects if the stream closes first. */
+async function waitForIdle (stream: BoxMessageStream, signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.removeEventListener('idle', onIdle)
+      stream.removeEventListener('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onIdle = (): void => { cleanup(); resolve() }
+    const onClose = (evt: StreamCloseEvent): void => {
+      cleanup()
+      reject(evt.error ?? new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection closed before the queued data was sent'))
+    }
+    const onAbort = (): void => {
+      cleanup()
+      reject(new AbortError('closing the shs connection was aborted while data was still queued', { cause: signal?.reason }))
+    }
+    if (signal?.aborted === true) { onAbort(); return }
+    stream.addEventListener('idle', onIdle)
+    stream.addEventListener('close', onClose)
+    signal?.addEventListener('abort', onAbort)
+  })
+}
