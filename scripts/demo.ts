@@ -37,6 +37,8 @@ const stream = await connect({ host, port, keys: clientKeys, remotePublicKey: se
 console.log(`handshake        ${(performance.now() - handshakeStarted).toFixed(1)} ms (TCP connect + SHS1)`)
 
 let transferStarted = 0
+let markReply: () => void = () => {}
+const replyArrived = new Promise<void>((resolve) => { markReply = resolve })
 const chunk = new Uint8Array(CHUNK_BYTES).fill(42)
 const sent = stream.sink((async function * () {
   yield new TextEncoder().encode('hello, server')
@@ -45,8 +47,6 @@ const sent = stream.sink((async function * () {
   transferStarted = performance.now()
   for (let sentBytes = 0; sentBytes < DEMO_BYTES; sentBytes += CHUNK_BYTES) yield chunk
 })())
-let markReply: () => void = () => {}
-const replyArrived = new Promise<void>((resolve) => { markReply = resolve })
 for await (const message of stream.source) {
   console.log(`client received  "${text(message)}"`)
   markReply()

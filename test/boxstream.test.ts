@@ -38,13 +38,13 @@ function referenceUnbox (key: Uint8Array, nonce: Uint8Array, wire: Uint8Array[])
   })
 }
 
-function encodeAll (writes: Uint8Array[], key = KAT_KEY, nonce = KAT_NONCE): Uint8Array {
+function encodeAll (writes: Uint8Array[], key: Uint8Array = KAT_KEY, nonce: Uint8Array = KAT_NONCE): Uint8Array {
   const encoder = new BoxStreamEncoder(key, nonce)
   return concat([...writes.map((w) => encoder.encode(w)), encoder.goodbye()])
 }
 
 /** Feeds `wire` to a decoder in the given piece sizes; returns what it delivered and how it ended. */
-function decodeInPieces (wire: Uint8Array, sizes: readonly number[], key = KAT_KEY, nonce = KAT_NONCE): { plaintext: Uint8Array, error?: BoxStreamError, ended: boolean } {
+function decodeInPieces (wire: Uint8Array, sizes: readonly number[], key: Uint8Array = KAT_KEY, nonce: Uint8Array = KAT_NONCE): { plaintext: Uint8Array, error?: BoxStreamError, ended: boolean } {
   const decoder = new BoxStreamDecoder(key, nonce)
   const delivered: Uint8Array[] = []
   try {
@@ -57,7 +57,7 @@ function decodeInPieces (wire: Uint8Array, sizes: readonly number[], key = KAT_K
   return { plaintext: concat(delivered), ended: decoder.ended }
 }
 
-function sealHeader (plaintext: Uint8Array, nonce: Uint8Array, key = KAT_KEY): Uint8Array {
+function sealHeader (plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array = KAT_KEY): Uint8Array {
   const sealed = new Uint8Array(34)
   sodium.crypto_secretbox_easy(sealed, plaintext, nonce, key)
   return sealed

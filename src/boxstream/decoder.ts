@@ -51,21 +51,25 @@ export class BoxStreamDecoder {
   }
 
   /**
-   * Decodes what `bytes` completes and returns the plaintexts in order. When a packet fails, the
-   * plaintexts of the packets before it are still returned (they were authentic) and `error` is
-   * set; the failure is thrown at once if there is nothing to return, and by every later call.
+   * Decodes what `bytes` completes and returns the plaintext of every packet it completed, in
+   * order, joined into one array (empty when no packet completed). When a packet fails, the
+   * plaintext of the packets before it is still returned (it was authentic) and `error` is set;
+   * the failure is thrown at once if there is nothing to return, and by every later call.
    */
   push (bytes: Uint8Array): Uint8Array[] {
-    const plaintexts: Uint8Array[] = []
+    // Plaintext is never longer than the ciphertext it came from, so one buffer sized by the
+    // input holds every body this call opens: one allocation per chunk, not per packet.
+    const output = Buffer.allocUnsafe(bytes.byteLength + this.#partialLength)
+    const sink = { output, written: 0 }
     try {
-      this.#decodeInto(bytes, plaintexts)
+      this.#decodeInto(bytes, sink)
     } catch (err) {
-      if (plaintexts.length === 0 || !(err instanceof BoxStreamError)) throw err
+      if (sink.written === 0 || !(err instanceof BoxStreamError)) throw err
     }
-    return plaintexts
+    return sink.written === 0 ? [] : [output.subarray(0, sink.written)]
   }
 
-  #decodeInto (bytes: Uint8Array, plaintexts: Uint8Array[]): void {
+  #decodeInto (bytes: Uint8Array, sink: { output: Uint8Array, written: number }): void {
     let offset = 0
     while (offset < bytes.byteLength) {
       const state = this.#state
@@ -88,8 +92,12 @@ export class BoxStreamDecoder {
         packetPart = this.#partial.subarray(0, needed)
         this.#partialLength = 0
       }
-      if (state.name === 'awaiting-header') this.#openHeader(packetPart)
-      else plaintexts.push(this.#openBody(packetPart, state.length))
+      if (state.name === 'awaiting-header') {
+        this.#openHeader(packetPart)
+      } else {
+        this.#openBody(packetPart, sink.output.subarray(sink.written, sink.written + state.length))
+        sink.written += state.length
+      }
     }
     if (this.#state.name === 'failed') throw this.#state.error
   }
@@ -121,12 +129,13 @@ export class BoxStreamDecoder {
       throw this.#fail('ERR_BOX_STREAM_BAD_HEADER',
         'a box-stream header failed authentication: the data was corrupted or tampered with in transit')
     }
-    if (sodium.sodium_is_zero(header)) {
+    const length = (header[0] as number) << 8 | (header[1] as number)
+    // Goodbye is a header of 18 zero bytes; only a zero length can be one.
+    if (length === 0 && sodium.sodium_is_zero(header)) {
       this.#state = { name: 'ended' }
       wipe(this.#key)
       return
     }
-    const length = (header[0] as number) << 8 | (header[1] as number)
     if (length === 0 || length > MAX_BODY_BYTES) {
       throw this.#fail('ERR_BOX_STREAM_BAD_LENGTH',
         `a box-stream header announced a body of ${length} bytes (allowed: 1 to ${MAX_BODY_BYTES}): ` +
@@ -136,8 +145,7 @@ export class BoxStreamDecoder {
     this.#state = { name: 'awaiting-body', length }
   }
 
-  #openBody (sealed: Uint8Array, length: number): Uint8Array {
-    const plaintext = new Uint8Array(length)
+  #openBody (sealed: Uint8Array, plaintext: Uint8Array): void {
     const mac = this.#header.subarray(LENGTH_BYTES)
     if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, mac, this.#nonce, this.#key)) {
       throw this.#fail('ERR_BOX_STREAM_BAD_BODY',
@@ -145,7 +153,6 @@ export class BoxStreamDecoder {
     }
     incrementNonce(this.#nonce)
     this.#state = { name: 'awaiting-header' }
-    return plaintext
   }
 
   #fail (code: ShsErrorCode, message: string): BoxStreamError {

@@ -45,7 +45,8 @@ export class BoxStreamEncoder {
     if (total === 0) return EMPTY
 
     const packets = Math.ceil(total / MAX_BODY_BYTES)
-    const output = new Uint8Array(total + packets * HEADER_BYTES)
+    // Every byte of the output is written below, so it need not be zeroed first.
+    const output = Buffer.allocUnsafe(total + packets * HEADER_BYTES)
     let chunkIndex = 0
     let chunkOffset = 0
     let outputOffset = 0

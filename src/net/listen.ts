@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { ConnectionError, type ShsError } from '../errors.ts'
+import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
 import { serverHandshake } from '../stream/handshake.ts'
 import type { SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { socketDuplex } from './socket-duplex.ts'
@@ -14,6 +14,12 @@ export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal'> {
   host?: string
   /** TCP port; 0 picks a free one (read it back with `address()`). */
   port: number
+  /**
+   * Handshakes allowed in progress at once (default 256). Connections beyond it are closed at
+   * once, unread, so a flood of silent or slow clients costs a bounded amount of memory; each is
+   * reported to `onHandshakeError` with code `ERR_SHS_BUSY`.
+   */
+  maxPendingHandshakes?: number
   /** Told about each connection that did not become a stream (refused, timed out, invalid). */
   onHandshakeError?: (error: ShsError, remote: { host: string, port: number }) => void
 }
@@ -25,18 +31,37 @@ export interface Listener {
 }
 
 const DEFAULT_HOST = '127.0.0.1'
+const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
 export async function listen (options: ListenOptions, onStream: (stream: SecureStream) => void): Promise<Listener> {
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
+  const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
+  if (!Number.isInteger(maxPending) || maxPending < 1) {
+    throw new RangeError(`maxPendingHandshakes must be a positive integer, got ${String(options.maxPendingHandshakes)}`)
+  }
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
+  let pending = 0
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    if (pending >= maxPending) {
+      socket.on('error', () => {})
+      socket.destroy()
+      options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY',
+        `refused a connection from ${remote.host}:${remote.port}: ${maxPending} handshakes are already in progress ` +
+        '(a flood, or raise maxPendingHandshakes)'), remote)
+      return
+    }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
-    serverHandshake(socketDuplex(socket), { ...options, signal: closing.signal }).then(onStream, (err: ShsError) => {
+    pending++
+    serverHandshake(socketDuplex(socket), { ...options, signal: closing.signal }).then((stream) => {
+      pending--
+      onStream(stream)
+    }, (err: ShsError) => {
+      pending--
       options.onHandshakeError?.(err, remote)
     })
   })
