@@ -43,24 +43,26 @@ export class ByteReader {
     return joined.subarray(0, length)
   }
 
-  /** Everything not yet consumed: the buffered bytes, then the rest of the source. */
-  async * rest (): AsyncGenerator<Uint8Array, void, undefined> {
-    const buffered = this.#buffered
-    this.#buffered = []
-    this.#bufferedLength = 0
-    yield * buffered
-    if (this.#done) return
-    try {
-      for (;;) {
-        const result = await this.#iterator.next()
-        if (result.done === true) return
-        const bytes = toBytes(result.value)
-        if (bytes.byteLength > 0) yield bytes
-      }
-    } finally {
-      this.#done = true
-      this.close()
+  /**
+   * The next chunk not yet consumed (the buffered bytes first, then the source's), or undefined
+   * at the end. Used after the handshake, where the box stream takes bytes in any sizes.
+   */
+  async readChunk (): Promise<Uint8Array | undefined> {
+    const buffered = this.#buffered.shift()
+    if (buffered !== undefined) {
+      this.#bufferedLength -= buffered.byteLength
+      return buffered
     }
+    while (!this.#done) {
+      const result = await this.#iterator.next()
+      if (result.done === true) {
+        this.#done = true
+        return undefined
+      }
+      const bytes = toBytes(result.value)
+      if (bytes.byteLength > 0) return bytes
+    }
+    return undefined
   }
 
   /** Stops reading the source (without waiting for a pending read to settle). */

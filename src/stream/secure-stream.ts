@@ -81,9 +81,9 @@ export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outboun
   async function * decrypt (): AsyncGenerator<Uint8Array, void, undefined> {
     let clean = false
     try {
-      for await (const chunk of readTransport(reader)) {
-        const plaintexts = decoder.push(chunk)
-        yield * plaintexts
+      // One chunk in, at most one plaintext out: no per-packet awaits on the hot path.
+      for (let chunk = await readTransport(reader); chunk !== undefined; chunk = await readTransport(reader)) {
+        for (const plaintext of decoder.push(chunk)) yield plaintext
         if (decoder.error !== undefined) throw decoder.error
         if (decoder.ended) break
       }
@@ -110,10 +110,10 @@ export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outboun
   }
 }
 
-/** The transport's chunks, with transport failures turned into a typed `ConnectionError`. */
-async function * readTransport (reader: ByteReader): AsyncGenerator<Uint8Array, void, undefined> {
+/** The transport's next chunk, with transport failures turned into a typed `ConnectionError`. */
+async function readTransport (reader: ByteReader): Promise<Uint8Array | undefined> {
   try {
-    yield * reader.rest()
+    return await reader.readChunk()
   } catch (err) {
     if (err instanceof ShsError) throw err
     throw new ConnectionError(`the connection failed while reading: ${(err as Error).message ?? String(err)}`, { cause: err })
