@@ -2,6 +2,7 @@
  * TCP server: every accepted socket runs the server handshake; only authorized clients reach
  * `onStream`. Refused or failed connections are closed without a word to the peer.
  */
+import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
@@ -42,6 +43,8 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   }
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
+  // Every handshake in progress listens on this one signal; hundreds at once is normal here.
+  setMaxListeners(Infinity, closing.signal)
   let pending = 0
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
