@@ -7,7 +7,7 @@ import sodium from 'sodium-native'
 import { InvalidKeyError } from '../errors.ts'
 import {
   CURVE_KEY_BYTES, NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES,
-  equalConstantTime, wipe
+  equalConstantTime
 } from './primitives.ts'
 
 export interface KeyPair {
@@ -41,14 +41,21 @@ export function generateKeyPair (seed?: Uint8Array): KeyPair {
 }
 
 export function asPublicKey (bytes: unknown, name: string): Ed25519PublicKey {
+  return checkPublicKey(bytes, name).publicKey
+}
+
+/**
+ * Checks a peer's public key and returns its Curve25519 form too: the conversion is the check
+ * (a key that is not a curve point cannot be converted, and could never complete a handshake),
+ * and the handshake needs the converted key anyway, so it is done once.
+ */
+export function checkPublicKey (bytes: unknown, name: string): { publicKey: Ed25519PublicKey, curveKey: Uint8Array } {
   checkLength(bytes, PUBLIC_KEY_BYTES, name)
-  // A key that does not decode to a curve point can never complete a handshake: say so now.
   try {
-    wipe(toCurvePublicKey(bytes as Ed25519PublicKey))
+    return { publicKey: bytes as Ed25519PublicKey, curveKey: toCurvePublicKey(bytes as Ed25519PublicKey) }
   } catch {
     throw new InvalidKeyError(`${name} is not a valid Ed25519 public key: check that you copied the right 32 bytes`)
   }
-  return bytes as Ed25519PublicKey
 }
 
 export function asKeyPair (keys: unknown, name = 'keys'): CheckedKeyPair {
@@ -56,7 +63,8 @@ export function asKeyPair (keys: unknown, name = 'keys'): CheckedKeyPair {
     throw new InvalidKeyError(`${name} must be { publicKey, secretKey } as returned by generateKeyPair()`)
   }
   const { publicKey, secretKey } = keys as Partial<KeyPair>
-  asPublicKey(publicKey, `${name}.publicKey`)
+  // No curve check here: a public key that matches its secret key is a valid point.
+  checkLength(publicKey, PUBLIC_KEY_BYTES, `${name}.publicKey`)
   checkLength(secretKey, SECRET_KEY_BYTES, `${name}.secretKey`)
   const derived = new Uint8Array(PUBLIC_KEY_BYTES)
   sodium.crypto_sign_ed25519_sk_to_pk(derived, secretKey as Uint8Array)

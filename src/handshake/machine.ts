@@ -8,7 +8,7 @@
  *   server: read hello → write hello → read clientAuth → authorize → write serverAccept → complete
  */
 import {
-  type Ed25519PublicKey, asKeyPair, asNetworkKey, asPublicKey
+  type Ed25519PublicKey, asKeyPair, asNetworkKey, checkPublicKey
 } from '../crypto/keys.ts'
 import { type CurveKeyPair, copyBytes } from '../crypto/primitives.ts'
 import { ShsError } from '../errors.ts'
@@ -95,10 +95,12 @@ export class SecretHandshake {
 
   /** Validates the keys up front, so misuse fails before any byte is sent. */
   static client (init: ClientHandshakeInit): SecretHandshake {
+    const remote = checkPublicKey(init.remotePublicKey, 'remotePublicKey')
     const state = createHandshakeState({
       local: asKeyPair(init.keys),
       networkKey: asNetworkKey(init.networkKey),
-      remotePublicKey: asPublicKey(init.remotePublicKey, 'remotePublicKey'),
+      remotePublicKey: remote.publicKey,
+      remoteCurveKey: remote.curveKey,
       ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral })
     })
     return new SecretHandshake('client', state)

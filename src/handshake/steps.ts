@@ -7,7 +7,7 @@
  */
 import {
   type CheckedKeyPair, type Ed25519PublicKey, type NetworkKey,
-  asPublicKey, toCurvePublicKey, toCurveSecretKey
+  checkPublicKey, toCurvePublicKey, toCurveSecretKey
 } from '../crypto/keys.ts'
 import {
   type CurveKeyPair, HMAC_BYTES, NONCE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
@@ -29,6 +29,8 @@ export interface HandshakeState {
   readonly localHelloMac: Uint8Array
   /** The client knows it from the start; the server learns it from message 3. */
   remotePublicKey?: Ed25519PublicKey
+  /** Its Curve25519 form, converted once when the key was checked. */
+  remoteCurveKey?: Uint8Array
   remoteEphemeralKey?: Uint8Array
   remoteHelloMac?: Uint8Array
   ab?: Uint8Array
@@ -44,6 +46,7 @@ export interface HandshakeStateInit {
   networkKey: NetworkKey
   local: CheckedKeyPair
   remotePublicKey?: Ed25519PublicKey
+  remoteCurveKey?: Uint8Array
   /** Only for replaying recorded vectors: a fresh key pair per handshake is what keeps sessions forward secure. */
   ephemeral?: CurveKeyPair
 }
@@ -57,6 +60,7 @@ export function createHandshakeState (init: HandshakeStateInit): HandshakeState 
     localHelloMac: hmac(init.networkKey, ephemeral.publicKey)
   }
   if (init.remotePublicKey !== undefined) state.remotePublicKey = init.remotePublicKey
+  if (init.remoteCurveKey !== undefined) state.remoteCurveKey = init.remoteCurveKey
   return state
 }
 
@@ -82,8 +86,8 @@ export function acceptHello (state: HandshakeState, message: Uint8Array): boolea
 export function createClientAuth (state: HandshakeState): Uint8Array {
   const { networkKey, local } = state
   const serverKey = required(state.remotePublicKey)
-  const curveServerKey = toCurvePublicKey(serverKey)
-  state.aB = diffieHellman(state.ephemeral.secretKey, curveServerKey)
+  state.remoteCurveKey ??= toCurvePublicKey(serverKey)
+  state.aB = diffieHellman(state.ephemeral.secretKey, state.remoteCurveKey)
   const signed = concatBytes(networkKey, serverKey, required(state.abHash))
   const signature = sign(signed, local.secretKey)
   state.clientAuthPayload = concatBytes(signature, local.publicKey)
@@ -113,15 +117,16 @@ export function acceptClientAuth (state: HandshakeState, message: Uint8Array): b
   wipe(signed)
   if (!valid) return false
 
-  let remotePublicKey: Ed25519PublicKey
+  let remote: ReturnType<typeof checkPublicKey>
   try {
-    remotePublicKey = asPublicKey(copyBytes(clientKey), 'client public key')
+    remote = checkPublicKey(copyBytes(clientKey), 'client public key')
   } catch {
     return false
   }
-  const Ab = tryDiffieHellman(state.ephemeral.secretKey, toCurvePublicKey(remotePublicKey))
+  const Ab = tryDiffieHellman(state.ephemeral.secretKey, remote.curveKey)
   if (Ab === undefined) return false
-  state.remotePublicKey = remotePublicKey
+  state.remotePublicKey = remote.publicKey
+  state.remoteCurveKey = remote.curveKey
   state.clientAuthPayload = payload
   state.Ab = Ab
   return true
