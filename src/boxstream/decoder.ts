@@ -23,8 +23,11 @@ export class BoxStreamDecoder {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
   readonly #header = new Uint8Array(HEADER_PLAINTEXT_BYTES)
-  /** Holds a packet part that arrived split across pushes. */
-  readonly #partial = new Uint8Array(HEADER_BYTES + MAX_BODY_BYTES)
+  /**
+   * Holds a packet part that arrived split across pushes. Allocated on the first split, so an
+   * idle connection that never saw one costs no 4 KiB buffer.
+   */
+  #partial: Uint8Array | undefined
   #partialLength = 0
   #state: DecoderState = { name: 'awaiting-header' }
 
@@ -85,11 +88,12 @@ export class BoxStreamDecoder {
         offset += needed
       } else {
         const take = Math.min(needed - this.#partialLength, bytes.byteLength - offset)
-        this.#partial.set(bytes.subarray(offset, offset + take), this.#partialLength)
+        const partial = this.#partial ??= new Uint8Array(HEADER_BYTES + MAX_BODY_BYTES)
+        partial.set(bytes.subarray(offset, offset + take), this.#partialLength)
         this.#partialLength += take
         offset += take
         if (this.#partialLength < needed) break
-        packetPart = this.#partial.subarray(0, needed)
+        packetPart = partial.subarray(0, needed)
         this.#partialLength = 0
       }
       if (state.name === 'awaiting-header') {
