@@ -5,7 +5,8 @@ import { SecretHandshake } from '../handshake/machine.ts'
 import type { Deadline } from '../stream/deadline.ts'
 import { runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
-import { socketDuplex } from './socket-duplex.ts'
+import { SocketHandshakeTransport } from './socket-handshake.ts'
+import { createSocketSecureStream } from './socket-stream.ts'
 
 export interface ConnectOptions extends ClientHandshakeOptions {
   host: string
@@ -19,12 +20,16 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   return await withDeadline(options, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
-    return await runHandshake(socketDuplex(socket), machine, deadline)
+    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline)
+    return createSocketSecureStream(socket, session)
   })
 }
 
 async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {
   const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
+  // Failures reach the caller through the handshake and the stream; an 'error' event with no
+  // listener would instead crash the process.
+  socket.on('error', ignoreReportedElsewhere)
   const connected = new Promise<net.Socket>((resolve, reject) => {
     socket.once('connect', () => {
       socket.off('error', reject)
@@ -42,6 +47,8 @@ async function openSocket (host: string, port: number, deadline: Deadline): Prom
     throw err
   }
 }
+
+function ignoreReportedElsewhere (): void {}
 
 function explainConnectError (code: string | undefined): string {
   switch (code) {

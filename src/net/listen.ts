@@ -6,9 +6,11 @@ import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
-import { serverHandshake } from '../stream/handshake.ts'
-import type { SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
-import { socketDuplex } from './socket-duplex.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
+import type { Authorize, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import { SocketHandshakeTransport } from './socket-handshake.ts'
+import { createSocketSecureStream } from './socket-stream.ts'
 
 export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal'> {
   /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
@@ -33,6 +35,7 @@ export interface Listener {
 
 const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_MAX_PENDING_HANDSHAKES = 256
+function ignoreReportedElsewhere (): void {}
 
 export async function listen (options: ListenOptions, onStream: (stream: SecureStream) => void): Promise<Listener> {
   asKeyPair(options.keys)
@@ -41,6 +44,7 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   if (!Number.isInteger(maxPending) || maxPending < 1) {
     throw new RangeError(`maxPendingHandshakes must be a positive integer, got ${String(options.maxPendingHandshakes)}`)
   }
+  const authorize: Authorize = options.authorize ?? acceptEveryone
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
@@ -50,7 +54,7 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     if (pending >= maxPending) {
-      socket.on('error', () => {})
+      socket.on('error', ignoreReportedElsewhere)
       socket.destroy()
       options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY',
         `refused a connection from ${remote.host}:${remote.port}: ${maxPending} handshakes are already in progress ` +
@@ -59,10 +63,15 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
     }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
+    // Failures surface through the handshake and the stream; this keeps them off the process.
+    socket.on('error', ignoreReportedElsewhere)
     pending++
-    serverHandshake(socketDuplex(socket), { ...options, signal: closing.signal }).then((stream) => {
+    const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
+    withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
+      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize)
+    ).then((session) => {
       pending--
-      onStream(stream)
+      onStream(createSocketSecureStream(socket, session))
     }, (err: ShsError) => {
       pending--
       options.onHandshakeError?.(err, remote)

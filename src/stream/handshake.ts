@@ -4,6 +4,7 @@
  */
 import { AbortError, ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import type { SessionKeys } from '../handshake/session.ts'
 import { Deadline } from './deadline.ts'
 import { ByteReader } from './reader.ts'
 import { Outbound, createSecureStream } from './secure-stream.ts'
@@ -11,20 +12,21 @@ import type {
   Authorize, ByteDuplex, ClientHandshakeOptions, SecureStream, ServerHandshakeOptions
 } from './types.ts'
 
-const acceptEveryone: Authorize = () => true
+/** Scuttlebutt's model: any client that knows our public key and the network key may connect. */
+export const acceptEveryone: Authorize = () => true
 
 /** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey } = options
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
-  return await withDeadline(options, async (deadline) => await runHandshake(duplex, machine, deadline))
+  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline))
 }
 
 /** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
 export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
   const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
   const authorize = options.authorize ?? acceptEveryone
-  return await withDeadline(options, async (deadline) => await runHandshake(duplex, machine, deadline, authorize))
+  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize))
 }
 
 export async function withDeadline<T> (
@@ -39,29 +41,36 @@ export async function withDeadline<T> (
   }
 }
 
+/** What the handshake loop needs from a transport; one implementation per kind of transport. */
+export interface HandshakeTransport {
+  /** Exactly `length` bytes, or undefined if the peer ended first. Transport errors are thrown. */
+  read (length: number): Promise<Uint8Array | undefined>
+  write (bytes: Uint8Array): void
+  /** Stop at once: the handshake failed or was cancelled. */
+  abort (error: Error): void
+}
+
 /**
  * The adapter loop. On any failure the machine has already wiped its secrets; here we stop
  * writing (so a refused peer gets nothing more, shs1.md "The four messages") and release the
  * transport.
  */
 export async function runHandshake (
-  duplex: ByteDuplex,
+  transport: HandshakeTransport,
   machine: SecretHandshake,
   deadline: Deadline,
   authorize: Authorize = acceptEveryone
-): Promise<SecureStream> {
-  const reader = new ByteReader(duplex.source)
-  const outbound = new Outbound(duplex)
+): Promise<SessionKeys> {
   const stage = (): string => machine.stage
   try {
     for (;;) {
       const action = machine.next()
       switch (action.type) {
         case 'write':
-          outbound.handshakeMessages.push(action.bytes)
+          transport.write(action.bytes)
           break
         case 'read': {
-          const message = await deadline.race(readMessage(reader, action.length), stage)
+          const message = await deadline.race(readMessage(transport, action.length), stage)
           if (message === undefined) throw machine.peerHungUp()
           machine.receive(message)
           break
@@ -72,22 +81,37 @@ export async function runHandshake (
           break
         }
         case 'complete':
-          return createSecureStream(duplex, reader, outbound, action.session)
+          return action.session
       }
     }
   } catch (err) {
     const error = toShsError(err, machine)
     machine.abort(error)
-    outbound.stop()
-    reader.close()
-    duplex.abort?.(error)
+    transport.abort(error)
     throw error
   }
 }
 
-async function readMessage (reader: ByteReader, length: number): Promise<Uint8Array | undefined> {
+/** The handshake over an it-pipe duplex, then the box stream over the same duplex. */
+async function secureDuplex (duplex: ByteDuplex, machine: SecretHandshake, deadline: Deadline, authorize?: Authorize): Promise<SecureStream> {
+  const reader = new ByteReader(duplex.source)
+  const outbound = new Outbound(duplex)
+  const transport: HandshakeTransport = {
+    read: async (length) => await reader.read(length),
+    write: (bytes) => { outbound.handshakeMessages.push(bytes) },
+    abort: (error) => {
+      outbound.stop()
+      reader.close()
+      duplex.abort?.(error)
+    }
+  }
+  const session = await runHandshake(transport, machine, deadline, authorize)
+  return createSecureStream(duplex, reader, outbound, session)
+}
+
+async function readMessage (transport: HandshakeTransport, length: number): Promise<Uint8Array | undefined> {
   try {
-    return await reader.read(length)
+    return await transport.read(length)
   } catch (err) {
     // A reset or any other transport failure mid-handshake means the peer went away.
     throw new TransportFailure(err)
