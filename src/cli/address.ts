@@ -18,41 +18,42 @@ export interface RemoteAddress extends HostPort {
 
 const MAX_PORT = 65_535
 const DEFAULT_LISTEN_HOST = '127.0.0.1'
-const DEFAULT_CONNECT_HOST = '127.0.0.1'
 
 /** ADDRESS of `connect` and `conformance`, with the optional `--remote ID`. */
 export function parseRemoteAddress (address: string, remote: string | undefined): RemoteAddress {
   const trimmed = address.trim()
-  if (trimmed.includes('~') || trimmed.startsWith('net:')) {
-    const parsed = parseMultiserver(trimmed)
-    if (remote !== undefined) {
-      const fromFlag = parseId(remote, '--remote')
-      if (formatId(fromFlag) !== formatId(parsed.remotePublicKey)) {
-        throw new CliError(EXIT.USAGE, 'ADDRESS names a server key and --remote names another: drop one of them')
-      }
-    }
-    return parsed
+  const fromFlag = remote === undefined ? undefined : parseId(remote, '--remote')
+  const parsed = trimmed.includes('~') || trimmed.startsWith('net:')
+    ? parseMultiserver(trimmed)
+    : { ...parseHostPort(trimmed, undefined, 'ADDRESS'), remotePublicKey: undefined }
+  if (parsed.port === 0) throw new CliError(EXIT.USAGE, 'ADDRESS has port 0: give the port the server listens on')
+  const { remotePublicKey } = parsed
+  if (remotePublicKey !== undefined && fromFlag !== undefined && formatId(fromFlag) !== formatId(remotePublicKey)) {
+    throw new CliError(EXIT.USAGE, 'ADDRESS names a server key and --remote names another: drop one of them')
   }
-  if (remote === undefined) {
+  const key = remotePublicKey ?? fromFlag
+  if (key === undefined) {
     throw new CliError(EXIT.USAGE, `"${trimmed}" does not say which server key to expect: use a multiserver ` +
       'address net:HOST:PORT~shs:KEY (as "shs listen" prints it), or add --remote @KEY.ed25519')
   }
-  return { ...parseHostPort(trimmed, DEFAULT_CONNECT_HOST, 'ADDRESS'), remotePublicKey: parseId(remote, '--remote') }
+  return { host: parsed.host, port: parsed.port, remotePublicKey: key }
 }
 
 /**
  * A multiserver address may list several ways to reach a peer, separated by `;`, each a chain
- * of `~`-separated protocols; we can use the first `net:…~shs:…` one.
+ * of `~`-separated protocols; we can use the first `net:` one, with or without its `~shs:KEY`.
  */
-function parseMultiserver (address: string): RemoteAddress {
+function parseMultiserver (address: string): HostPort & { remotePublicKey: Uint8Array | undefined } {
   for (const alternative of address.split(';')) {
     const [transport, secure, ...rest] = alternative.split('~')
     if (transport === undefined || !transport.startsWith('net:')) continue
-    if (secure === undefined || !secure.startsWith('shs:') || rest.length > 0) {
+    const hostPort = parseHostPort(transport.slice('net:'.length), undefined, 'ADDRESS')
+    if (secure === undefined) return { ...hostPort, remotePublicKey: undefined }
+    if (!secure.startsWith('shs:') || rest.length > 0) {
       throw new CliError(EXIT.USAGE, `"${alternative}" is not net:HOST:PORT~shs:KEY: ` +
         'shs speaks only the plain shs protocol on top of net')
     }
-    const hostPort = parseHostPort(transport.slice('net:'.length), undefined, 'ADDRESS')
+    // Some addresses append more fields after the key (shs:KEY:SEED); the key comes first.
     const [key] = secure.slice('shs:'.length).split(':')
     return { ...hostPort, remotePublicKey: parseId(key ?? '', 'the key in ADDRESS') }
   }

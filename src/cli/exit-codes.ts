@@ -15,9 +15,9 @@ export const EXIT = {
   HANDSHAKE_REFUSED: 4,
   /** The handshake (or the TCP connection before it) did not finish within --timeout. */
   TIMEOUT: 5,
-  /** TCP failed: nothing listening, unreachable host, address in use, connection reset. */
+  /** TCP failed before a secure stream existed: nothing listening, unreachable host, address in use. */
   NETWORK: 6,
-  /** The secure stream was cut off without goodbye, or its data failed authentication. */
+  /** An established secure stream ended badly: no goodbye (FIN or reset), or data failed authentication. */
   STREAM: 7,
   /** `shs conformance` ran and at least one check failed. */
   CONFORMANCE_FAILED: 8,

@@ -20,8 +20,8 @@ export function networkKeyOption (): Option {
   return new Option('-n, --network-key <key>', NETWORK_KEY_HELP)
 }
 
-export function timeoutOption (): Option {
-  return new Option('-t, --timeout <ms>', 'time limit in milliseconds for the TCP connection and for the handshake')
+export function timeoutOption (description: string): Option {
+  return new Option('-t, --timeout <ms>', description)
     .default(DEFAULT_HANDSHAKE_TIMEOUT_MS)
     .argParser(parsePositiveInteger)
 }

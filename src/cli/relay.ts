@@ -7,12 +7,12 @@ import net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import type { SecureStream } from '../index.ts'
 import { type HostPort, formatHostPort } from './address.ts'
-import { describeFailure } from './errors/format.ts'
 import { formatId } from './identity.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
 import type { Progress } from './progress.ts'
 import type { ConnectionInfo } from './secure-net.ts'
+import { streamFailure } from './stdio.ts'
 
 /** Environment variables an --exec command can read to learn who is on the other end. */
 export const REMOTE_ID_ENV = 'SHS_REMOTE_ID'
@@ -107,7 +107,7 @@ export async function relay (
     log.verbose(`${connection.label} closed cleanly`)
   } catch (err) {
     onFailure()
-    log.info(`${connection.label} from ${connection.peer} ended badly: ${describeFailure(err).message}`)
+    log.info(`${connection.label} from ${connection.peer} ended badly: ${streamFailure(err).message}`)
   } finally {
     progress.connectionClosed()
   }

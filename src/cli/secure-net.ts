@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import {
-  ConnectionError, type KeyPair, type SecureStream, type ShsError,
+  ConnectionError, HandshakeError, type KeyPair, type SecureStream, type ShsError,
   clientHandshake, serverHandshake
 } from '../index.ts'
 import { socketDuplex } from '../net/socket-duplex.ts'
@@ -108,6 +108,12 @@ export interface SecureServer {
   close (): void
 }
 
+/**
+ * Handshakes in progress at once (as in the library's listen()): beyond it, connections are
+ * closed unread, so a flood of silent clients costs bounded memory until --timeout drops them.
+ */
+const MAX_PENDING_HANDSHAKES = 256
+
 export async function serve (options: ServeOptions): Promise<SecureServer> {
   const pending = new Set<net.Socket>()
   const accepted = new Set<net.Socket>()
@@ -117,6 +123,13 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     const connection: ConnectionInfo = {
       peer: formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }),
       label: `#${count}`
+    }
+    if (pending.size >= MAX_PENDING_HANDSHAKES) {
+      socket.on('error', noteSocketError)
+      socket.destroy()
+      options.onHandshakeError(new HandshakeError('ERR_SHS_BUSY', `dropped: ${MAX_PENDING_HANDSHAKES} handshakes ` +
+        'are already in progress (a flood of slow clients; a lower --timeout drops them sooner)'), connection)
+      return
     }
     pending.add(socket)
     // Failures reach us through the handshake or the secure stream; without a listener they would crash the process.

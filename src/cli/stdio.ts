@@ -1,6 +1,6 @@
 /** The `nc` mode of listen and connect: one secure stream on stdin/stdout. */
 import type { SecureStream } from '../index.ts'
-import { describeFailure, type FailureContext } from './errors/format.ts'
+import { type Failure, describeFailure, type FailureContext } from './errors/format.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
@@ -19,10 +19,21 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     timer.stage('both directions ended with goodbye')
     return EXIT.OK
   } catch (err) {
-    const failure = describeFailure(err, context)
+    const failure = streamFailure(err, context)
     log.info(failure.message)
     return failure.exitCode
   } finally {
     progress.stop()
   }
+}
+
+/**
+ * Once the handshake is done, a reset and a FIN without goodbye are the same event for the user
+ * (the peer vanished; what arrived may be incomplete), and which one the kernel reports depends
+ * on timing. Both get the stream exit code, not the network one.
+ */
+export function streamFailure (err: unknown, context: FailureContext = {}): Failure {
+  const failure = describeFailure(err, context)
+  if (failure.exitCode !== EXIT.NETWORK) return failure
+  return { exitCode: EXIT.STREAM, message: `the secure stream was cut off, so what arrived may be incomplete: ${failure.message}` }
 }

@@ -49,7 +49,7 @@ export function registerListen (program: Command): void {
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
     .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
-    .addOption(timeoutOption())
+    .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
@@ -88,6 +88,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
       case 'stdio':
         // Two handshakes may finish together; only the first gets stdin/stdout.
         if (firstTaken) {
+          log.info(`${connection.label} dropped: stdin/stdout already belong to the first client`)
           stream.abort()
           return
         }

@@ -51,12 +51,13 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_SHS_CLIENT_HUNG_UP':
     case 'ERR_SHS_UNAUTHORIZED':
     case 'ERR_SHS_AUTHORIZE_FAILED':
+    case 'ERR_SHS_BUSY':
       return refused(err.message)
     case 'ERR_SHS_HANDSHAKE_TIMEOUT':
       return {
         exitCode: EXIT.TIMEOUT,
-        message: `${firstClause(err.message)}: the peer may be overloaded or not an SHS peer, or packets are ` +
-          'being dropped; check the address or raise --timeout'
+        message: `${firstClause(err.message)}: the peer is slow, stalled or not an SHS peer, or packets are ` +
+          'being dropped; check the address, or raise --timeout if it needs longer'
       }
     case 'ERR_SHS_CONNECTION':
       return { exitCode: EXIT.NETWORK, message: err.message }

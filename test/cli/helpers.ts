@@ -1,0 +1,147 @@
+/**
+ * Runs the real `shs` binary (src/cli/main.ts under this Node, so no build is needed) as child
+ * processes, and keeps track of them so every test can kill what it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+/** Long enough for a slow CI machine; a wait that runs out fails the test instead of hanging it. */
+const WAIT_MS = 15_000
+
+const running = new Set<ShsProcess>()
+
+export class ShsProcess {
+  readonly child: ChildProcess
+  readonly #stdout: Buffer[] = []
+  #stderr = ''
+  readonly exited: Promise<number | null>
+  readonly #stderrWaiters = new Set<() => void>()
+
+  constructor (args: readonly string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child.stdout?.on('data', (chunk: Buffer) => { this.#stdout.push(chunk) })
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr += chunk.toString('utf8')
+      for (const waiter of this.#stderrWaiters) waiter()
+    })
+    // The child may exit before reading all we wrote (that is what some tests check).
+    this.child.stdin?.on('error', () => {})
+    this.exited = new Promise((resolve) => {
+      this.child.once('close', (code) => {
+        running.delete(this)
+        for (const waiter of this.#stderrWaiters) waiter()
+        resolve(code)
+      })
+    })
+    running.add(this)
+  }
+
+  get stdout (): Buffer {
+    return Buffer.concat(this.#stdout)
+  }
+
+  get stderr (): string {
+    return this.#stderr
+  }
+
+  /** Resolves with the first match of `pattern` on stderr; rejects if the process exits or time runs out. */
+  async waitForStderr (pattern: RegExp): Promise<RegExpMatchArray> {
+    return await new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = this.#stderr.match(pattern)
+        if (match !== null) finish(() => { resolve(match) })
+        else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          finish(() => { reject(new Error(`shs exited before printing ${String(pattern)}; stderr:\n${this.#stderr}`)) })
+        }
+      }
+      const timer = setTimeout(() => {
+        finish(() => { reject(new Error(`shs did not print ${String(pattern)} within ${WAIT_MS} ms; stderr:\n${this.#stderr}`)) })
+      }, WAIT_MS)
+      const finish = (settle: () => void): void => {
+        clearTimeout(timer)
+        this.#stderrWaiters.delete(check)
+        settle()
+      }
+      this.#stderrWaiters.add(check)
+      check()
+    })
+  }
+
+  /** The `listening on HOST:PORT` line every server mode prints. */
+  async listening (): Promise<{ host: string, port: number, address: string | undefined }> {
+    // Up to the end of the line: a chunk boundary must not cut the port or the address short.
+    const match = await this.waitForStderr(/listening on (\S+?):(\d+)(?: as (net:\S+))?[,\n]/)
+    return { host: match[1] as string, port: Number(match[2]), address: match[3] }
+  }
+
+  kill (): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+  }
+}
+
+export interface ShsResult {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+}
+
+export class Sandbox {
+  readonly dir: string
+  readonly env: NodeJS.ProcessEnv
+
+  private constructor (dir: string) {
+    this.dir = dir
+    // A private HOME and config dir: the tests never read or write the user's real identity.
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') }
+    delete env.SHS_KEYS
+    delete env.SHS_PROGRESS
+    this.env = env
+  }
+
+  static async create (): Promise<Sandbox> {
+    return new Sandbox(await mkdtemp(join(tmpdir(), 'shs-cli-test-')))
+  }
+
+  path (name: string): string {
+    return join(this.dir, name)
+  }
+
+  start (args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): ShsProcess {
+    return new ShsProcess(args, { ...this.env, ...extraEnv })
+  }
+
+  async run (args: readonly string[], input?: Buffer | string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ShsResult> {
+    const shs = this.start(args, extraEnv)
+    shs.child.stdin?.end(input)
+    const code = await shs.exited
+    return { code, stdout: shs.stdout, stderr: shs.stderr }
+  }
+
+  /** A new identity; returns its key file path and id. */
+  async keygen (name: string): Promise<{ path: string, id: string }> {
+    const path = this.path(name)
+    const result = await this.run(['keygen', '--out', path])
+    if (result.code !== 0) throw new Error(`keygen failed: ${result.stderr}`)
+    return { path, id: result.stdout.toString('utf8').trim() }
+  }
+
+  async remove (): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Kills every shs process still running; call from afterEach. */
+export async function killAll (): Promise<void> {
+  const left = [...running]
+  for (const shs of left) shs.kill()
+  await Promise.all(left.map(async (shs) => await shs.exited))
+}
+
+export function sha256 (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
