@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
 import type { ByteDuplex } from '../stream/types.ts'
+import { closedWhileWriting, discard, drained, flushed } from './socket-writes.ts'
 
 const FLUSH_MARKER = new Uint8Array(0)
 
@@ -51,34 +52,13 @@ async function * readSocket (socket: Socket, onDone: () => void): AsyncGenerator
 async function writeSocket (socket: Socket, source: AsyncIterable<Uint8Array>): Promise<void> {
   try {
     for await (const chunk of source) {
-      if (socket.destroyed) throw closedError(socket)
+      if (socket.destroyed) throw closedWhileWriting(socket)
       if (!socket.write(chunk)) await drained(socket)
     }
     // Resolve only once everything has reached the kernel, so `sink()` means "sent".
-    await new Promise<void>((resolve, reject) => {
-      socket.write(FLUSH_MARKER, (err) => { if (err == null) resolve(); else reject(closedError(socket)) })
-    })
+    await flushed(socket, FLUSH_MARKER)
   } catch (err) {
     socket.destroy()
     throw err
   }
 }
-
-function drained (socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = (): void => { cleanup(); resolve() }
-    const onClose = (): void => { cleanup(); reject(closedError(socket)) }
-    const cleanup = (): void => {
-      socket.off('drain', onDrain)
-      socket.off('close', onClose)
-    }
-    socket.on('drain', onDrain)
-    socket.on('close', onClose)
-  })
-}
-
-function closedError (socket: Socket): ConnectionError {
-  return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'} closed while we were still writing: the peer hung up or crashed`)
-}
-
-function discard (): void {}

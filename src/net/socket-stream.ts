@@ -13,6 +13,7 @@ import type { Socket } from 'node:net'
 import { BoxStreamDecoder } from '../boxstream/decoder.ts'
 import { BoxStreamEncoder } from '../boxstream/encoder.ts'
 import { ConnectionError, ShsError } from '../errors.ts'
+import { discard, drained, flushed } from './socket-writes.ts'
 import { type SessionKeys, wipeSession } from '../handshake/session.ts'
 import { toBytes } from '../stream/reader.ts'
 import type { SecureStream } from '../stream/types.ts'
@@ -170,29 +171,3 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
     }
   }
 }
-
-function drained (socket: Socket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = (): void => { cleanup(); resolve() }
-    const onClose = (): void => { cleanup(); reject(closedWhileWriting(socket)) }
-    const cleanup = (): void => {
-      socket.off('drain', onDrain)
-      socket.off('close', onClose)
-    }
-    socket.on('drain', onDrain)
-    socket.on('close', onClose)
-  })
-}
-
-/** Writes the last bytes and resolves once the kernel has them, so `sink()` means "sent". */
-function flushed (socket: Socket, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    socket.write(bytes, (err) => { if (err == null) resolve(); else reject(closedWhileWriting(socket)) })
-  })
-}
-
-function closedWhileWriting (socket: Socket): ConnectionError {
-  return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'} closed while we were still writing: the peer hung up or crashed`)
-}
-
-function discard (): void {}

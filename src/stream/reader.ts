@@ -3,6 +3,7 @@
  * messages, and hands back whatever arrived beyond them (the first box-stream bytes may share a
  * chunk with the last handshake message).
  */
+import { concatBytes } from '../crypto/primitives.ts'
 import type { ByteDuplex } from './types.ts'
 
 type Chunk = Uint8Array | { subarray(): Uint8Array }
@@ -37,7 +38,7 @@ export class ByteReader {
       this.#buffered.push(bytes)
       this.#bufferedLength += bytes.byteLength
     }
-    const joined = this.#buffered.length === 1 ? this.#buffered[0] as Uint8Array : concat(this.#buffered, this.#bufferedLength)
+    const joined = this.#buffered.length === 1 ? this.#buffered[0] as Uint8Array : concatBytes(...this.#buffered)
     this.#buffered = joined.byteLength > length ? [joined.subarray(length)] : []
     this.#bufferedLength -= length
     return joined.subarray(0, length)
@@ -71,14 +72,4 @@ export class ByteReader {
     const returned = this.#iterator.return?.()
     if (returned instanceof Promise) returned.catch(() => {})
   }
-}
-
-function concat (chunks: Uint8Array[], length: number): Uint8Array {
-  const joined = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    joined.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return joined
 }
