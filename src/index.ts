@@ -5,12 +5,13 @@
 export { generateKeyPair, type KeyPair } from './crypto/keys.ts'
 export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
 export { connect, type ConnectOptions } from './net/connect.ts'
-export { listen, type ListenOptions, type Listener } from './net/listen.ts'
+export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
 export { clientHandshake, serverHandshake } from './stream/handshake.ts'
 export { toNodeDuplex } from './stream/node-duplex.ts'
 export type {
-  Authorize, ByteDuplex, ClientHandshakeOptions, SecureStream, ServerHandshakeOptions
+  Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
 } from './stream/types.ts'
+export type { MessageName } from './handshake/explain.ts'
 export { SecretHandshake, type HandshakeAction, type HandshakeRole } from './handshake/machine.ts'
 export { type SessionKeys, sessionOutcome } from './handshake/session.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'

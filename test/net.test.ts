@@ -270,6 +270,31 @@ describe('net: connect and listen over TCP', function () {
     })
   })
 
+  it('reports handshake progress on both sides, and tells authorize where the client connects from', async () => {
+    const serverSteps: string[] = []
+    const remotes: string[] = []
+    server = await startServer({
+      onHandshakeProgress: (step, remote) => { serverSteps.push(`${step.event} ${step.message}`); remotes.push(remote.host) },
+      authorize: (_key, remote) => { remotes.push(remote.host); return true }
+    })
+    const clientSteps: string[] = []
+    const stream = await dial(server.port, { onHandshakeProgress: (step: { event: string, message: string }) => clientSteps.push(`${step.event} ${step.message}`) })
+    await Promise.all([stream.sink([]), collect(stream.source)])
+    assert.deepEqual(clientSteps, ['sent clientHello', 'received serverHello', 'sent clientAuth', 'received serverAccept'])
+    assert.deepEqual(serverSteps, ['received clientHello', 'sent serverHello', 'received clientAuth', 'sent serverAccept'])
+    assert.ok(remotes.length === 5 && remotes.every((host) => host === HOST))
+  })
+
+  it('stopAccepting() refuses new connections while established streams carry on', async () => {
+    const payload = randomPayload(50_000)
+    server = await startServer()
+    const stream = await dial(server.port)
+    server.listener.stopAccepting()
+    await assert.rejects(dial(server.port), (err: unknown) => err instanceof ConnectionError)
+    const [echoed] = await Promise.all([collect(stream.source), stream.sink([payload])])
+    assert.deepEqual(echoed, payload)
+  })
+
   it('close() stops accepting and closes the connections it accepted', async () => {
     server = await startServer({}, () => {})
     const stream = await dial(server.port)

@@ -3,7 +3,7 @@ import net from 'node:net'
 import { ConnectionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { Deadline } from '../stream/deadline.ts'
-import { runHandshake, withDeadline } from '../stream/handshake.ts'
+import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
@@ -20,7 +20,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   return await withDeadline(options, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
-    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline)
+    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, options.onHandshakeProgress)
     return createSocketSecureStream(socket, session)
   })
 }

@@ -8,11 +8,17 @@ import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
-import type { Authorize, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
-export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal'> {
+/** Where a connection comes from. */
+export interface RemoteAddress {
+  host: string
+  port: number
+}
+
+export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'> {
   /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
   host?: string
   /** TCP port; 0 picks a free one (read it back with `address()`). */
@@ -23,18 +29,25 @@ export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal'> {
    * reported to `onHandshakeError` with code `ERR_SHS_BUSY`.
    */
   maxPendingHandshakes?: number
+  /** Decides on each client after it proved its key; default: accept every client that knows our key. */
+  authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
   /** Told about each connection that did not become a stream (refused, timed out, invalid). */
-  onHandshakeError?: (error: ShsError, remote: { host: string, port: number }) => void
+  onHandshakeError?: (error: ShsError, remote: RemoteAddress) => void
+  /** Told as each connection's handshake messages are sent, or received and verified. */
+  onHandshakeProgress?: (progress: HandshakeProgress, remote: RemoteAddress) => void
 }
 
 export interface Listener {
   address (): { host: string, port: number }
+  /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
+  stopAccepting (): void
   /** Stops accepting, aborts handshakes in progress and closes every connection it accepted. */
   close (): Promise<void>
 }
 
 const DEFAULT_HOST = '127.0.0.1'
 const DEFAULT_MAX_PENDING_HANDSHAKES = 256
+
 function ignoreReportedElsewhere (): void {}
 
 export async function listen (options: ListenOptions, onStream: (stream: SecureStream) => void): Promise<Listener> {
@@ -44,7 +57,8 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   if (!Number.isInteger(maxPending) || maxPending < 1) {
     throw new RangeError(`maxPendingHandshakes must be a positive integer, got ${String(options.maxPendingHandshakes)}`)
   }
-  const authorize: Authorize = options.authorize ?? acceptEveryone
+  const authorizeClient = options.authorize ?? acceptEveryone
+  const onProgress = options.onHandshakeProgress
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
@@ -67,8 +81,10 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
     socket.on('error', ignoreReportedElsewhere)
     pending++
     const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
+    const authorize: Authorize = async (key) => await authorizeClient(key, remote)
+    const progress = onProgress === undefined ? undefined : (step: HandshakeProgress): void => { onProgress(step, remote) }
     withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
-      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize)
+      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
     ).then((session) => {
       pending--
       onStream(createSocketSecureStream(socket, session))
@@ -90,16 +106,23 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   })
   server.on('error', () => {})
 
+  // The server's 'close' comes once it stopped listening and every connection it accepted ended.
+  const serverClosed = new Promise<void>((resolve) => server.once('close', resolve))
+  const stopAccepting = (): void => {
+    closing.abort()
+    if (server.listening) server.close()
+  }
+
   return {
     address () {
       const address = server.address() as net.AddressInfo
       return { host: address.address, port: address.port }
     },
+    stopAccepting,
     async close () {
-      closing.abort()
-      const closed = new Promise<void>((resolve) => server.close(() => { resolve() }))
+      stopAccepting()
       for (const socket of sockets) socket.destroy()
-      await closed
+      await serverClosed
     }
   }
 }

@@ -9,24 +9,26 @@ import { Deadline } from './deadline.ts'
 import { ByteReader } from './reader.ts'
 import { Outbound, createSecureStream } from './secure-stream.ts'
 import type {
-  Authorize, ByteDuplex, ClientHandshakeOptions, SecureStream, ServerHandshakeOptions
+  Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
 } from './types.ts'
 
 /** Scuttlebutt's model: any client that knows our public key and the network key may connect. */
 export const acceptEveryone: Authorize = () => true
 
+function ignoreProgress (): void {}
+
 /** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey } = options
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
-  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline))
+  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, options.onHandshakeProgress))
 }
 
 /** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
 export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
   const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
   const authorize = options.authorize ?? acceptEveryone
-  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize))
+  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, options.onHandshakeProgress))
 }
 
 export async function withDeadline<T> (
@@ -59,7 +61,8 @@ export async function runHandshake (
   transport: HandshakeTransport,
   machine: SecretHandshake,
   deadline: Deadline,
-  authorize: Authorize = acceptEveryone
+  authorize: Authorize = acceptEveryone,
+  onProgress: (progress: HandshakeProgress) => void = ignoreProgress
 ): Promise<SessionKeys> {
   const stage = (): string => machine.stage
   try {
@@ -68,11 +71,13 @@ export async function runHandshake (
       switch (action.type) {
         case 'write':
           transport.write(action.bytes)
+          onProgress({ event: 'sent', message: action.message })
           break
         case 'read': {
           const message = await deadline.race(readMessage(transport, action.length), stage)
           if (message === undefined) throw machine.peerHungUp()
           machine.receive(message)
+          onProgress({ event: 'received', message: action.message })
           break
         }
         case 'authorize': {
@@ -93,7 +98,13 @@ export async function runHandshake (
 }
 
 /** The handshake over an it-pipe duplex, then the box stream over the same duplex. */
-async function secureDuplex (duplex: ByteDuplex, machine: SecretHandshake, deadline: Deadline, authorize?: Authorize): Promise<SecureStream> {
+async function secureDuplex (
+  duplex: ByteDuplex,
+  machine: SecretHandshake,
+  deadline: Deadline,
+  authorize?: Authorize,
+  onProgress?: (progress: HandshakeProgress) => void
+): Promise<SecureStream> {
   const reader = new ByteReader(duplex.source)
   const outbound = new Outbound(duplex)
   const transport: HandshakeTransport = {
@@ -105,7 +116,7 @@ async function secureDuplex (duplex: ByteDuplex, machine: SecretHandshake, deadl
       duplex.abort?.(error)
     }
   }
-  const session = await runHandshake(transport, machine, deadline, authorize)
+  const session = await runHandshake(transport, machine, deadline, authorize, onProgress)
   return createSecureStream(duplex, reader, outbound, session)
 }
 

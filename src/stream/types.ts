@@ -1,5 +1,6 @@
 /** The shapes the adapters speak: it-pipe style duplexes and the secure stream they yield. */
 import type { KeyPair } from '../crypto/keys.ts'
+import type { MessageName } from '../handshake/explain.ts'
 
 /** Any it-pipe compatible duplex of bytes: a TCP socket wrapper, a libp2p stream, an in-memory pair. */
 export interface ByteDuplex {
@@ -22,6 +23,12 @@ export interface SecureStream {
 
 export type Authorize = (remotePublicKey: Uint8Array) => boolean | Promise<boolean>
 
+/** A handshake message that has just been sent or received and verified, for progress logs. */
+export interface HandshakeProgress {
+  readonly event: 'sent' | 'received'
+  readonly message: MessageName
+}
+
 interface CommonHandshakeOptions {
   /** This peer's long-term Ed25519 key pair (see `generateKeyPair`). */
   keys: KeyPair
@@ -31,6 +38,8 @@ interface CommonHandshakeOptions {
   timeout?: number
   /** Cancels the handshake; the promise rejects with an `AbortError`. */
   signal?: AbortSignal
+  /** Told as each handshake message is sent, or received and verified (for verbose logs and timing). */
+  onHandshakeProgress?: (progress: HandshakeProgress) => void
 }
 
 export interface ClientHandshakeOptions extends CommonHandshakeOptions {
