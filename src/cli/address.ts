@@ -5,6 +5,7 @@
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 import { formatId, parseId } from './identity.ts'
+export { formatHostPort } from '../net/address.ts'
 
 export interface HostPort {
   host: string
@@ -91,9 +92,6 @@ function parsePort (text: string, what: string): number {
 }
 
 /** How people type an endpoint back in: IPv6 hosts in brackets. */
-export function formatHostPort ({ host, port }: HostPort): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
 
 /** The multiserver form other SSB software and `shs connect` accept. */
 export function formatMultiserver ({ host, port }: HostPort, publicKey: Uint8Array): string {

@@ -1,18 +1,15 @@
 /**
- * TCP with the secret handshake on top, as the commands need it: the library's handshake over
- * our own sockets, so --verbose can time each stage and listeners can stop accepting after the
- * first stream (the `nc -l` mode).
+ * What the commands add to the library's connect() and listen(): a name for each connection in
+ * log lines (`#N` and the peer's address), the --verbose stage lines with their timing, and the
+ * CLI's wording where the library's would name API options instead of flags.
  */
-import net from 'node:net'
 import {
-  ConnectionError, HandshakeError, type KeyPair, type SecureStream, type ShsError,
-  clientHandshake, serverHandshake
+  HandshakeTimeoutError, type HandshakeProgress, type KeyPair, type MessageName, type RemoteAddress as Peer,
+  type SecureStream, type ShsError, connect, listen
 } from '../index.ts'
-import { socketDuplex } from '../net/socket-duplex.ts'
 import { type HostPort, type RemoteAddress, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log, StageTimer } from './log.ts'
-import { tapHandshakeStages } from './stage-tap.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 
@@ -21,8 +18,28 @@ export interface Identity {
   networkKey: Uint8Array
 }
 
+/** What --verbose says as each message goes out or comes in verified; event and message also tell the side. */
+const STAGE_TEXT: Readonly<Record<HandshakeProgress['event'], Readonly<Record<MessageName, string>>>> = {
+  sent: {
+    clientHello: 'sent hello (message 1)',
+    serverHello: 'sent hello (message 2)',
+    clientAuth: 'sent client authentication (message 3)',
+    serverAccept: 'sent server accept (message 4)'
+  },
+  received: {
+    clientHello: 'received client hello (message 1)',
+    serverHello: 'received server hello (message 2)',
+    clientAuth: 'received client authentication (message 3)',
+    serverAccept: 'received server accept (message 4)'
+  }
+}
+
+function stageText (progress: HandshakeProgress): string {
+  return STAGE_TEXT[progress.event][progress.message]
+}
+
 export interface DialOptions extends Identity {
-  /** Milliseconds for the TCP connection, and again for the handshake. */
+  /** Milliseconds for the TCP connection and the handshake together. */
   timeout: number
   log: Log
   /** Names the connection in verbose lines (several run at once with --local). */
@@ -30,56 +47,44 @@ export interface DialOptions extends Identity {
 }
 
 export async function dial (address: RemoteAddress, options: DialOptions): Promise<SecureStream> {
+  const where = formatHostPort(address)
   const timer = options.log.timer(options.label)
-  timer.stage(`connecting to ${formatHostPort(address)}`)
-  const socket = await openSocket(address, options.timeout)
-  timer.stage('tcp connected')
-  const duplex = options.log.isVerbose ? tapHandshakeStages(socketDuplex(socket), 'client', timer) : socketDuplex(socket)
-  const stream = await clientHandshake(duplex, {
-    keys: options.keys,
-    networkKey: options.networkKey,
-    remotePublicKey: address.remotePublicKey,
-    timeout: options.timeout
-  })
+  timer.stage(`connecting to ${where}`)
+  let tcpConnected = false
+  let stream: SecureStream
+  try {
+    stream = await connect({
+      host: address.host,
+      port: address.port,
+      keys: options.keys,
+      networkKey: options.networkKey,
+      remotePublicKey: address.remotePublicKey,
+      timeout: options.timeout,
+      onHandshakeProgress: (progress) => {
+        // The client writes its hello the moment TCP connects, so the first event marks both.
+        if (!tcpConnected) timer.stage('tcp connected')
+        tcpConnected = true
+        timer.stage(stageText(progress))
+      }
+    })
+  } catch (err) {
+    // The library words a stalled TCP connect as a stalled handshake; no SHS peer was even reached.
+    if (err instanceof HandshakeTimeoutError && !tcpConnected) {
+      throw new CliError(EXIT.TIMEOUT, `could not connect to ${where} within ${options.timeout} ms: ` +
+        'the host may be down or a firewall drops packets; check the address or raise --timeout', { cause: err })
+    }
+    throw err
+  }
   timer.stage(`handshake complete: the server proved it is ${formatId(stream.remotePublicKey)}`)
   return stream
 }
 
-function openSocket (address: HostPort, timeout: number): Promise<net.Socket> {
-  const where = formatHostPort(address)
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new CliError(EXIT.TIMEOUT, `could not connect to ${where} within ${timeout} ms: ` +
-        'the host may be down or a firewall drops packets; check the address or raise --timeout'))
-    }, timeout)
-    socket.once('connect', () => {
-      clearTimeout(timer)
-      socket.removeAllListeners('error')
-      // Later failures reach us through the secure stream; without a listener they would crash the process.
-      socket.on('error', noteSocketError)
-      resolve(socket)
-    })
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      reject(new ConnectionError(`could not connect to ${where} (${err.code ?? err.message}): ${explainConnectError(err.code)}`, { cause: err }))
-    })
-  })
-}
-
-/** Socket errors are reported where they surface (the stream or the handshake); nothing more to do here. */
-function noteSocketError (): void {}
-
-function explainConnectError (code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED': return 'nothing is listening there; check the port and that the server runs'
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'the host name does not resolve; check its spelling'
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'the host cannot be reached from this network'
-    case 'ETIMEDOUT': return 'the host did not answer; it may be down or behind a firewall'
-    default: return 'check the address and the network'
-  }
-}
+/**
+ * Handshakes in progress at once (the library's default, named here so our message can quote
+ * it): beyond it, connections are closed unread, so a flood of silent clients costs bounded
+ * memory until --timeout drops them.
+ */
+export const MAX_PENDING_HANDSHAKES = 256
 
 export interface ServeOptions extends Identity {
   address: HostPort
@@ -89,97 +94,87 @@ export interface ServeOptions extends Identity {
   log: Log
   /** A client completed the handshake and was authorized. */
   onStream: (stream: SecureStream, connection: ConnectionInfo) => void
-  /** A connection that did not become a stream: refused, invalid, timed out, or hung up. */
+  /** A connection that did not become a stream: refused, invalid, timed out, hung up, or aborted by us. */
   onHandshakeError: (error: ShsError, connection: ConnectionInfo) => void
 }
 
 export interface ConnectionInfo {
   /** `HOST:PORT` of the peer, for log lines. */
   peer: string
-  /** `#N`, numbering connections in the order they arrived. */
+  /** `#N`, numbering connections in the order they were first heard from. */
   label: string
 }
 
 export interface SecureServer {
   address: HostPort
-  /** Stops accepting and drops connections still in their handshake; streams already handed out live on. */
+  /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
   stopAccepting (): void
-  /** Also destroys every connection this server accepted. */
-  close (): void
+  /** Also destroys every connection this server accepted; resolves once all are closed. */
+  close (): Promise<void>
 }
-
-/**
- * Handshakes in progress at once (as in the library's listen()): beyond it, connections are
- * closed unread, so a flood of silent clients costs bounded memory until --timeout drops them.
- */
-const MAX_PENDING_HANDSHAKES = 256
 
 export async function serve (options: ServeOptions): Promise<SecureServer> {
-  const pending = new Set<net.Socket>()
-  const accepted = new Set<net.Socket>()
-  let count = 0
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    count++
-    const connection: ConnectionInfo = {
-      peer: formatHostPort({ host: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 }),
-      label: `#${count}`
-    }
-    if (pending.size >= MAX_PENDING_HANDSHAKES) {
-      socket.on('error', noteSocketError)
-      socket.destroy()
-      options.onHandshakeError(new HandshakeError('ERR_SHS_BUSY', `dropped: ${MAX_PENDING_HANDSHAKES} handshakes ` +
-        'are already in progress (a flood of slow clients; a lower --timeout drops them sooner)'), connection)
-      return
-    }
-    pending.add(socket)
-    // Failures reach us through the handshake or the secure stream; without a listener they would crash the process.
-    socket.on('error', noteSocketError)
-    socket.once('close', () => { pending.delete(socket); accepted.delete(socket) })
-    const timer = options.log.timer(connection.label)
-    timer.stage(`connection from ${connection.peer}`)
-    handshake(socket, connection, options, timer).then((stream) => {
-      pending.delete(socket)
-      accepted.add(socket)
-      timer.stage(`handshake complete: client is ${formatId(stream.remotePublicKey)}`)
-      options.onStream(stream, connection)
-    }, (err: ShsError) => {
-      pending.delete(socket)
-      options.onHandshakeError(err, connection)
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      const where = formatHostPort(options.address)
-      reject(new ConnectionError(`could not listen on ${where} (${err.code ?? err.message}): ` +
-        (err.code === 'EADDRINUSE' ? 'the port is taken; pick another, or port 0 for any free one' : 'check the host and port'), { cause: err }))
-    })
-    server.listen(options.address.port, options.address.host, () => {
-      server.removeAllListeners('error')
-      resolve()
-    })
-  })
-  server.on('error', (err: Error) => { options.log.warn(`the listening socket failed: ${err.message}`) })
-  const bound = server.address() as net.AddressInfo
-  const stopAccepting = (): void => {
-    server.close()
-    for (const socket of pending) socket.destroy()
-  }
-  return {
-    address: { host: bound.address, port: bound.port },
-    stopAccepting,
-    close () {
-      stopAccepting()
-      for (const socket of accepted) socket.destroy()
-    }
-  }
-}
-
-async function handshake (socket: net.Socket, connection: ConnectionInfo, options: ServeOptions, timer: StageTimer): Promise<SecureStream> {
-  const duplex = options.log.isVerbose ? tapHandshakeStages(socketDuplex(socket), 'server', timer) : socketDuplex(socket)
-  return await serverHandshake(duplex, {
+  const connections = new Connections(options.log)
+  const listener = await listen({
+    host: options.address.host,
+    port: options.address.port,
     keys: options.keys,
     networkKey: options.networkKey,
     timeout: options.timeout,
-    authorize: async (publicKey) => await options.authorize(publicKey, connection)
+    maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
+    onConnection: (peer) => { connections.accepted(peer) },
+    authorize: async (publicKey, peer) => await options.authorize(publicKey, connections.get(peer).info),
+    onHandshakeProgress: (progress, peer) => { connections.get(peer).timer.stage(stageText(progress)) },
+    onHandshakeError: (err, peer) => { options.onHandshakeError(err, connections.done(peer).info) }
+  }, (stream, peer) => {
+    const { info, timer } = connections.done(peer)
+    timer.stage(`handshake complete: client is ${formatId(stream.remotePublicKey)}`)
+    options.onStream(stream, info)
   })
+  return {
+    address: listener.address(),
+    stopAccepting: () => { listener.stopAccepting() },
+    close: async () => { await listener.close() }
+  }
+}
+
+interface Tracked {
+  readonly info: ConnectionInfo
+  readonly timer: StageTimer
+}
+
+/**
+ * Gives each connection a label and a stopwatch from the moment it is accepted. listen() passes
+ * the same address object to every callback about one connection, so it identifies the
+ * connection until its handshake ends either way.
+ */
+class Connections {
+  readonly #log: Log
+  readonly #inHandshake = new Map<Peer, Tracked>()
+  #count = 0
+
+  constructor (log: Log) {
+    this.#log = log
+  }
+
+  accepted (peer: Peer): void {
+    this.#count++
+    const label = `#${this.#count}`
+    const tracked: Tracked = { info: { peer: formatHostPort(peer), label }, timer: this.#log.timer(label) }
+    this.#inHandshake.set(peer, tracked)
+    tracked.timer.stage(`connection from ${tracked.info.peer}`)
+  }
+
+  get (peer: Peer): Tracked {
+    const tracked = this.#inHandshake.get(peer)
+    if (tracked === undefined) throw new Error(`shs internal error: no record of the connection from ${formatHostPort(peer)}`)
+    return tracked
+  }
+
+  /** The handshake ended, as a stream or as a failure: forget the connection. */
+  done (peer: Peer): Tracked {
+    const tracked = this.get(peer)
+    this.#inHandshake.delete(peer)
+    return tracked
+  }
 }

@@ -5,6 +5,7 @@ import { SecretHandshake } from '../handshake/machine.ts'
 import type { Deadline } from '../stream/deadline.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
+import { formatHostPort } from './address.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
@@ -36,12 +37,12 @@ async function openSocket (host: string, port: number, deadline: Deadline): Prom
       resolve(socket)
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ConnectionError(`could not connect to ${host}:${port} (${err.code ?? err.message}): ` +
+      reject(new ConnectionError(`could not connect to ${formatHostPort({ host, port })} (${err.code ?? err.message}): ` +
         explainConnectError(err.code), { cause: err }))
     })
   })
   try {
-    return await deadline.race(connected, () => `connecting to ${host}:${port}`)
+    return await deadline.race(connected, () => `connecting to ${formatHostPort({ host, port })}`)
   } catch (err) {
     socket.destroy()
     throw err

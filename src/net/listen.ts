@@ -9,10 +9,11 @@ import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import { formatHostPort } from './address.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
-/** Where a connection comes from. */
+/** Where a connection comes from. Every callback about one connection gets the same object. */
 export interface RemoteAddress {
   host: string
   port: number
@@ -31,6 +32,8 @@ export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | '
   maxPendingHandshakes?: number
   /** Decides on each client after it proved its key; default: accept every client that knows our key. */
   authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
+  /** Told as each TCP connection is accepted, before its handshake starts. */
+  onConnection?: (remote: RemoteAddress) => void
   /** Told about each connection that did not become a stream (refused, timed out, invalid). */
   onHandshakeError?: (error: ShsError, remote: RemoteAddress) => void
   /** Told as each connection's handshake messages are sent, or received and verified. */
@@ -50,7 +53,7 @@ const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
 function ignoreReportedElsewhere (): void {}
 
-export async function listen (options: ListenOptions, onStream: (stream: SecureStream) => void): Promise<Listener> {
+export async function listen (options: ListenOptions, onStream: (stream: SecureStream, remote: RemoteAddress) => void): Promise<Listener> {
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
   const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
@@ -66,12 +69,13 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
   let pending = 0
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
+    options.onConnection?.(remote)
     if (pending >= maxPending) {
       socket.on('error', ignoreReportedElsewhere)
       socket.destroy()
       options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY',
-        `refused a connection from ${remote.host}:${remote.port}: ${maxPending} handshakes are already in progress ` +
+        `refused a connection from ${formatHostPort(remote)}: ${maxPending} handshakes are already in progress ` +
         '(a flood, or raise maxPendingHandshakes)'), remote)
       return
     }
@@ -87,7 +91,7 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
       await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
     ).then((session) => {
       pending--
-      onStream(createSocketSecureStream(socket, session))
+      onStream(createSocketSecureStream(socket, session), remote)
     }, (err: ShsError) => {
       pending--
       options.onHandshakeError?.(err, remote)
@@ -96,7 +100,7 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ConnectionError(`could not listen on ${options.host ?? DEFAULT_HOST}:${options.port} (${err.code ?? err.message}): ` +
+      reject(new ConnectionError(`could not listen on ${formatHostPort({ host: options.host ?? DEFAULT_HOST, port: options.port })} (${err.code ?? err.message}): ` +
         (err.code === 'EADDRINUSE' ? 'the port is taken; pick another or pass port 0' : 'check the host and port'), { cause: err }))
     })
     server.listen(options.port, options.host ?? DEFAULT_HOST, () => {

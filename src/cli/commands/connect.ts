@@ -44,7 +44,7 @@ export function registerConnect (program: Command): void {
     .addOption(keysOption())
     .addOption(networkKeyOption())
     .option('-l, --local <[host:]port>', 'listen here and carry each local connection to the server (like ssh -L)')
-    .addOption(timeoutOption('milliseconds for the TCP connection, and again for the handshake'))
+    .addOption(timeoutOption('milliseconds for the TCP connection and the handshake together'))
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)

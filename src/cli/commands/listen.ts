@@ -107,6 +107,12 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   const onHandshakeError = (err: ShsError, connection: ConnectionInfo): void => {
     // Refusals by --allow were already logged, with the client's id, by `authorize` below.
     if (err.code === 'ERR_SHS_UNAUTHORIZED') return
+    // Only we abort handshakes: the stdio client took the server, or the server is stopping.
+    if (err.code === 'ERR_SHS_ABORTED') {
+      if (firstTaken) log.info(`${connection.label} from ${connection.peer} dropped: stdin/stdout already belong to the first client`)
+      else log.verbose(`${connection.label} from ${connection.peer} dropped: the server is stopping`)
+      return
+    }
     log.info(`${connection.label} from ${connection.peer} failed the handshake: ${describeFailure(err).message}`)
   }
 
@@ -138,15 +144,16 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     : `accepting only the ${allow.count} id(s) listed in ${allow.list.path}`)
   log.verbose(describeMode(mode))
 
-  const stop = (): void => {
+  const stop = async (): Promise<void> => {
     for (const child of children) child.kill('SIGTERM')
-    server?.close()
     progress.stop()
+    await server?.close()
   }
-  exitOnSignal(stop)
+  // The process exits as soon as the output is flushed; the sockets are destroyed by then.
+  exitOnSignal(() => { void stop() })
   // Only the stdio mode ends by itself; the others serve until interrupted.
   const code = await done
-  stop()
+  await stop()
   return code
 }
 

@@ -6,6 +6,7 @@
 import { CommanderError } from 'commander'
 import { ShsError } from '../../index.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
+import { MAX_PENDING_HANDSHAKES } from '../secure-net.ts'
 import { CliError } from './cli-error.ts'
 
 export interface Failure {
@@ -51,8 +52,10 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_SHS_CLIENT_HUNG_UP':
     case 'ERR_SHS_UNAUTHORIZED':
     case 'ERR_SHS_AUTHORIZE_FAILED':
-    case 'ERR_SHS_BUSY':
       return refused(err.message)
+    case 'ERR_SHS_BUSY':
+      return refused(`dropped: ${MAX_PENDING_HANDSHAKES} handshakes are already in progress ` +
+        '(a flood of slow clients; a lower --timeout drops them sooner)')
     case 'ERR_SHS_HANDSHAKE_TIMEOUT':
       return {
         exitCode: EXIT.TIMEOUT,
