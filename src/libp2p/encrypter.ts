@@ -29,10 +29,11 @@ export interface ShsInit {
   timeout?: number
 }
 
+/** What shs() takes from libp2p's components (only the counters of `metrics` are used). */
 export interface ShsComponents {
   privateKey: PrivateKey
   logger: ComponentLogger
-  metrics?: Metrics
+  metrics?: Pick<Metrics, 'registerCounter'>
 }
 
 export class ShsEncrypter implements ConnectionEncrypter {

@@ -14,7 +14,7 @@ export class RemotePeerRequiredError extends Error {
   constructor (message = 'shs cannot dial a peer whose id it does not know: the secret handshake ' +
     'encrypts its first authenticated message to the remote peer\'s public key, and an SHS node ' +
     'does not answer callers who do not already know that key (no cold calling). ' +
-    'Dial an address that ends in /p2p/<peer id>, or add noise() after shs() as a fallback') {
+    'Dial an address that ends in /p2p/<peer id> (or dial the peer id itself)') {
     super(message)
     this.name = 'RemotePeerRequiredError'
   }

@@ -9,10 +9,9 @@
  * `byteStream().unwrap()` would push them back into a stream that may already refuse them.
  */
 import type { Logger, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
-import { ConnectionError, HandshakeError, ShsError } from '../errors.ts'
 import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { Deadline } from '../stream/deadline.ts'
+import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../stream/handshake.ts'
 
 export interface HandshakeOptions {
   signal?: AbortSignal | undefined
@@ -38,73 +37,43 @@ export interface TransportEnd {
 }
 
 /**
- * Runs the handshake to completion. On any failure the machine wipes its secrets, the connection
- * is aborted (SHS: a peer that fails or refuses hangs up and writes nothing more) and the typed
- * error is thrown: `AbortError`, `HandshakeTimeoutError`, `HandshakeError`, or the refusal error
- * `checkClient` returned.
+ * Runs the shared handshake loop over the libp2p stream. On any failure the machine wipes its
+ * secrets, the connection is aborted (SHS: a peer that fails or refuses hangs up and writes
+ * nothing more) and the typed error is thrown: `AbortError`, `HandshakeTimeoutError`,
+ * `HandshakeError`, or the refusal error `checkClient` returned.
  */
 export async function runHandshake (
   connection: MessageStream, machine: SecretHandshake, options: HandshakeOptions
 ): Promise<HandshakeOutcome> {
   const { log } = options
-  const deadline = new Deadline({ timeout: options.timeout, signal: options.signal })
   const reader = new MessageReader(connection)
-  const stage = (): string => machine.stage
-  try {
-    for (;;) {
-      // The signal may fire between awaits (or before we start): never write after it did.
-      if (deadline.signal.aborted) throw deadline.error(machine.stage)
-      const action = machine.next()
-      switch (action.type) {
-        case 'write':
-          log.trace('shs %s: sending %s', machine.role, action.message)
-          send(connection, action.bytes)
-          break
-        case 'read': {
-          log.trace('shs %s: waiting for %s', machine.role, action.message)
-          const message = await deadline.race(reader.read(action.length), stage)
-          if (message === undefined) throw machine.peerHungUp()
-          machine.receive(message)
-          break
-        }
-        case 'authorize': {
-          const refusal = options.checkClient?.(action.remotePublicKey)
-          if (refusal !== undefined) {
-            machine.abort(new HandshakeError('ERR_SHS_UNAUTHORIZED', refusal.message, { cause: refusal }))
-            throw refusal
-          }
-          machine.authorize(true)
-          break
-        }
-        case 'complete': {
-          const { leftover, transportEnd } = reader.detach()
-          log.trace('shs %s: handshake complete, %d bytes of box stream already received', machine.role,
-            leftover.reduce((sum, chunk) => sum + chunk.byteLength, 0))
-          return { session: action.session, leftover, transportEnd }
-        }
-      }
-    }
-  } catch (err) {
-    const error = toFailure(err, machine)
-    // Wipes the ephemeral secrets whatever went wrong (a no-op if the machine already failed).
-    machine.abort(error instanceof ShsError ? error : new ConnectionError(error.message, { cause: error }))
-    reader.detach()
-    log.error('shs %s: handshake failed - %s', machine.role, error.message)
-    connection.abort(error)
-    throw error
-  } finally {
-    deadline.dispose()
-  }
-}
-
-/** Hands a handshake message to the transport; a transport that refuses it has gone away. */
-function send (connection: MessageStream, bytes: Uint8Array): void {
-  try {
+  let refusal: Error | undefined
+  const transport: HandshakeTransport = {
+    read: async (length) => await reader.read(length),
     // The return value only says the transport's buffer is over its mark; a handshake message is
     // at most 112 bytes and waits in that buffer, so there is nothing to wait for here.
-    connection.send(bytes)
+    write: (bytes) => { connection.send(bytes) },
+    abort: (error) => {
+      reader.detach()
+      log.error('shs %s: handshake failed - %s', machine.role, error.message)
+      connection.abort(refusal ?? error)
+    }
+  }
+  const authorize = (remotePublicKey: Uint8Array): boolean => {
+    refusal = options.checkClient?.(remotePublicKey)
+    return refusal === undefined
+  }
+  try {
+    const session = await withDeadline(options, async (deadline) =>
+      await runSharedHandshake(transport, machine, deadline, authorize, (progress) => {
+        log.trace('shs %s: %s %s', machine.role, progress.event, progress.message)
+      }))
+    const { leftover, transportEnd } = reader.detach()
+    log.trace('shs %s: handshake complete, %d bytes of box stream already received', machine.role,
+      leftover.reduce((sum, chunk) => sum + chunk.byteLength, 0))
+    return { session, leftover, transportEnd }
   } catch (err) {
-    throw new TransportFailure(err)
+    throw refusal ?? err
   }
 }
 
@@ -149,7 +118,7 @@ class MessageReader {
     while (this.#length < length) {
       const end = this.#end
       if (end !== undefined) {
-        if (end.error !== undefined) throw new TransportFailure(end.error)
+        if (end.error !== undefined) throw end.error
         return undefined
       }
       await new Promise<void>((resolve) => { this.#wake = resolve })
@@ -206,16 +175,4 @@ class MessageReader {
     this.#length -= length
     return message
   }
-}
-
-/** Marks an error that came from the transport, which the machine explains as the peer hanging up. */
-class TransportFailure {
-  readonly cause: unknown
-  constructor (cause: unknown) { this.cause = cause }
-}
-
-function toFailure (err: unknown, machine: SecretHandshake): Error {
-  if (err instanceof TransportFailure) return machine.peerHungUp(err.cause)
-  if (err instanceof Error) return err
-  return new ConnectionError(`the handshake failed: ${String(err)}`, { cause: err })
 }

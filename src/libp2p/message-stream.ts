@@ -16,7 +16,7 @@ import type {
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
 import { BoxStreamDecoder } from '../boxstream/decoder.ts'
 import { BoxStreamEncoder } from '../boxstream/encoder.ts'
-import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { HEADER_BYTES, MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import { AbortError, BoxStreamError } from '../errors.ts'
 import { type SessionKeys, wipeSession } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
@@ -46,6 +46,8 @@ export class BoxMessageStream extends AbstractMessageStream {
   readonly #metrics: ShsMetrics | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
+  /** Plaintext was appended to the read buffer and awaits one dispatch. */
+  #queued = false
 
   readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
@@ -125,23 +127,21 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
   #receive (data: StreamMessageEvent['data']): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    let delivered = false
     let failure: Error | undefined
-    for (const chunk of data instanceof Uint8Array ? [data] : data) {
-      let plaintexts: Uint8Array[]
-      try {
-        plaintexts = this.#decoder.push(chunk)
-      } catch (err) {
-        failure = err as Error
-        break
+    if (data instanceof Uint8Array) {
+      failure = this.#open(data)
+    } else {
+      for (const chunk of data) {
+        failure = this.#open(chunk)
+        if (failure !== undefined) break
       }
-      delivered = this.#queuePlaintexts(plaintexts) || delivered
-      failure = this.#decoder.error
-      if (failure !== undefined) break
     }
     if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
     // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
-    if (delivered) this.dispatchReadBuffer()
+    if (this.#queued) {
+      this.#queued = false
+      this.dispatchReadBuffer()
+    }
     if (failure !== undefined) {
       this.abort(failure)
       return
@@ -149,13 +149,39 @@ export class BoxMessageStream extends AbstractMessageStream {
     if (this.#decoder.ended && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
   }
 
+  /** Opens one chunk and queues its plaintext; returns the failure that ended the stream, if any. */
+  #open (chunk: Uint8Array): Error | undefined {
+    const decoder = this.#decoder
+    const bufferedBefore = decoder.bufferedBytes
+    const endedBefore = decoder.ended
+    let plaintexts: Uint8Array[]
+    try {
+      plaintexts = decoder.push(chunk)
+    } catch (err) {
+      return err as Error
+    }
+    let plaintextBytes = 0
+    for (const plaintext of plaintexts) {
+      plaintextBytes += plaintext.byteLength
+      this.#queue(plaintext)
+    }
+    const failure = decoder.error
+    if (failure === undefined && this.#metrics !== undefined) {
+      // The decoder reports bytes, not packets. Every packet it completed consumed one header
+      // plus its body, and the bodies are the plaintext, so the rest is headers (goodbye too).
+      const consumed = chunk.byteLength + bufferedBefore - decoder.bufferedBytes
+      const headers = (consumed - plaintextBytes) / HEADER_BYTES
+      const goodbye = !endedBefore && decoder.ended ? 1 : 0
+      if (headers > goodbye) this.#metrics.decryptedPackets.increment(headers - goodbye)
+    }
+    return failure
+  }
+
   /** Appends to the read buffer as `onData()` would, but for a whole batch before one dispatch. */
-  #queuePlaintexts (plaintexts: Uint8Array[]): boolean {
-    if (plaintexts.length === 0) return false
-    this.#metrics?.decryptedPackets.increment(plaintexts.length)
-    if (this.readStatus === 'closing' || this.readStatus === 'closed') return false
-    for (const plaintext of plaintexts) this.readBuffer.append(plaintext)
-    return true
+  #queue (plaintext: Uint8Array): void {
+    if (this.readStatus === 'closing' || this.readStatus === 'closed') return
+    this.readBuffer.append(plaintext)
+    this.#queued = true
   }
 
   #onGoodbye (): void {

@@ -9,7 +9,7 @@ export interface ShsMetrics {
   readonly decryptErrors: Counter
 }
 
-export function registerMetrics (metrics: Metrics): ShsMetrics {
+export function registerMetrics (metrics: Pick<Metrics, 'registerCounter'>): ShsMetrics {
   return {
     handshakeSuccesses: metrics.registerCounter('libp2p_shs_handshake_successes_total', {
       help: 'Total count of secret handshakes that completed'

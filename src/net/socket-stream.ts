@@ -123,8 +123,13 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   socket.on('end', onEnd)
   socket.once('close', onClose)
   socket.on('error', onError)
+  // The peer may have hung up before we got here (while a slow authorize decided, say): its
+  // 'end' or 'close' has fired already and will not fire again, and a half-open socket would
+  // otherwise wait forever, with the source never settling.
+  if (socket.destroyed) onClose()
+  else if (socket.readableEnded) onEnd()
   // The handshake read in paused mode; 'data' alone does not restart the flow.
-  socket.resume()
+  else socket.resume()
 
   const source: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => ({

@@ -67,10 +67,12 @@ export async function runHandshake (
   const stage = (): string => machine.stage
   try {
     for (;;) {
+      // The deadline may have fired between awaits (or before we began): never write after it did.
+      if (deadline.signal.aborted) throw deadline.error(machine.stage)
       const action = machine.next()
       switch (action.type) {
         case 'write':
-          transport.write(action.bytes)
+          writeMessage(transport, action.bytes)
           onProgress({ event: 'sent', message: action.message })
           break
         case 'read': {
@@ -118,6 +120,15 @@ async function secureDuplex (
   }
   const session = await runHandshake(transport, machine, deadline, authorize, onProgress)
   return createSecureStream(duplex, reader, outbound, session)
+}
+
+function writeMessage (transport: HandshakeTransport, bytes: Uint8Array): void {
+  try {
+    transport.write(bytes)
+  } catch (err) {
+    // A transport that refuses a write has gone away: the peer hung up.
+    throw new TransportFailure(err)
+  }
 }
 
 async function readMessage (transport: HandshakeTransport, length: number): Promise<Uint8Array | undefined> {

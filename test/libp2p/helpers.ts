@@ -6,7 +6,6 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Counter, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { echo } from '@libp2p/utils'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { type Libp2pOptions, createLibp2p } from 'libp2p'
 import { shs } from '../../src/libp2p/index.ts'
@@ -35,8 +34,44 @@ export async function createNode (options: NodeOptions): Promise<TestNode> {
     connectionMonitor: { enabled: false },
     services: { ping: ping() }
   })
-  await node.handle(ECHO_PROTOCOL, async (stream) => { await echo(stream) })
+  await node.handle(ECHO_PROTOCOL, echoHandler)
   return node
+}
+
+/**
+ * Sends back everything it reads, then half-closes. Written here rather than taken from
+ * @libp2p/utils because that `echo()` pauses the stream while waiting for drain, and the stream's
+ * async iterator (@libp2p/utils 7.4) ends at the remote's close even with paused data unread.
+ */
+async function echoHandler (stream: Stream): Promise<void> {
+  try {
+    for await (const chunk of stream) {
+      if (!stream.send(chunk)) await drained(stream)
+    }
+    await stream.close()
+  } catch (err) {
+    stream.abort(err as Error)
+  }
+}
+
+/**
+ * Resolves at the stream's next 'drain' event; rejects if it closes first. (`stream.onDrain()`
+ * in @libp2p/utils 7.4 keeps its first, already resolved promise, so it only waits once.)
+ */
+export async function drained (stream: Stream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.removeEventListener('drain', onDrain)
+      stream.removeEventListener('close', onClose)
+    }
+    const onDrain = (): void => { cleanup(); resolve() }
+    const onClose = (evt: { error?: Error }): void => {
+      cleanup()
+      reject(evt.error ?? new Error('the stream closed while waiting to send'))
+    }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
 }
 
 /** shs() with a given network key, typed for libp2p's component bag. */
@@ -77,7 +112,7 @@ export async function exchange (stream: Stream, data: Uint8Array, chunkSize: num
   })()
   try {
     for (let offset = 0; offset < data.byteLength; offset += chunkSize) {
-      if (!stream.send(data.subarray(offset, offset + chunkSize))) await stream.onDrain()
+      if (!stream.send(data.subarray(offset, offset + chunkSize))) await drained(stream)
     }
     await stream.close()
   } catch (err) {
