@@ -93,7 +93,7 @@ export function createClientAuth (state: HandshakeState): Uint8Array {
   state.clientAuthPayload = concatBytes(signature, local.publicKey)
   const boxKey = sha256(networkKey, required(state.ab), state.aB)
   const message = sealOnce(boxKey, state.clientAuthPayload)
-  wipe(boxKey, signed)
+  wipe(boxKey, signed, signature)
   return message
 }
 
@@ -138,7 +138,7 @@ export function createServerAccept (state: HandshakeState): Uint8Array {
   const signature = sign(signed, state.local.secretKey)
   const boxKey = acceptBoxKey(state)
   const message = sealOnce(boxKey, signature)
-  wipe(boxKey, signed)
+  wipe(boxKey, signed, signature)
   return message
 }
 
@@ -155,7 +155,7 @@ export function acceptServerAccept (state: HandshakeState, message: Uint8Array):
   if (signature === undefined) return false
   const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
   const valid = verifySignature(signature, signed, required(state.remotePublicKey))
-  wipe(signed)
+  wipe(signed, signature)
   return valid
 }
 
