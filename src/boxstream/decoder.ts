@@ -5,13 +5,11 @@
  */
 import sodium from 'sodium-native'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
-import { copyBytes, wipe } from '../crypto/primitives.ts'
+import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
-import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
 
-/** The length field sits in the first two bytes of the header plaintext; the body MAC follows. */
-const LENGTH_BYTES = 2
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }
@@ -22,7 +20,8 @@ type DecoderState =
 export class BoxStreamDecoder {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
-  readonly #header = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+  readonly #header: Uint8Array
+  readonly #bodyMac: Uint8Array
   /**
    * Holds a packet part that arrived split across pushes. Allocated on the first split, so an
    * idle connection that never saw one costs no 4 KiB buffer.
@@ -34,8 +33,14 @@ export class BoxStreamDecoder {
   /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
   constructor (key: Uint8Array, nonce: Uint8Array) {
     checkSessionKey(key, nonce, 'decrypt')
-    this.#key = copyBytes(key)
-    this.#nonce = copyBytes(nonce)
+    // One allocation for all of the decoder's state: a connection holds two codecs for its whole life.
+    const [ownKey, ownNonce, header] = carve([key.byteLength, nonce.byteLength, HEADER_PLAINTEXT_BYTES])
+    ownKey.set(key)
+    ownNonce.set(nonce)
+    this.#key = ownKey
+    this.#nonce = ownNonce
+    this.#header = header
+    this.#bodyMac = header.subarray(LENGTH_BYTES)
   }
 
   /** True once the peer's goodbye has been opened: a clean end of stream. */
@@ -150,8 +155,7 @@ export class BoxStreamDecoder {
   }
 
   #openBody (sealed: Uint8Array, plaintext: Uint8Array): void {
-    const mac = this.#header.subarray(LENGTH_BYTES)
-    if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, mac, this.#nonce, this.#key)) {
+    if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, this.#bodyMac, this.#nonce, this.#key)) {
       throw this.#fail('ERR_BOX_STREAM_BAD_BODY',
         'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
     }

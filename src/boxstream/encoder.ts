@@ -4,9 +4,9 @@
  */
 import sodium from 'sodium-native'
 import { BoxStreamError } from '../errors.ts'
-import { copyBytes, wipe } from '../crypto/primitives.ts'
+import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
-import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
@@ -15,16 +15,24 @@ export class BoxStreamEncoder {
   readonly #key: Uint8Array
   readonly #headerNonce: Uint8Array
   readonly #bodyNonce: Uint8Array
-  readonly #headerPlaintext = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+  readonly #headerPlaintext: Uint8Array
+  readonly #headerMac: Uint8Array
   #ended = false
 
   /** Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. */
   constructor (key: Uint8Array, nonce: Uint8Array) {
     checkSessionKey(key, nonce, 'encrypt')
-    this.#key = copyBytes(key)
-    this.#headerNonce = copyBytes(nonce)
-    this.#bodyNonce = copyBytes(nonce)
-    incrementNonce(this.#bodyNonce)
+    // One allocation for all of the encoder's state: a connection holds two codecs for its whole life.
+    const [ownKey, headerNonce, bodyNonce, headerPlaintext] = carve([key.byteLength, nonce.byteLength, nonce.byteLength, HEADER_PLAINTEXT_BYTES])
+    ownKey.set(key)
+    headerNonce.set(nonce)
+    bodyNonce.set(nonce)
+    incrementNonce(bodyNonce)
+    this.#key = ownKey
+    this.#headerNonce = headerNonce
+    this.#bodyNonce = bodyNonce
+    this.#headerPlaintext = headerPlaintext
+    this.#headerMac = headerPlaintext.subarray(LENGTH_BYTES)
   }
 
   get ended (): boolean {
@@ -106,7 +114,7 @@ export class BoxStreamEncoder {
     header[0] = length >>> 8
     header[1] = length & 0xff
     const bodyStart = offset + HEADER_BYTES
-    sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), header.subarray(2), body, this.#bodyNonce, this.#key)
+    sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), this.#headerMac, body, this.#bodyNonce, this.#key)
     sodium.crypto_secretbox_easy(output.subarray(offset, bodyStart), header, this.#headerNonce, this.#key)
     incrementNonce(this.#headerNonce)
     incrementNonce(this.#headerNonce)

@@ -132,6 +132,20 @@ export function copyBytes (bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes)
 }
 
+/** Consecutive views of the given sizes over one fresh zeroed buffer: one allocation for many small arrays. */
+export function carve<const Sizes extends readonly number[]> (sizes: Sizes): { [Index in keyof Sizes]: Uint8Array } {
+  let total = 0
+  for (const size of sizes) total += size
+  const buffer = new Uint8Array(total)
+  const views: Uint8Array[] = []
+  let offset = 0
+  for (const size of sizes) {
+    views.push(buffer.subarray(offset, offset + size))
+    offset += size
+  }
+  return views as { [Index in keyof Sizes]: Uint8Array }
+}
+
 /** Joins byte arrays; used for public or short-lived values that the caller wipes. */
 export function concatBytes (...parts: Uint8Array[]): Uint8Array {
   let length = 0

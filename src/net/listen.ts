@@ -7,6 +7,7 @@ import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import type { SessionKeys } from '../handshake/session.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
@@ -84,12 +85,7 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
     // Failures surface through the handshake and the stream; this keeps them off the process.
     socket.on('error', ignoreReportedElsewhere)
     pending++
-    const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-    const authorize: Authorize = async (key) => await authorizeClient(key, remote)
-    const progress = onProgress === undefined ? undefined : (step: HandshakeProgress): void => { onProgress(step, remote) }
-    withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
-      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
-    ).then((session) => {
+    acceptHandshake(socket, remote).then((session) => {
       pending--
       onStream(createSocketSecureStream(socket, session), remote)
     }, (err: ShsError) => {
@@ -97,6 +93,16 @@ export async function listen (options: ListenOptions, onStream: (stream: SecureS
       options.onHandshakeError?.(err, remote)
     })
   })
+
+  // A function of its own so that the closures that outlive the handshake (the socket's
+  // listeners above) do not keep the handshake machine and its buffers reachable.
+  async function acceptHandshake (socket: net.Socket, remote: RemoteAddress): Promise<SessionKeys> {
+    const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
+    const authorize: Authorize = async (key) => await authorizeClient(key, remote)
+    const progress = onProgress === undefined ? undefined : (step: HandshakeProgress): void => { onProgress(step, remote) }
+    return await withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
+      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
