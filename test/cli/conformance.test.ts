@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { generateKeyPair } from '../../src/index.ts'
-import { assertNoLeaks, countResources } from '../helpers/resources.ts'
-import { Sandbox, killAll } from './helpers.ts'
+import { type Sandbox, useSandbox } from './helpers.ts'
 
 interface Report {
   passed: boolean
@@ -40,20 +39,9 @@ function statuses (report: Report): Record<string, string> {
 }
 
 describe('shs CLI: conformance', function () {
+  const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let baseline: Map<string, number>
-
-  beforeEach(async () => {
-    // After one turn, so the baseline includes mocha's own timer for this hook (as afterEach will).
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-    sandbox = await Sandbox.create()
-  })
-  afterEach(async () => {
-    await killAll()
-    await sandbox.remove()
-    await assertNoLeaks(baseline)
-  })
+  beforeEach(() => { sandbox = currentSandbox() })
 
   it('passes every check against our own listen (an echo server that drops stalled handshakes), as JSON and as text', async () => {
     const server = await sandbox.keygen('server.secret')

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { assertNoLeaks, countResources } from '../helpers/resources.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 /** Long enough for a slow CI machine; a wait that runs out fails the test instead of hanging it. */
@@ -136,6 +137,30 @@ export class Sandbox {
 }
 
 /** Kills every shs process still running; call from afterEach. */
+/**
+ * Registers, for every test of the surrounding describe(), a fresh sandbox and a check that the
+ * test left no socket, server or timer behind; returns a getter for the current sandbox.
+ */
+export function useSandbox (): () => Sandbox {
+  let sandbox: Sandbox | undefined
+  let baseline: Map<string, number>
+  beforeEach(async () => {
+    // After one turn, so the baseline includes mocha's own timer for this hook (as afterEach will).
+    await new Promise((resolve) => setImmediate(resolve))
+    baseline = countResources()
+    sandbox = await Sandbox.create()
+  })
+  afterEach(async () => {
+    await killAll()
+    await sandbox?.remove()
+    await assertNoLeaks(baseline)
+  })
+  return () => {
+    if (sandbox === undefined) throw new Error('useSandbox(): the sandbox exists only inside a test')
+    return sandbox
+  }
+}
+
 export async function killAll (): Promise<void> {
   const left = [...running]
   for (const shs of left) shs.kill()

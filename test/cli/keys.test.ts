@@ -2,8 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { generateKeyPair } from '../../src/index.ts'
-import { assertNoLeaks, countResources } from '../helpers/resources.ts'
-import { Sandbox, killAll } from './helpers.ts'
+import { type Sandbox, useSandbox } from './helpers.ts'
 
 const require = createRequire(import.meta.url)
 interface SsbKeys {
@@ -21,20 +20,9 @@ const ID_PATTERN = /^@[A-Za-z0-9+/]{43}=\.ed25519$/
 const FINGERPRINT_PATTERN = /^fingerprint: \d{5}( \d{5}){7}$/
 
 describe('shs CLI: keygen and id', function () {
+  const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let baseline: Map<string, number>
-
-  beforeEach(async () => {
-    // After one turn, so the baseline includes mocha's own timer for this hook (as afterEach will).
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-    sandbox = await Sandbox.create()
-  })
-  afterEach(async () => {
-    await killAll()
-    await sandbox.remove()
-    await assertNoLeaks(baseline)
-  })
+  beforeEach(() => { sandbox = currentSandbox() })
 
   it('keygen writes a 0600 ssb-keys file and prints its id; id prints the same id and a fingerprint', async () => {
     const path = sandbox.path('me.secret')

@@ -19,7 +19,7 @@ import {
   BoxStreamDecoder, BoxStreamEncoder, BoxStreamError, HEADER_BYTES, type HandshakeAction, type KeyPair,
   MAX_BODY_BYTES, SecretHandshake, type SessionKeys, ShsError, type ShsErrorCode, generateKeyPair
 } from '../../src/index.ts'
-import { type CurveKeyPair, generateCurveKeyPair, randomBytes } from '../../src/crypto/primitives.ts'
+import { type CurveKeyPair, concatBytes, generateCurveKeyPair, randomBytes } from '../../src/crypto/primitives.ts'
 
 /** The most a decoder may hold back: one whole packet (shs1.md, "Box-stream"). */
 export const MAX_BUFFERED_BYTES = HEADER_BYTES + MAX_BODY_BYTES
@@ -69,18 +69,6 @@ function fillerBytes (length: number, seed: number): Uint8Array {
 const filler = (maxLength: number): fc.Arbitrary<Uint8Array> =>
   fc.record({ length: fc.nat({ max: maxLength }), seed: fc.integer() }).map(({ length, seed }) => fillerBytes(length, seed))
 
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const part of parts) length += part.byteLength
-  const joined = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    joined.set(part, offset)
-    offset += part.byteLength
-  }
-  return joined
-}
-
 function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
 }
@@ -119,18 +107,18 @@ function mutate (original: Uint8Array, list: readonly Mutation[]): Uint8Array {
         break
       case 'delete': {
         const at = m.at % (length + 1)
-        bytes = concat([bytes.subarray(0, at), bytes.subarray(at + m.count)])
+        bytes = concatBytes(bytes.subarray(0, at), bytes.subarray(at + m.count))
         break
       }
       case 'insert': {
         const at = m.at % (length + 1)
-        bytes = concat([bytes.subarray(0, at), m.bytes, bytes.subarray(at)])
+        bytes = concatBytes(bytes.subarray(0, at), m.bytes, bytes.subarray(at))
         break
       }
       case 'duplicate': {
         const from = m.from % (length + 1)
         const to = m.to % (length + 1)
-        bytes = concat([bytes.subarray(0, to), bytes.slice(from, from + m.count), bytes.subarray(to)])
+        bytes = concatBytes(bytes.subarray(0, to), bytes.slice(from, from + m.count), bytes.subarray(to))
         break
       }
       case 'swap': {
@@ -138,7 +126,7 @@ function mutate (original: Uint8Array, list: readonly Mutation[]): Uint8Array {
         const [first, second] = [m.a % (length + 1), m.b % (length + 1)].sort((x, y) => x - y) as [number, number]
         const count = Math.min(m.count, second - first)
         if (count === 0) break
-        bytes = concat([
+        bytes = concatBytes(...[
           bytes.subarray(0, first), bytes.subarray(second, second + count), bytes.subarray(first + count, second),
           bytes.subarray(first, first + count), bytes.subarray(second + count)
         ])
@@ -490,7 +478,7 @@ const writes = fc.array(fc.oneof(filler(6000), fc.constantFrom(4095, 4096, 4097,
 
 function sealStream (k: Uint8Array, n: Uint8Array, plaintexts: readonly Uint8Array[], goodbye: boolean): Uint8Array {
   const encoder = new BoxStreamEncoder(k, n)
-  return concat([...plaintexts.map((p) => encoder.encode(p)), ...(goodbye ? [encoder.goodbye()] : [])])
+  return concatBytes(...[...plaintexts.map((p) => encoder.encode(p)), ...(goodbye ? [encoder.goodbye()] : [])])
 }
 
 interface Decoded {
@@ -539,7 +527,7 @@ function decode (k: Uint8Array, n: Uint8Array, pieces: readonly Uint8Array[]): D
     const failure = error
     assert.throws(() => decoder.push(new Uint8Array([0])), (err: unknown) => err === failure, 'a failed decoder must keep failing')
   }
-  return { delivered: concat(delivered), error, ended: decoder.ended, maxBuffered, finalBuffered: decoder.bufferedBytes }
+  return { delivered: concatBytes(...delivered), error, ended: decoder.ended, maxBuffered, finalBuffered: decoder.bufferedBytes }
 }
 
 function assertPrefix (delivered: Uint8Array, sealed: Uint8Array): void {
@@ -553,7 +541,7 @@ const cleanSplit: FuzzTarget = {
     const result = decode(k, n, fragment(sealStream(k, n, plaintexts, true), cutPoints))
     assert.equal(result.error, undefined, result.error?.message)
     assert.ok(result.ended)
-    assert.ok(equalBytes(result.delivered, concat(plaintexts)))
+    assert.ok(equalBytes(result.delivered, concatBytes(...plaintexts)))
     assert.ok(result.maxBuffered <= MAX_BUFFERED_BYTES)
     assert.equal(result.finalBuffered, 0)
   }), numRuns, seed)
@@ -564,7 +552,7 @@ const mutatedStreams: FuzzTarget = {
   run: (numRuns, seed) => runProperty(fc.property(key, nonce, writes, fc.boolean(), mutations, cuts, (k, n, plaintexts, goodbye, list, cutPoints) => {
     const original = sealStream(k, n, plaintexts, goodbye)
     const wire = mutate(original, list)
-    const plaintext = concat(plaintexts)
+    const plaintext = concatBytes(...plaintexts)
     const result = decode(k, n, fragment(wire, cutPoints))
     assert.ok(result.maxBuffered <= MAX_BUFFERED_BYTES, `buffered ${result.maxBuffered} bytes`)
     assertPrefix(result.delivered, plaintext)
@@ -615,8 +603,8 @@ const forgedHeaders: FuzzTarget = {
       const header = new Uint8Array(HEADER_BYTES)
       sodium.crypto_secretbox_easy(header, plaintextHeader, headerNonce, k)
 
-      const result = decode(k, n, fragment(concat([...genuine, header, body]), cutPoints))
-      assert.ok(equalBytes(result.delivered, concat(plaintexts)), 'exactly the genuine packets are delivered')
+      const result = decode(k, n, fragment(concatBytes(...genuine, header, body), cutPoints))
+      assert.ok(equalBytes(result.delivered, concatBytes(...plaintexts)), 'exactly the genuine packets are delivered')
       assert.ok(result.maxBuffered <= MAX_BUFFERED_BYTES)
       const goodbye = plaintextHeader.every((b) => b === 0)
       let expected: ShsErrorCode | undefined
