@@ -13,6 +13,12 @@ import { buildProgram } from './program.ts'
 const PREFIX = 'shs: '
 
 function reportAndExit (err: unknown): void {
+  // `shs --help | head`: whoever read our output left early. Not a failure of ours; the data
+  // commands handle a closed stdout themselves (pipe.ts), so only such output gets here.
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && (err as NodeJS.ErrnoException).syscall === 'write') {
+    void flushAndExit(EXIT.OK)
+    return
+  }
   const failure = describeFailure(err)
   process.stderr.write(`${PREFIX}${failure.message}\n`)
   void flushAndExit(failure.exitCode)
