@@ -135,6 +135,17 @@ describe('boxstream: codec', () => {
       }
     })
 
+    it('decodes the same plaintext when it may open packets over its input (reuseInput)', () => {
+      for (const sizes of [[1], [2, 3], [33, 34, 35], [4129, 4130, 4131], [5000, 70], [wire.byteLength]]) {
+        const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
+        const delivered: Uint8Array[] = []
+        // Fresh copies, as a socket hands over fresh chunks: the decoder writes over them.
+        for (const piece of splitIrregular(wire.slice(), sizes)) delivered.push(...decoder.push(piece.slice(), { reuseInput: true })))
+        decoder.finish()
+        assert.deepEqual(concat(delivered), payload, `pieces of ${sizes.join(',')}`)
+      }
+    })
+
     it('never buffers more than one packet', () => {
       const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
       for (const piece of splitIrregular(wire, [7])) {

@@ -17,6 +17,14 @@ type DecoderState =
   | { readonly name: 'ended' }
   | { readonly name: 'failed', readonly error: BoxStreamError }
 
+interface DecodeSink {
+  readonly output: Uint8Array
+  written: number
+  readonly reuseInput: boolean
+  /** With reuseInput: the plaintext of a body that began in an earlier chunk, opened apart. */
+  spilled: Uint8Array | undefined
+}
+
 export class BoxStreamDecoder {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
@@ -60,24 +68,31 @@ export class BoxStreamDecoder {
 
   /**
    * Decodes what `bytes` completes and returns the plaintext of every packet it completed, in
-   * order, joined into one array (empty when no packet completed). When a packet fails, the
-   * plaintext of the packets before it is still returned (it was authentic) and `error` is set;
-   * the failure is thrown at once if there is nothing to return, and by every later call.
+   * order, joined (empty when no packet completed). When a packet fails, the plaintext of the
+   * packets before it is still returned (it was authentic) and `error` is set; the failure is
+   * thrown at once if there is nothing to return, and by every later call.
+   *
+   * With `reuseInput`, the caller gives `bytes` up (a socket's freshly read chunk, say): the
+   * plaintext is opened over the ciphertext it came from, which saves an allocation per chunk.
    */
-  push (bytes: Uint8Array): Uint8Array[] {
-    // Plaintext is never longer than the ciphertext it came from, so one buffer sized by the
-    // input holds every body this call opens: one allocation per chunk, not per packet.
-    const output = Buffer.allocUnsafe(bytes.byteLength + this.#partialLength)
-    const sink = { output, written: 0 }
+  push (bytes: Uint8Array, options?: { reuseInput?: boolean }): Uint8Array[] {
+    const reuseInput = options?.reuseInput === true
+    // Plaintext is never longer than the ciphertext it came from, so one buffer the size of the
+    // input holds every body this call opens: at most one allocation per chunk, not per packet.
+    const output = reuseInput ? bytes : Buffer.allocUnsafe(bytes.byteLength + this.#partialLength)
+    const sink: DecodeSink = { output, written: 0, reuseInput, spilled: undefined }
     try {
       this.#decodeInto(bytes, sink)
     } catch (err) {
-      if (sink.written === 0 || !(err instanceof BoxStreamError)) throw err
+      if ((sink.written === 0 && sink.spilled === undefined) || !(err instanceof BoxStreamError)) throw err
     }
-    return sink.written === 0 ? [] : [output.subarray(0, sink.written)]
+    const plaintexts: Uint8Array[] = []
+    if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
+    if (sink.written > 0) plaintexts.push(output.subarray(0, sink.written))
+    return plaintexts
   }
 
-  #decodeInto (bytes: Uint8Array, sink: { output: Uint8Array, written: number }): void {
+  #decodeInto (bytes: Uint8Array, sink: DecodeSink): void {
     let offset = 0
     while (offset < bytes.byteLength) {
       const state = this.#state
@@ -88,10 +103,12 @@ export class BoxStreamDecoder {
       }
       const needed = state.name === 'awaiting-header' ? HEADER_BYTES : state.length
       let packetPart: Uint8Array
+      let assembled = false
       if (this.#partialLength === 0 && bytes.byteLength - offset >= needed) {
         packetPart = bytes.subarray(offset, offset + needed)
         offset += needed
       } else {
+        assembled = true
         const take = Math.min(needed - this.#partialLength, bytes.byteLength - offset)
         const partial = this.#partial ??= new Uint8Array(HEADER_BYTES + MAX_BODY_BYTES)
         partial.set(bytes.subarray(offset, offset + take), this.#partialLength)
@@ -103,7 +120,16 @@ export class BoxStreamDecoder {
       }
       if (state.name === 'awaiting-header') {
         this.#openHeader(packetPart)
+      } else if (assembled && sink.reuseInput) {
+        // A body that began in an earlier chunk may be longer than what this chunk has used up
+        // so far, so opening it over the input could overwrite bytes not yet read. Only the first
+        // packet of a chunk can be such a body.
+        const plaintext = Buffer.allocUnsafe(state.length)
+        this.#openBody(packetPart, plaintext)
+        sink.spilled = plaintext
       } else {
+        // Over the input this stays behind the read position: every packet read so far was
+        // longer than the plaintext written for it (libsodium handles the overlap).
         this.#openBody(packetPart, sink.output.subarray(sink.written, sink.written + state.length))
         sink.written += state.length
       }

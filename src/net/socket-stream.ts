@@ -137,7 +137,8 @@ class SocketSecureStream implements SecureStream, AsyncIterable<Uint8Array>, Asy
   #receive (chunk: Buffer): void {
     let plaintexts: Uint8Array[]
     try {
-      plaintexts = this.#decoder.push(chunk)
+      // The socket hands each chunk over for good: open it in place.
+      plaintexts = this.#decoder.push(chunk, { reuseInput: true })
     } catch (err) {
       this.#tearDown(err as Error)
       return
