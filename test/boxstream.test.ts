@@ -140,7 +140,7 @@ describe('boxstream: codec', () => {
         const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
         const delivered: Uint8Array[] = []
         // Fresh copies, as a socket hands over fresh chunks: the decoder writes over them.
-        for (const piece of splitIrregular(wire.slice(), sizes)) delivered.push(...decoder.push(piece.slice(), { reuseInput: true })))
+        for (const piece of splitIrregular(wire.slice(), sizes)) delivered.push(...decoder.push(piece.slice(), { reuseInput: true }))
         decoder.finish()
         assert.deepEqual(concat(delivered), payload, `pieces of ${sizes.join(',')}`)
       }
