@@ -115,6 +115,20 @@ describe('boxstream: codec', () => {
       assert.deepEqual(concat(decoder.push(wire)), concat(writes))
     })
 
+    it('seals into a buffer the caller passes when it is large enough, and into a new one otherwise', () => {
+      const writes = [randomPayload(5000), randomPayload(3)]
+      const plain = new BoxStreamEncoder(KAT_KEY, KAT_NONCE)
+      const expected = writes.map((w) => plain.encode(w))
+      const reusing = new BoxStreamEncoder(KAT_KEY, KAT_NONCE)
+      const buffer = new Uint8Array(BoxStreamEncoder.sealedLength(5000))
+      const first = reusing.encode(writes[0] as Uint8Array, buffer)
+      assert.equal(first.buffer, buffer.buffer, 'the big enough buffer was used')
+      assert.equal(toHex(first), toHex(expected[0] as Uint8Array))
+      const second = reusing.encode(writes[1] as Uint8Array, new Uint8Array(10))
+      assert.notEqual(second.byteLength, 10)
+      assert.equal(toHex(second), toHex(expected[1] as Uint8Array), 'a too small buffer is ignored')
+    })
+
     it('refuses writes after goodbye', () => {
       const encoder = new BoxStreamEncoder(KAT_KEY, KAT_NONCE)
       encoder.goodbye()

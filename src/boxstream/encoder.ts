@@ -39,11 +39,17 @@ export class BoxStreamEncoder {
     return this.#ended
   }
 
+  /** How many bytes `encode` produces for `plaintextBytes` of input. */
+  static sealedLength (plaintextBytes: number): number {
+    return plaintextBytes + Math.ceil(plaintextBytes / MAX_BODY_BYTES) * HEADER_BYTES
+  }
+
   /**
    * Seals the chunks as one stream of bytes: small chunks are coalesced into full packets and
-   * long ones split at 4096 bytes. Empty input produces no packet.
+   * long ones split at 4096 bytes. Empty input produces no packet. The packets are written into
+   * `output` when it is given and large enough (a buffer the caller reuses), else into a new one.
    */
-  encode (chunks: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  encode (chunks: Uint8Array | readonly Uint8Array[], output?: Uint8Array): Uint8Array {
     if (this.#ended) {
       throw new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'cannot write to a box stream after it sent goodbye (or was destroyed)')
     }
@@ -52,9 +58,11 @@ export class BoxStreamEncoder {
     for (const chunk of list) total += chunk.byteLength
     if (total === 0) return EMPTY
 
-    const packets = Math.ceil(total / MAX_BODY_BYTES)
+    const sealedLength = BoxStreamEncoder.sealedLength(total)
     // Every byte of the output is written below, so it need not be zeroed first.
-    const output = Buffer.allocUnsafe(total + packets * HEADER_BYTES)
+    const sealed = output !== undefined && output.byteLength >= sealedLength
+      ? output.subarray(0, sealedLength)
+      : Buffer.allocUnsafe(sealedLength)
     let chunkIndex = 0
     let chunkOffset = 0
     let outputOffset = 0
@@ -68,7 +76,7 @@ export class BoxStreamEncoder {
         chunkOffset += length
       } else {
         // The body spans several chunks: gather it where its ciphertext goes and seal in place.
-        body = output.subarray(bodyStart, bodyStart + length)
+        body = sealed.subarray(bodyStart, bodyStart + length)
         let filled = 0
         while (filled < length) {
           const current = list[chunkIndex] as Uint8Array
@@ -83,11 +91,11 @@ export class BoxStreamEncoder {
         chunkIndex++
         chunkOffset = 0
       }
-      this.#sealPacket(output, outputOffset, body)
+      this.#sealPacket(sealed, outputOffset, body)
       outputOffset = bodyStart + length
       remaining -= length
     }
-    return output
+    return sealed
   }
 
   /** The end-of-stream marker: a header sealing 18 zero bytes. Wipes the key afterwards. */

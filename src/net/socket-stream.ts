@@ -28,6 +28,11 @@ interface Waiter {
 
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true }
 
+/** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
+const POOLED_BUFFER_BYTES = BoxStreamEncoder.sealedLength(64 * 1024)
+/** Buffers kept for reuse by one sink: enough for the writes in flight before 'drain'. */
+const MAX_SPARE_BUFFERS = 4
+
 export function createSocketSecureStream (socket: Socket, session: SessionKeys): SecureStream {
   return new SocketSecureStream(socket, session)
 }
@@ -113,11 +118,26 @@ class SocketSecureStream implements SecureStream, AsyncIterable<Uint8Array>, Asy
     if (this.#sinkCalled) throw new ShsError('ERR_SHS_INVALID_STATE', 'sink() was already called on this secure stream: pipe one source into it')
     this.#sinkCalled = true
     const socket = this.#socket
+    // Sealed batches go into buffers that are used again once the socket has written them: a
+    // long stream of writes costs a few buffers, not an allocation (and its GC) per batch.
+    const spare: Uint8Array[] = []
+    const release = (buffer: Uint8Array) => (err?: Error | null): void => {
+      if (err == null && spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
+    }
     try {
       for await (const chunk of plaintext) {
         if (this.#failure !== undefined) throw this.#failure
-        const sealed = this.#encoder.encode(toBytes(chunk))
-        if (sealed.byteLength > 0 && !socket.write(sealed)) await drained(socket)
+        const bytes = toBytes(chunk)
+        const buffer = BoxStreamEncoder.sealedLength(bytes.byteLength) <= POOLED_BUFFER_BYTES
+          ? spare.pop() ?? Buffer.allocUnsafe(POOLED_BUFFER_BYTES)
+          : undefined
+        const sealed = this.#encoder.encode(bytes, buffer)
+        if (sealed.byteLength === 0) {
+          if (buffer !== undefined) spare.push(buffer)
+          continue
+        }
+        const written = buffer === undefined ? socket.write(sealed) : socket.write(sealed, release(buffer))
+        if (!written) await drained(socket)
       }
       if (this.#failure !== undefined) throw this.#failure
       // shs1.md, "Box-stream": goodbye marks a clean end of what we send.
