@@ -39,9 +39,6 @@ export function equalConstantTime (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && sodium.sodium_memcmp(a, b)
 }
 
-export function isAllZero (bytes: Uint8Array): boolean {
-  return sodium.sodium_is_zero(bytes)
-}
 
 /** HMAC-SHA-512-256 (`crypto_auth`). */
 export function hmac (key: Uint8Array, message: Uint8Array): Uint8Array {

@@ -23,7 +23,7 @@ export function flushed (socket: Socket, bytes: Uint8Array): Promise<void> {
   })
 }
 
-export function closedWhileWriting (socket: Socket): ConnectionError {
+function closedWhileWriting (socket: Socket): ConnectionError {
   return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'} closed while we were still writing: the peer hung up or crashed`)
 }
 

@@ -105,6 +105,12 @@ export function helloFor (networkKey: Uint8Array, ephemeralPublicKey: Uint8Array
   return concatBytes(hmac(networkKey, ephemeralPublicKey), ephemeralPublicKey)
 }
 
+/** The peer's ephemeral key from its hello (message 1 or 2), or undefined if the MAC is wrong. */
+function helloEphemeral (networkKey: Uint8Array, hello: Uint8Array): Uint8Array | undefined {
+  const ephemeral = hello.subarray(32, HELLO_BYTES)
+  return verifyHmac(hello.subarray(0, 32), ephemeral, networkKey) ? ephemeral : undefined
+}
+
 export function curvePublicKey (edPublicKey: Uint8Array): Uint8Array {
   const curve = new Uint8Array(32)
   sodium.crypto_sign_ed25519_pk_to_curve25519(curve, edPublicKey)
@@ -157,9 +163,8 @@ export class ClientSteps {
   }
 
   acceptHello (msg2: Uint8Array): boolean {
-    const mac = msg2.subarray(0, 32)
-    const serverEphemeral = msg2.subarray(32, HELLO_BYTES)
-    if (!verifyHmac(mac, serverEphemeral, this.networkKey)) return false
+    const serverEphemeral = helloEphemeral(this.networkKey, msg2)
+    if (serverEphemeral === undefined) return false
     this.serverHello = msg2.slice()
     this.ab = diffieHellman(this.ephemeral.secretKey, serverEphemeral)
     this.aB = diffieHellman(this.ephemeral.secretKey, curvePublicKey(this.serverKey))
@@ -225,9 +230,8 @@ export class ServerSteps {
   }
 
   acceptHello (msg1: Uint8Array): boolean {
-    const mac = msg1.subarray(0, 32)
-    const clientEphemeral = msg1.subarray(32, HELLO_BYTES)
-    if (!verifyHmac(mac, clientEphemeral, this.networkKey)) return false
+    const clientEphemeral = helloEphemeral(this.networkKey, msg1)
+    if (clientEphemeral === undefined) return false
     this.clientHello = msg1.slice()
     this.ab = diffieHellman(this.ephemeral.secretKey, clientEphemeral)
     this.aB = diffieHellman(curveSecretKey(this.keys.secretKey), clientEphemeral)
