@@ -46,12 +46,12 @@ export function describeHangUp (role: Role, waitingFor: MessageName | undefined,
   }
   if (waitingFor === 'serverHello') {
     return new HandshakeError('ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO',
-      'the server hung up after our first message: wrong network key, or not an SHS server ' +
-      '(check the networkKey and the port)', options)
+      'the server hung up after our first message: wrong network key, not an SHS server, or the server ' +
+      'is busy (try again); check the networkKey and the port', options)
   }
   return new HandshakeError('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH',
     'the server hung up after our authentication (message 3): we dialled it with the wrong server ' +
-    'public key, or the server does not authorize our key', options)
+    'public key, the server does not authorize our key, or it has too many connections open (try again later)', options)
 }
 
 export function describeRefusal (clientKey: Uint8Array, cause?: unknown): HandshakeError {

@@ -6,12 +6,15 @@ import type { Deadline } from '../stream/deadline.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
+import { checkIdleTimeout, watchIdle } from './idle.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
 export interface ConnectOptions extends ClientHandshakeOptions {
   host: string
   port: number
+  /** Milliseconds the established connection may go without a byte either way before it ends with ERR_SHS_IDLE_TIMEOUT (default: no limit). */
+  idleTimeout?: number
 }
 
 /** Connects to an SHS server. The timeout covers the TCP connection and the handshake together. */
@@ -19,10 +22,13 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey, host, port } = options
   // Check every key before touching the network, so misuse fails fast and locally.
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  const idleTimeout = checkIdleTimeout(options.idleTimeout)
   return await withDeadline(options, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
     const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, options.onHandshakeProgress)
-    return createSocketSecureStream(socket, session)
+    const stream = createSocketSecureStream(socket, session)
+    watchIdle(socket, stream, idleTimeout)
+    return stream
   })
 }
 

@@ -11,6 +11,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
+import { type GuardOptions, type GuardedHandshake, ListenGuard } from './listen-guard.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
@@ -20,17 +21,12 @@ export interface RemoteAddress {
   port: number
 }
 
-export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'> {
+/** The hostile-load options (admission, hello deadline, connection caps, idle timeout) are in GuardOptions; see docs/HOSTILE-LOAD.md. */
+export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>, GuardOptions {
   /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
   host?: string
   /** TCP port; 0 picks a free one (read it back with `address()`). */
   port: number
-  /**
-   * Handshakes allowed in progress at once (default 256). Connections beyond it are closed at
-   * once, unread, so a flood of silent or slow clients costs a bounded amount of memory; each is
-   * reported to `onHandshakeError` with code `ERR_SHS_BUSY`.
-   */
-  maxPendingHandshakes?: number
   /** Decides on each client after it proved its key; default: accept every client that knows our key. */
   authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
   /** Told as each TCP connection is accepted, before its handshake starts. */
@@ -50,57 +46,48 @@ export interface Listener {
 }
 
 const DEFAULT_HOST = '127.0.0.1'
-const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
 function ignoreReportedElsewhere (): void {}
 
 export async function listen (options: ListenOptions, onStream: (stream: SecureStream, remote: RemoteAddress) => void): Promise<Listener> {
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
-  const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
-  if (!Number.isInteger(maxPending) || maxPending < 1) {
-    throw new RangeError(`maxPendingHandshakes must be a positive integer, got ${String(options.maxPendingHandshakes)}`)
-  }
   const authorizeClient = options.authorize ?? acceptEveryone
   const onProgress = options.onHandshakeProgress
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
-  let pending = 0
+  const guard = new ListenGuard(options, closing.signal)
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     options.onConnection?.(remote)
-    if (pending >= maxPending) {
+    const guarded = guard.admit(remote.host, options.timeout)
+    if (guarded instanceof HandshakeError) {
       socket.on('error', ignoreReportedElsewhere)
       socket.destroy()
-      options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY',
-        `refused a connection from ${formatHostPort(remote)}: ${maxPending} handshakes are already in progress ` +
-        '(a flood, or raise maxPendingHandshakes)'), remote)
+      options.onHandshakeError?.(guarded, remote)
       return
     }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     // Failures surface through the handshake and the stream; this keeps them off the process.
     socket.on('error', ignoreReportedElsewhere)
-    pending++
-    acceptHandshake(socket, remote).then((session) => {
-      pending--
-      onStream(createSocketSecureStream(socket, session), remote)
+    acceptHandshake(socket, remote, guarded).then((session) => {
+      onStream(guarded.established(socket, createSocketSecureStream(socket, session)), remote)
     }, (err: ShsError) => {
-      pending--
-      options.onHandshakeError?.(err, remote)
+      options.onHandshakeError?.(guarded.failed(err), remote)
     })
   })
 
   // A function of its own so that the closures that outlive the handshake (the socket's
   // listeners above) do not keep the handshake machine and its buffers reachable.
-  async function acceptHandshake (socket: net.Socket, remote: RemoteAddress): Promise<SessionKeys> {
+  async function acceptHandshake (socket: net.Socket, remote: RemoteAddress, guarded: GuardedHandshake): Promise<SessionKeys> {
     const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-    const authorize: Authorize = async (key) => await authorizeClient(key, remote)
-    const progress = onProgress === undefined ? undefined : (step: HandshakeProgress): void => { onProgress(step, remote) }
-    return await withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
+    const authorize: Authorize = async (key) => await guarded.authorize(key, async () => await authorizeClient(key, remote))
+    const progress = (step: HandshakeProgress): void => { guarded.progress(step); onProgress?.(step, remote) }
+    return await withDeadline({ timeout: options.timeout, signal: guarded.signal }, async (deadline) =>
       await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
   }
 

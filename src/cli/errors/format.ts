@@ -6,7 +6,6 @@
 import { CommanderError } from 'commander'
 import { ShsError } from '../../index.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
-import { MAX_PENDING_HANDSHAKES } from '../secure-net.ts'
 import { CliError } from './cli-error.ts'
 
 export interface Failure {
@@ -36,15 +35,16 @@ const NETWORK_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT
 function describeShsError (err: ShsError, context: FailureContext): Failure {
   switch (err.code) {
     case 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO':
-      return refused('the server hung up after our first message: wrong --network-key, or not an SHS server at ' +
-        'that address (check the port)')
+      return refused('the server hung up after our first message: wrong --network-key, not an SHS server at ' +
+        'that address (check the port), or the server is busy (try again)')
     case 'ERR_SHS_INVALID_HELLO':
       return refused('the peer\'s hello does not match our --network-key: it uses another network key, ' +
         'or it does not speak SHS (check the port)')
     case 'ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH':
       return refused('the server hung up after our authentication: the server key in ADDRESS is not this ' +
         'server\'s, or the server does not allow our id' +
-        (context.ourId === undefined ? '' : ` (ask its operator to add ${context.ourId} to their --allow file)`))
+        (context.ourId === undefined ? '' : ` (ask its operator to add ${context.ourId} to their --allow file)`) +
+        ', or it has too many clients (try again later)')
     case 'ERR_SHS_INVALID_SERVER_ACCEPT':
       return refused('the server could not prove it holds the key in ADDRESS: wrong server key, ' +
         'or something between us is tampering with the connection')
@@ -54,8 +54,19 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_SHS_AUTHORIZE_FAILED':
       return refused(err.message)
     case 'ERR_SHS_BUSY':
-      return refused(`dropped: ${MAX_PENDING_HANDSHAKES} handshakes are already in progress ` +
-        '(a flood of slow clients; a lower --timeout drops them sooner)')
+    case 'ERR_SHS_SOURCE_BUSY':
+    case 'ERR_SHS_PENALIZED':
+    case 'ERR_SHS_TOO_MANY_CONNECTIONS':
+      // Server side: why a connection was turned away (see --max-pending, --max-per-source, --max-clients).
+      return refused(`dropped: ${err.message}`)
+    case 'ERR_SHS_IDLE_TIMEOUT':
+      return {
+        exitCode: EXIT.TIMEOUT,
+        message: 'the connection was closed after no byte moved either way for --idle-timeout: the peer stalled or ' +
+          'vanished; raise --idle-timeout (or 0 for none) for long quiet sessions'
+      }
+    case 'ERR_SHS_INVALID_OPTION':
+      return { exitCode: EXIT.USAGE, message: err.message }
     case 'ERR_SHS_HANDSHAKE_TIMEOUT':
       return {
         exitCode: EXIT.TIMEOUT,

@@ -1,0 +1,146 @@
+/**
+ * What stands between listen()'s accept and its handshakes under hostile load: admission (per
+ * source, overall, random early drop, penalties), a short deadline for the client's hello, caps
+ * on established connections and their idle timeout. listen() asks once per connection and
+ * settles once; everything here is released however the handshake ends.
+ */
+import type { Socket } from 'node:net'
+import { HandshakeError, type ShsError } from '../errors.ts'
+import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
+import { Admission, type AdmissionOptions, type AdmissionTicket } from './admission.ts'
+import { type ConnectionLimitOptions, ConnectionLimits, type Release } from './connection-limits.ts'
+import { checkIdleTimeout, watchIdle } from './idle.ts'
+import { integerOption } from './option-check.ts'
+
+export interface GuardOptions extends AdmissionOptions, ConnectionLimitOptions {
+  /**
+   * Milliseconds a client may take to send its whole hello (message 1, 64 bytes) after TCP
+   * connects (default 5 000). A real client sends it at once; a staller is dropped here instead
+   * of holding a slot for the whole handshake timeout.
+   */
+  helloTimeout?: number
+  /** Milliseconds an established connection may go without a byte either way (default: no limit). */
+  idleTimeout?: number
+}
+
+export const DEFAULT_HELLO_TIMEOUT_MS = 5_000
+const MAX_TIMEOUT_MS = 2 ** 31 - 1
+
+/** Codes of handshakes that ended for reasons that are not the client's fault: no penalty. */
+const NOT_THE_CLIENTS_FAULT = new Set<ShsError['code']>(['ERR_SHS_ABORTED', 'ERR_SHS_TOO_MANY_CONNECTIONS', 'ERR_SHS_AUTHORIZE_FAILED'])
+
+export class ListenGuard {
+  readonly #admission: Admission
+  readonly #limits: ConnectionLimits
+  readonly #helloTimeout: number
+  readonly #idleTimeout: number | undefined
+  readonly #closing: AbortSignal
+
+  constructor (options: GuardOptions, closing: AbortSignal) {
+    this.#admission = new Admission(options)
+    this.#limits = new ConnectionLimits(options)
+    this.#helloTimeout = integerOption('helloTimeout', options.helloTimeout, DEFAULT_HELLO_TIMEOUT_MS, { min: 1, max: MAX_TIMEOUT_MS })
+    this.#idleTimeout = checkIdleTimeout(options.idleTimeout)
+    this.#closing = closing
+  }
+
+  /** A guarded handshake for a connection from `host`, or the refusal to report (the socket is then to be closed unread). */
+  admit (host: string, handshakeTimeout: number | undefined): GuardedHandshake | HandshakeError {
+    const ticket = this.#admission.admit(host)
+    if (ticket instanceof HandshakeError) return ticket
+    // A hello deadline at or beyond the handshake's own adds nothing.
+    const helloTimeout = handshakeTimeout !== undefined && handshakeTimeout <= this.#helloTimeout ? undefined : this.#helloTimeout
+    return new GuardedHandshake(ticket, this.#limits, this.#closing, helloTimeout, this.#idleTimeout)
+  }
+}
+
+export class GuardedHandshake {
+  /** Aborts the handshake when the listener stops or the hello is late. */
+  readonly signal: AbortSignal
+  readonly #ticket: AdmissionTicket
+  readonly #limits: ConnectionLimits
+  readonly #closing: AbortSignal
+  readonly #controller = new AbortController()
+  readonly #idleTimeout: number | undefined
+  readonly #helloTimeout: number | undefined
+  readonly #onClosing = (): void => { this.#controller.abort() }
+  #helloTimer: ReturnType<typeof setTimeout> | undefined
+  #helloLate = false
+  #limitRefusal: HandshakeError | undefined
+  #slot: Release | undefined
+
+  constructor (ticket: AdmissionTicket, limits: ConnectionLimits, closing: AbortSignal, helloTimeout: number | undefined, idleTimeout: number | undefined) {
+    this.#ticket = ticket
+    this.#limits = limits
+    this.#closing = closing
+    this.#idleTimeout = idleTimeout
+    this.#helloTimeout = helloTimeout
+    this.signal = this.#controller.signal
+    if (closing.aborted) this.#controller.abort()
+    else closing.addEventListener('abort', this.#onClosing, { once: true })
+    if (helloTimeout !== undefined) {
+      this.#helloTimer = setTimeout(() => {
+        this.#helloLate = true
+        this.#controller.abort()
+      }, helloTimeout)
+    }
+  }
+
+  /** Note each handshake step; the client's hello stops the hello deadline. */
+  progress (step: HandshakeProgress): void {
+    if (step.event === 'received' && step.message === 'clientHello') clearTimeout(this.#helloTimer)
+  }
+
+  /** Checks the connection caps before the application's own decision; a refusal here is reported with its own code. */
+  async authorize (remotePublicKey: Uint8Array, decide: () => boolean | Promise<boolean>): Promise<boolean> {
+    const slot = this.#limits.reserve(remotePublicKey)
+    if (typeof slot === 'string') {
+      this.#limitRefusal = new HandshakeError('ERR_SHS_TOO_MANY_CONNECTIONS', `refused a client that proved its key: ${slot}`)
+      return false
+    }
+    this.#slot = slot
+    let accepted = false
+    try {
+      accepted = await decide()
+      return accepted
+    } finally {
+      if (!accepted) this.#releaseSlot()
+    }
+  }
+
+  /** The handshake failed: release everything, and return the error to report (more precise where we know why). */
+  failed (error: ShsError): ShsError {
+    const reported = this.#limitRefusal ?? (this.#helloLate ? this.#lateHello() : error)
+    this.#settle(NOT_THE_CLIENTS_FAULT.has(reported.code) ? 'done' : 'failed')
+    this.#releaseSlot()
+    return reported
+  }
+
+  /** The handshake succeeded: the established connection keeps its slot until the socket closes, and gets the idle timeout. */
+  established (socket: Socket, stream: SecureStream): SecureStream {
+    this.#settle('done')
+    const slot = this.#slot
+    if (slot !== undefined) {
+      if (socket.destroyed) slot()
+      else socket.once('close', slot)
+    }
+    watchIdle(socket, stream, this.#idleTimeout)
+    return stream
+  }
+
+  #lateHello (): HandshakeError {
+    return new HandshakeError('ERR_SHS_HANDSHAKE_TIMEOUT', `the client sent no complete hello (message 1) within ${this.#helloTimeout ?? 0} ms ` +
+      'of connecting (helloTimeout): a stalled or very slow client, or not an SHS client')
+  }
+
+  #settle (outcome: 'done' | 'failed'): void {
+    clearTimeout(this.#helloTimer)
+    this.#closing.removeEventListener('abort', this.#onClosing)
+    this.#ticket.release(outcome)
+  }
+
+  #releaseSlot (): void {
+    this.#slot?.()
+    this.#slot = undefined
+  }
+}
