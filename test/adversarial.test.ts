@@ -827,7 +827,8 @@ describe('adversarial peers over TCP', function () {
       const CONNECTIONS = 1000
       const FLOOD_TIMEOUT_MS = 2000
       const MEMORY_LIMIT_BYTES = 128 * MiB
-      const server = await startServer({ timeout: FLOOD_TIMEOUT_MS, maxPendingHandshakes: 2 * CONNECTIONS }, (stream) => {
+      // All from one address, all at once: the per-source cap is not what this test is about.
+      const server = await startServer({ timeout: FLOOD_TIMEOUT_MS, maxPendingHandshakes: 2 * CONNECTIONS, maxPendingPerSource: Infinity }, (stream) => {
         echo(stream)
       })
       const memoryBefore = process.memoryUsage()
@@ -872,7 +873,8 @@ describe('adversarial peers over TCP', function () {
     it('at the cap, extra connections are closed at once, unread and unanswered (ERR_SHS_BUSY); valid clients succeed once the flood drains', async () => {
       const CAP = 8
       const FLOOD = 40
-      const server = await startServer({ maxPendingHandshakes: CAP, timeout: 10_000 })
+      // No random early drop and no per-source cap: this is about the hard limit alone.
+      const server = await startServer({ maxPendingHandshakes: CAP, earlyDropFrom: CAP, maxPendingPerSource: Infinity, timeout: 10_000 })
       const stalls: RawPeer[] = []
       // One at a time, so the server has accepted these before any of the extra ones below.
       for (let i = 0; i < CAP; i++) stalls.push(await rawConnect(server.port))
@@ -904,9 +906,9 @@ describe('adversarial peers over TCP', function () {
       assert.equal(server.errors.length, 0)
     })
 
-    it('the default cap is 256 pending handshakes', async () => {
+    it('the default hard cap is 256 pending handshakes', async () => {
       const DEFAULT_CAP = 256
-      const server = await startServer({ timeout: 10_000 })
+      const server = await startServer({ timeout: 10_000, maxPendingPerSource: Infinity, earlyDropFrom: DEFAULT_CAP })
       const peers = await Promise.all(Array.from({ length: DEFAULT_CAP + 1 }, async () => await rawConnect(server.port)))
       await waitFor(() => server.errors.length === 1, 'the one connection over the cap to be refused')
       expectCode('ERR_SHS_BUSY')(server.errors[0])

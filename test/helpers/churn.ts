@@ -50,10 +50,11 @@ function echo (stream: SecureStream): void {
   stream.sink(stream.source).then(() => { count(serverOutcomes, 'stream echoed') }, (err: unknown) => { count(serverOutcomes, `stream ${codeOf(err)}`) })
 }
 
-const main = await listen({ port: 0, keys: serverKeys, networkKey, timeout: MAIN_TIMEOUT_MS, onHandshakeError, authorize: (key) => !Buffer.from(key).equals(bannedKeys.publicKey) }, echo)
-const strict = await listen({ port: 0, keys: serverKeys, networkKey, timeout: STRICT_TIMEOUT_MS, onHandshakeError }, echo)
+// Every client comes from 127.0.0.1, CONCURRENCY at once: no per-source cap here.
+const main = await listen({ port: 0, keys: serverKeys, networkKey, timeout: MAIN_TIMEOUT_MS, maxPendingPerSource: Infinity, onHandshakeError, authorize: (key) => !Buffer.from(key).equals(bannedKeys.publicKey) }, echo)
+const strict = await listen({ port: 0, keys: serverKeys, networkKey, timeout: STRICT_TIMEOUT_MS, maxPendingPerSource: Infinity, onHandshakeError }, echo)
 const slow = await listen({
-  port: 0, keys: serverKeys, networkKey, onHandshakeError,
+  port: 0, keys: serverKeys, networkKey, maxPendingPerSource: Infinity, onHandshakeError,
   authorize: async () => { await new Promise((resolve) => setTimeout(resolve, SLOW_AUTHORIZE_MS)); return true }
 }, (stream) => {
   // The client gave up during authorize, so this stream's socket is already dead: reading it

@@ -13,7 +13,9 @@ const MAX_PENDING_HANDSHAKES = 1024
 async function serve (mode: ServerMode): Promise<BenchServer> {
   let accepted = 0
   const listener = await listen({
-    port: 0, keys, networkKey: SSB_NETWORK_KEY, maxPendingHandshakes: MAX_PENDING_HANDSHAKES
+    port: 0, keys, networkKey: SSB_NETWORK_KEY, maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
+    // The benchmark's clients all come from 127.0.0.1, many at once.
+    maxPendingPerSource: Infinity
   }, (stream) => {
     accepted++
     handle(stream, mode)
