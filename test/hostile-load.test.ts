@@ -242,7 +242,7 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
           await new Promise((resolve) => setTimeout(resolve, 30))
         }
       })())
-      const [silentResult] = await Promise.all([outcomes[0], ticking]) as [{ error: ShsError }]
+      const [silentResult] = await Promise.all([outcomes[0], ticking]) as [{ error: ShsError }, unknown]
       assert.equal(silentResult.error.code, 'ERR_SHS_IDLE_TIMEOUT')
       const activeResult = await outcomes[1] as { delivered: Uint8Array, error: unknown }
       assert.equal(activeResult.error, undefined, 'the active client ended with goodbye, never idle')

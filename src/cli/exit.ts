@@ -22,7 +22,9 @@ function flush (stream: NodeJS.WriteStream): Promise<void> {
 
 export type Cleanup = () => void
 
-const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM', ExitCode>> = {
+export type StopSignal = 'SIGINT' | 'SIGTERM'
+
+export const SIGNAL_EXIT: Readonly<Record<StopSignal, ExitCode>> = {
   SIGINT: EXIT.INTERRUPTED,
   SIGTERM: EXIT.TERMINATED
 }
@@ -31,11 +33,26 @@ const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM', ExitCode>> = {
  * Long-running commands (servers, tunnels) stop on Ctrl-C or SIGTERM: `cleanup` closes what they
  * own (child processes, sockets, the progress line) before we exit with 128 + signal number.
  */
-export function exitOnSignal (cleanup: Cleanup): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup()
-      void flushAndExit(SIGNAL_EXIT[signal])
-    })
+export function exitOnSignal (cleanup: Cleanup): () => void {
+  return onStopSignals((signal, stop) => {
+    stop()
+    cleanup()
+    void flushAndExit(SIGNAL_EXIT[signal])
+  })
+}
+
+/**
+ * Calls `handler` on every SIGINT and SIGTERM (Node then no longer exits by itself) until the
+ * returned function, also passed to the handler, removes it.
+ */
+export function onStopSignals (handler: (signal: StopSignal, stop: () => void) => void): () => void {
+  const listeners = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const listener = (): void => { handler(signal, stop) }
+    process.on(signal, listener)
+    return { signal, listener }
+  })
+  function stop (): void {
+    for (const { signal, listener } of listeners) process.off(signal, listener)
   }
+  return stop
 }

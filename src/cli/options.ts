@@ -35,6 +35,22 @@ export function progressOption (): Option {
     `terminal, unless ${PROGRESS_ENV}=${PROGRESS_FORCE} is set`)
 }
 
+/** `--idle-timeout`: milliseconds without a byte either way before a connection is closed; 0 for none. */
+export function idleTimeoutOption (description: string): Option {
+  return new Option('--idle-timeout <ms>', description).argParser(parseNonNegativeInteger)
+}
+
+/** A count limit: a whole number above 0. */
+export function limitOption (flags: string, description: string, fallback: number): Option {
+  return new Option(flags, description).default(fallback).argParser(parsePositiveInteger)
+}
+
+export function parseNonNegativeInteger (text: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN
+  if (!Number.isSafeInteger(value)) throw new InvalidArgumentError('expected a whole number, 0 or more')
+  return value
+}
+
 export function parsePositiveInteger (text: string): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN
   if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidArgumentError('expected a whole number above 0')

@@ -17,11 +17,16 @@ export interface JoinOptions {
   traffic?: Traffic
   /** Told when `output` fails; what arrives after that is read and discarded so the peer can finish. */
   onOutputError?: (err: NodeJS.ErrnoException) => void
+  /** Ends the input early, as if it had ended there: what was read is sent, then goodbye. */
+  stopInput?: AbortSignal
+  /** Told once our side is done: all input sent and goodbye flushed. */
+  onSent?: () => void
 }
 
 export async function join (secure: SecureStream, input: Readable, output: Writable, options: JoinOptions): Promise<void> {
   const traffic = options.traffic
-  const sending = secure.sink(counted(input, traffic))
+  const sending = secure.sink(counted(input, traffic, options.stopInput))
+  if (options.onSent !== undefined) sending.then(options.onSent, () => {})
   const receiving = receive(secure, output, options)
   try {
     await Promise.all([sending, receiving])
@@ -33,11 +38,22 @@ export async function join (secure: SecureStream, input: Readable, output: Writa
   }
 }
 
-async function * counted (input: Readable, traffic: Traffic | undefined): AsyncGenerator<Uint8Array, void, undefined> {
-  for await (const chunk of input) {
-    const bytes = chunk as Uint8Array
-    traffic?.sent(bytes.byteLength)
-    yield bytes
+async function * counted (input: Readable, traffic: Traffic | undefined, stop: AbortSignal | undefined): AsyncGenerator<Uint8Array, void, undefined> {
+  const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>
+  // A stop while a read is pending must not wait for that read: stdin may never say more.
+  const stopped = new Promise<undefined>((resolve) => {
+    if (stop?.aborted === true) resolve(undefined)
+    else stop?.addEventListener('abort', () => { resolve(undefined) }, { once: true })
+  })
+  try {
+    for (;;) {
+      const next = await Promise.race([chunks.next(), stopped])
+      if (next === undefined || next.done === true) return
+      traffic?.sent(next.value.byteLength)
+      yield next.value
+    }
+  } finally {
+    await chunks.return?.()
   }
 }
 

@@ -23,7 +23,11 @@ export interface RelayContext {
   progress: Progress
 }
 
-/** Runs `command` in a shell with the stream on its stdin/stdout; stderr stays ours. */
+/**
+ * Runs `command` in a shell with the stream on its stdin/stdout; stderr stays ours. The shell
+ * leads a process group of its own, so `endCommand` reaches whatever it started too (a pipeline,
+ * a background job): nothing outlives the server as an orphan.
+ */
 export async function relayToCommand (
   stream: SecureStream,
   connection: ConnectionInfo,
@@ -35,6 +39,7 @@ export async function relayToCommand (
   const child = spawn(command, {
     shell: true,
     stdio: ['pipe', 'pipe', 'inherit'],
+    detached: true,
     env: { ...process.env, [REMOTE_ID_ENV]: formatId(stream.remotePublicKey), [REMOTE_ADDRESS_ENV]: connection.peer }
   })
   children.add(child)
@@ -59,12 +64,12 @@ export async function relayToTcp (
   stream: SecureStream,
   connection: ConnectionInfo,
   target: HostPort,
-  context: RelayContext
+  context: RelayContext & { connectTimeout: number }
 ): Promise<void> {
   const where = formatHostPort(target)
   let socket: net.Socket
   try {
-    socket = await openPlainSocket(target)
+    socket = await openPlainSocket(target, context.connectTimeout)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err)
     context.log.info(`${connection.label} could not reach the --forward target ${where} (${code}): ` +
@@ -76,14 +81,34 @@ export async function relayToTcp (
   await relay(stream, connection, socket, socket, context, () => { socket.destroy() })
 }
 
-export function openPlainSocket (target: HostPort): Promise<net.Socket> {
+/** Sends SIGTERM to the command's whole process group; a group already gone is fine. */
+export function endCommand (child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, 'SIGTERM')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
+  }
+}
+
+/** A TCP connection to `target`, or a rejection if it is not made within `timeout` ms (code ETIMEDOUT). */
+export function openPlainSocket (target: HostPort, timeout: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(Object.assign(new Error(`no connection within ${timeout} ms`), { code: 'ETIMEDOUT' }))
+    }, timeout)
     socket.once('connect', () => {
-      socket.off('error', reject)
+      clearTimeout(timer)
+      socket.off('error', onError)
       resolve(socket)
     })
-    socket.once('error', reject)
+    const onError = (err: Error): void => {
+      clearTimeout(timer)
+      reject(err)
+    }
+    socket.once('error', onError)
   })
 }
 

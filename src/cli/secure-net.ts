@@ -44,6 +44,8 @@ export interface DialOptions extends Identity {
   log: Log
   /** Names the connection in verbose lines (several run at once with --local). */
   label: string
+  /** Milliseconds the established stream may go without a byte either way; undefined for no limit. */
+  idleTimeout?: number | undefined
 }
 
 export async function dial (address: RemoteAddress, options: DialOptions): Promise<SecureStream> {
@@ -60,6 +62,7 @@ export async function dial (address: RemoteAddress, options: DialOptions): Promi
       networkKey: options.networkKey,
       remotePublicKey: address.remotePublicKey,
       timeout: options.timeout,
+      ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
       onHandshakeProgress: (progress) => {
         // The client writes its hello the moment TCP connects, so the first event marks both.
         if (!tcpConnected) timer.stage('tcp connected')
@@ -79,16 +82,22 @@ export async function dial (address: RemoteAddress, options: DialOptions): Promi
   return stream
 }
 
-/**
- * Handshakes in progress at once (the library's default, named here so our message can quote
- * it): beyond it, connections are closed unread, so a flood of silent clients costs bounded
- * memory until --timeout drops them.
- */
-export const MAX_PENDING_HANDSHAKES = 256
+/** The hostile-load limits of `shs listen` (docs/HOSTILE-LOAD.md). */
+export interface ServeLimits {
+  /** --max-pending: handshakes in progress at once; random drops start at three quarters of it. */
+  maxPending: number
+  /** --max-per-source: handshakes in progress at once from one address (IPv6: one /64). */
+  maxPerSource: number
+  /** --max-clients: established connections at once. */
+  maxClients: number
+  /** --idle-timeout: milliseconds without a byte either way; undefined for no limit. */
+  idleTimeout: number | undefined
+}
 
 export interface ServeOptions extends Identity {
   address: HostPort
   timeout: number
+  limits: ServeLimits
   /** Decides on each client after it proved its key (shs1.md: before message 4 is sent). */
   authorize: (publicKey: Uint8Array, connection: ConnectionInfo) => boolean | Promise<boolean>
   log: Log
@@ -121,7 +130,10 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     keys: options.keys,
     networkKey: options.networkKey,
     timeout: options.timeout,
-    maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
+    maxPendingHandshakes: options.limits.maxPending,
+    maxPendingPerSource: Math.min(options.limits.maxPerSource, options.limits.maxPending),
+    maxConnections: options.limits.maxClients,
+    ...(options.limits.idleTimeout === undefined ? {} : { idleTimeout: options.limits.idleTimeout }),
     onConnection: (peer) => { connections.accepted(peer) },
     authorize: async (publicKey, peer) => await options.authorize(publicKey, connections.get(peer).info),
     onHandshakeProgress: (progress, peer) => { connections.get(peer).timer.stage(stageText(progress)) },

@@ -2,19 +2,54 @@
 import type { SecureStream } from '../index.ts'
 import { type Failure, describeFailure, type FailureContext } from './errors/format.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
+import { SIGNAL_EXIT, flushAndExit, onStopSignals } from './exit.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
 import type { Progress } from './progress.ts'
 
-/** Resolves (never rejects) once both directions ended, with the exit code; failures are reported here. */
+/**
+ * Resolves (never rejects) once both directions ended, with the exit code; failures are reported
+ * here. The first SIGINT or SIGTERM ends the session the way `nc` users expect Ctrl-C to: what
+ * stdin gave so far is sent, then goodbye, and we exit 0 (at once if stdin had already ended).
+ * A second one aborts at once (exit 130 or 143): the peer then sees a truncation.
+ */
 export async function joinStdio (stream: SecureStream, progress: Progress, log: Log, context: FailureContext = {}): Promise<ExitCode> {
   const timer = log.timer('stdio')
+  const stopInput = new AbortController()
+  let sent = false
+  let interrupted = false
+  const exitOk = (): void => {
+    progress.stop()
+    void flushAndExit(EXIT.OK)
+  }
+  const removeSignals = onStopSignals((signal) => {
+    if (interrupted) {
+      log.info(`${signal} again: aborting the connection without goodbye`)
+      stream.abort()
+      progress.stop()
+      void flushAndExit(SIGNAL_EXIT[signal])
+      return
+    }
+    interrupted = true
+    if (sent) {
+      timer.stage(`${signal}: our goodbye was already sent; exiting`)
+      exitOk()
+      return
+    }
+    log.info(`${signal}: sending goodbye, then exiting (again to abort at once)`)
+    stopInput.abort()
+  })
   try {
     await join(stream, process.stdin, process.stdout, {
       // stdout belongs to the process, which may still print; it is flushed at exit.
       endOutput: false,
       traffic: progress,
-      onOutputError: (err) => { log.verbose(`stdout closed (${err.code ?? err.message}); discarding the rest of what arrives`) }
+      onOutputError: (err) => { log.verbose(`stdout closed (${err.code ?? err.message}); discarding the rest of what arrives`) },
+      stopInput: stopInput.signal,
+      onSent: () => {
+        sent = true
+        if (interrupted) exitOk()
+      }
     })
     timer.stage('both directions ended with goodbye')
     return EXIT.OK
@@ -23,6 +58,7 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     log.info(failure.message)
     return failure.exitCode
   } finally {
+    removeSignals()
     progress.stop()
   }
 }

@@ -12,7 +12,7 @@ import { exitOnSignal } from '../exit.ts'
 import { formatId } from '../identity.ts'
 import { Log } from '../log.ts'
 import {
-  type CommonOptions, keysOption, networkKeyOption, progressOption, timeoutOption, verboseOption
+  type CommonOptions, idleTimeoutOption, keysOption, networkKeyOption, progressOption, timeoutOption, verboseOption
 } from '../options.ts'
 import { type Progress, createProgress } from '../progress.ts'
 import { relay } from '../relay.ts'
@@ -24,7 +24,14 @@ interface ConnectOptions extends CommonOptions {
   remote?: string
   local?: string
   progress?: boolean
+  idleTimeout?: number
 }
+
+/**
+ * Handshakes a --local tunnel runs at once. Below the server's per-source limit (8 by default),
+ * so a burst of local connections queues here instead of being refused over there.
+ */
+const MAX_TUNNEL_DIALS = 4
 
 const EXAMPLES = `
 ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen" prints, and what
@@ -45,6 +52,7 @@ export function registerConnect (program: Command): void {
     .addOption(networkKeyOption())
     .option('-l, --local <[host:]port>', 'listen here and carry each local connection to the server (like ssh -L)')
     .addOption(timeoutOption('milliseconds for the TCP connection and the handshake together'))
+    .addOption(idleTimeoutOption('close the connection after this many milliseconds without a byte either way; 0 for never (default)'))
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
@@ -60,7 +68,8 @@ async function runConnect (addressText: string, options: ConnectOptions): Promis
   const identity = await loadIdentity(options, log)
   const progress = createProgress(options.progress === true)
   const ourId = formatId(identity.keys.publicKey)
-  const dialOptions = { ...identity, timeout: options.timeout, log }
+  const idleTimeout = options.idleTimeout === undefined || options.idleTimeout === 0 ? undefined : options.idleTimeout
+  const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log }
   if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, ourId)
 
   let stream
@@ -76,6 +85,7 @@ async function runConnect (addressText: string, options: ConnectOptions): Promis
 
 interface DialSettings extends Identity {
   timeout: number
+  idleTimeout: number | undefined
   log: Log
 }
 
@@ -83,6 +93,7 @@ interface DialSettings extends Identity {
 async function runTunnel (local: HostPort, address: RemoteAddress, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
   const { log } = settings
   const sockets = new Set<net.Socket>()
+  const dials = new DialQueue(MAX_TUNNEL_DIALS)
   let count = 0
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     count++
@@ -96,7 +107,7 @@ async function runTunnel (local: HostPort, address: RemoteAddress, settings: Dia
     socket.on('error', (err) => { log.verbose(`${connection.label} local socket: ${err.message}`) })
     // Hold local bytes until the secure side exists to take them.
     socket.pause()
-    dial(address, { ...settings, label: connection.label }).then(
+    dials.run(async () => await dial(address, { ...settings, label: connection.label })).then(
       async (stream) => { await relay(stream, connection, socket, socket, { log, progress }, () => { socket.destroy() }) },
       (err: unknown) => {
         log.info(`${connection.label} could not open the secure connection: ${describeFailure(err, { ourId }).message}`)
@@ -125,4 +136,28 @@ async function runTunnel (local: HostPort, address: RemoteAddress, settings: Dia
     })
   })
   return EXIT.OK
+}
+
+/** Runs at most `limit` dials at once; the rest wait their turn, in order. */
+class DialQueue {
+  readonly #limit: number
+  readonly #waiting: Array<() => void> = []
+  #running = 0
+
+  constructor (limit: number) {
+    this.#limit = limit
+  }
+
+  async run<T> (task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#limit) await new Promise<void>((resolve) => { this.#waiting.push(resolve) })
+    else this.#running++
+    try {
+      return await task()
+    } finally {
+      // Hand the slot straight to the next in line, or give it back.
+      const next = this.#waiting.shift()
+      if (next !== undefined) next()
+      else this.#running--
+    }
+  }
 }

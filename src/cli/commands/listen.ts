@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type Command, Option } from 'commander'
-import type { SecureStream, ShsError } from '../../index.ts'
+import { DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type SecureStream, type ShsError } from '../../index.ts'
 import { AllowList } from '../allow.ts'
 import { type HostPort, formatHostPort, formatMultiserver, parseHostPort, parseListenAddress } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
@@ -14,11 +14,12 @@ import { exitOnSignal } from '../exit.ts'
 import { formatId } from '../identity.ts'
 import { Log } from '../log.ts'
 import {
-  type CommonOptions, keysOption, networkKeyOption, progressOption, timeoutOption, verboseOption
+  type CommonOptions, idleTimeoutOption, keysOption, limitOption, networkKeyOption, parsePositiveInteger, progressOption,
+  timeoutOption, verboseOption
 } from '../options.ts'
 import { createProgress } from '../progress.ts'
-import { REMOTE_ADDRESS_ENV, REMOTE_ID_ENV, relayToCommand, relayToTcp } from '../relay.ts'
-import { type ConnectionInfo, type SecureServer, serve } from '../secure-net.ts'
+import { REMOTE_ADDRESS_ENV, REMOTE_ID_ENV, endCommand, relayToCommand, relayToTcp } from '../relay.ts'
+import { type ConnectionInfo, type SecureServer, type ServeLimits, serve } from '../secure-net.ts'
 import { loadIdentity } from '../setup.ts'
 import { joinStdio } from '../stdio.ts'
 
@@ -27,7 +28,20 @@ interface ListenOptions extends CommonOptions {
   exec?: string
   forward?: string
   progress?: boolean
+  maxPending: number
+  maxPerSource: number
+  maxClients?: number
+  idleTimeout?: number
 }
+
+const ADMISSION_REFUSALS = new Set<ShsError['code']>(['ERR_SHS_BUSY', 'ERR_SHS_SOURCE_BUSY', 'ERR_SHS_PENALIZED'])
+
+/** Established clients at once: each costs ~20 KiB idle (docs/HOSTILE-LOAD.md). */
+const DEFAULT_MAX_CLIENTS = 1024
+/** With --exec each client is a process, so far fewer. */
+const DEFAULT_MAX_COMMANDS = 64
+/** --exec and --forward serve strangers for long: a connection quiet this long is let go. */
+const DEFAULT_SERVER_IDLE_TIMEOUT_MS = 300_000
 
 const EXAMPLES = `
 Prints "listening on HOST:PORT" and the multiserver address clients need on stderr. HOST
@@ -38,7 +52,12 @@ Examples:
   $ shs listen 0.0.0.0:8008 --allow ~/.config/shs/allowed --exec 'tar xf -'
   $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # per client; also $${REMOTE_ADDRESS_ENV}
   $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel to a web server
-  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage`
+  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage
+
+Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello within 5 s of
+connecting; one address may have --max-per-source handshakes in progress, all addresses
+together --max-pending (from three quarters of it on, new connections are dropped at random, as
+sshd's MaxStartups does). Refused clients are told nothing: they see a hang-up and should retry.`
 
 export function registerListen (program: Command): void {
   program.command('listen')
@@ -50,6 +69,12 @@ export function registerListen (program: Command): void {
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
     .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
     .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
+    .addOption(limitOption('--max-pending <n>', 'handshakes in progress at once, from all addresses (~10 KiB each)', DEFAULT_MAX_PENDING_HANDSHAKES))
+    .addOption(limitOption('--max-per-source <n>', 'handshakes in progress at once from one address (IPv6: one /64)', DEFAULT_MAX_PENDING_PER_SOURCE))
+    .addOption(new Option('--max-clients <n>', `clients connected at once (default: ${DEFAULT_MAX_CLIENTS}; with --exec ` +
+      `${DEFAULT_MAX_COMMANDS}, and a client counts until its command exits)`).argParser(parsePositiveInteger))
+    .addOption(idleTimeoutOption('close a client connection after this many milliseconds without a byte either way; ' +
+      `0 for never (default: ${DEFAULT_SERVER_IDLE_TIMEOUT_MS} with --exec or --forward, never for stdin/stdout)`))
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
@@ -75,11 +100,15 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
   const progress = createProgress(options.progress === true)
   const children = new Set<ChildProcess>()
+  const limits = serveLimits(mode, options)
+  /** --exec clients accepted whose command has not started yet: they count toward --max-clients too. */
+  const startingCommands = new Set<ConnectionInfo>()
 
   let resolveDone: (code: ExitCode) => void = () => {}
   const done = new Promise<ExitCode>((resolve) => { resolveDone = resolve })
   let firstTaken = false
   let server: SecureServer | undefined
+  let removeExitOnSignal = (): void => {}
 
   const onStream = (stream: SecureStream, connection: ConnectionInfo): void => {
     log.info(`${connection.label} accepted ${formatId(stream.remotePublicKey)} from ${connection.peer}`)
@@ -94,17 +123,29 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
         }
         firstTaken = true
         server?.stopAccepting()
+        // From here Ctrl-C ends this session with goodbye (joinStdio), not the whole server at once.
+        removeExitOnSignal()
         void joinStdio(stream, progress, log).then(resolveDone)
         return
       case 'exec':
+        startingCommands.delete(connection)
         void relayToCommand(stream, connection, mode.command, children, context)
         return
       case 'forward':
-        void relayToTcp(stream, connection, mode.target, context)
+        void relayToTcp(stream, connection, mode.target, { ...context, connectTimeout: options.timeout })
     }
   }
 
+  let refusalsLogged = false
   const onHandshakeError = (err: ShsError, connection: ConnectionInfo): void => {
+    startingCommands.delete(connection)
+    // Under a flood these come by the thousand: one line says it is happening, --verbose says each.
+    if (ADMISSION_REFUSALS.has(err.code)) {
+      if (log.isVerbose) log.verbose(`${connection.label} from ${connection.peer} ${describeFailure(err).message}`)
+      else if (!refusalsLogged) log.info(`${connection.label} from ${connection.peer} ${describeFailure(err).message} (further refusals only with --verbose)`)
+      refusalsLogged = true
+      return
+    }
     // Refusals by --allow were already logged, with the client's id, by `authorize` below.
     if (err.code === 'ERR_SHS_UNAUTHORIZED') return
     // Only we abort handshakes: the stdio client took the server, or the server is stopping.
@@ -120,12 +161,20 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     ...identity,
     address,
     timeout: options.timeout,
+    limits,
     log,
     onStream,
     onHandshakeError,
     authorize: async (publicKey, connection) => {
-      if (allow === undefined) return true
       const id = formatId(publicKey)
+      if (mode.kind === 'exec') {
+        if (children.size + startingCommands.size >= limits.maxClients) {
+          log.info(`${connection.label} refused ${id} from ${connection.peer}: ${limits.maxClients} commands are running (--max-clients)`)
+          return false
+        }
+        startingCommands.add(connection)
+      }
+      if (allow === undefined) return true
       try {
         if (await allow.list.allows(publicKey)) return true
         log.info(`${connection.label} refused ${id} from ${connection.peer}: not listed in ${allow.list.path}`)
@@ -145,16 +194,26 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   log.verbose(describeMode(mode))
 
   const stop = async (): Promise<void> => {
-    for (const child of children) child.kill('SIGTERM')
+    for (const child of children) endCommand(child)
     progress.stop()
     await server?.close()
   }
   // The process exits as soon as the output is flushed; the sockets are destroyed by then.
-  exitOnSignal(() => { void stop() })
+  removeExitOnSignal = exitOnSignal(() => { void stop() })
   // Only the stdio mode ends by itself; the others serve until interrupted.
   const code = await done
   await stop()
   return code
+}
+
+function serveLimits (mode: Mode, options: ListenOptions): ServeLimits {
+  const idle = options.idleTimeout ?? (mode.kind === 'stdio' ? 0 : DEFAULT_SERVER_IDLE_TIMEOUT_MS)
+  return {
+    maxPending: options.maxPending,
+    maxPerSource: options.maxPerSource,
+    maxClients: options.maxClients ?? (mode.kind === 'exec' ? DEFAULT_MAX_COMMANDS : DEFAULT_MAX_CLIENTS),
+    idleTimeout: idle === 0 ? undefined : idle
+  }
 }
 
 function describeMode (mode: Mode): string {
