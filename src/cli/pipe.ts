@@ -45,15 +45,25 @@ async function * counted (input: Readable, traffic: Traffic | undefined, stop: A
     if (stop?.aborted === true) resolve(undefined)
     else stop?.addEventListener('abort', () => { resolve(undefined) }, { once: true })
   })
+  let stoppedWhileReading = false
   try {
     for (;;) {
-      const next = await Promise.race([chunks.next(), stopped])
-      if (next === undefined || next.done === true) return
+      const reading = chunks.next()
+      const next = await Promise.race([reading, stopped])
+      if (next === undefined) {
+        // The iterator's return() would queue behind the pending read; destroying the input
+        // ends that read instead (its outcome no longer matters).
+        stoppedWhileReading = true
+        reading.catch(() => {})
+        input.destroy()
+        return
+      }
+      if (next.done === true) return
       traffic?.sent(next.value.byteLength)
       yield next.value
     }
   } finally {
-    await chunks.return?.()
+    if (!stoppedWhileReading) await chunks.return?.()
   }
 }
 

@@ -146,6 +146,10 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
       refusalsLogged = true
       return
     }
+    if (err.code === 'ERR_SHS_TOO_MANY_CONNECTIONS') {
+      log.info(`${connection.label} from ${connection.peer} refused: ${limits.maxClients} clients are connected (--max-clients)`)
+      return
+    }
     // Refusals by --allow were already logged, with the client's id, by `authorize` below.
     if (err.code === 'ERR_SHS_UNAUTHORIZED') return
     // Only we abort handshakes: the stdio client took the server, or the server is stopping.
