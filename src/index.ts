@@ -7,8 +7,10 @@ export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
 export { connect, type ConnectOptions } from './net/connect.ts'
 export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
 export {
-  DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionOptions, type PenaltyOptions
+  Admission, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionEnvironment, type AdmissionOptions,
+  type AdmissionTicket, type PenaltyOptions
 } from './net/admission.ts'
+export { sourceOf, type SourcePrefixes } from './net/source.ts'
 export { DEFAULT_HELLO_TIMEOUT_MS, type GuardOptions } from './net/listen-guard.ts'
 export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { clientHandshake, serverHandshake } from './stream/handshake.ts'
