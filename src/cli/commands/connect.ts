@@ -41,7 +41,11 @@ Examples:
   $ shs connect net:pub.example.org:8008~shs:KEY < file.bin      # send a file
   $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
   $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl http://127.0.0.1:8080/
-  $ shs connect net:HOST:8008~shs:KEY --verbose < /dev/null      # just test the handshake`
+  $ shs connect net:HOST:8008~shs:KEY --verbose < /dev/null      # just test the handshake
+
+Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent, then goodbye,
+and shs exits 0 (at once if stdin had already ended). A second Ctrl-C aborts at once (exit 130)
+and the server sees the stream cut off.`
 
 export function registerConnect (program: Command): void {
   program.command('connect')

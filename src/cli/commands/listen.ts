@@ -57,7 +57,9 @@ Examples:
 Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello within 5 s of
 connecting; one address may have --max-per-source handshakes in progress, all addresses
 together --max-pending (from three quarters of it on, new connections are dropped at random, as
-sshd's MaxStartups does). Refused clients are told nothing: they see a hang-up and should retry.`
+sshd's MaxStartups does). Refused clients are told nothing: they see a hang-up and should retry.
+--exec commands run in process groups of their own and end with the server. In stdin/stdout
+mode, Ctrl-C (or SIGTERM) ends the session with goodbye and exit 0; a second one aborts.`
 
 export function registerListen (program: Command): void {
   program.command('listen')
@@ -67,7 +69,7 @@ export function registerListen (program: Command): void {
     .addOption(networkKeyOption())
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
-    .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
+    .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)').conflicts('exec'))
     .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
     .addOption(limitOption('--max-pending <n>', 'handshakes in progress at once, from all addresses (~10 KiB each)', DEFAULT_MAX_PENDING_HANDSHAKES))
     .addOption(limitOption('--max-per-source <n>', 'handshakes in progress at once from one address (IPv6: one /64)', DEFAULT_MAX_PENDING_PER_SOURCE))
