@@ -4,9 +4,11 @@
  * checked. Every wait is for an event or a bounded poll.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { type ShsProcess, sha256, useSandbox } from './helpers.ts'
 
 const POLL_LIMIT = 1500
@@ -134,6 +136,35 @@ describe('shs CLI: hostile load (issue 10)', function () {
     // The stdio server got our goodbye and still holds its stdin: Ctrl-C ends it with goodbye too.
     listen.child.kill('SIGINT')
     assert.equal(await listen.exited, 0, listen.stderr)
+  })
+
+  it('--forward gives up on a target that does not accept the connection within --timeout', async () => {
+    const [server, client] = await identities()
+    // A listening socket with a backlog of 1 in a stopped process: once its accept queue holds
+    // two connections, the kernel drops further SYNs, so a connect there hangs.
+    const target = spawn(process.execPath, ['-e', 'require("net").createServer().listen({ port: 0, host: "127.0.0.1", backlog: 1 }, function () { console.log(this.address().port) })'],
+      { stdio: ['ignore', 'pipe', 'inherit'] })
+    const fillers: net.Socket[] = []
+    try {
+      const [line] = await once(target.stdout, 'data') as [Buffer]
+      const port = Number(line.toString('utf8'))
+      target.kill('SIGSTOP')
+      for (let i = 0; i < 2; i++) {
+        const socket = net.connect({ host: '127.0.0.1', port })
+        fillers.push(socket)
+        await once(socket, 'connect')
+      }
+      const far = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path, '--forward', `127.0.0.1:${port}`, '--timeout', '500'])
+      const { address } = await far.listening()
+      const connect = sandbox().start(['connect', address ?? '', '--keys', client.path])
+      await far.waitForStderr(/#1 could not reach the --forward target 127\.0\.0\.1:\d+ \(ETIMEDOUT\)/)
+      assert.equal(await connect.exited, 7, connect.stderr)
+      assert.equal(far.child.exitCode, null, 'the server lives on')
+    } finally {
+      for (const socket of fillers) socket.destroy()
+      target.kill('SIGKILL')
+      if (target.exitCode === null && target.signalCode === null) await once(target, 'close')
+    }
   })
 
   it('the limit flags are checked: exit 2 with the flag named', async () => {
