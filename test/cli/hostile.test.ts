@@ -9,6 +9,7 @@ import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { type ShsProcess, sha256, useSandbox } from './helpers.ts'
 
 const POLL_LIMIT = 1500
@@ -164,6 +165,32 @@ describe('shs CLI: hostile load (issue 10)', function () {
       for (const socket of fillers) socket.destroy()
       target.kill('SIGKILL')
       if (target.exitCode === null && target.signalCode === null) await once(target, 'close')
+    }
+  })
+
+  it('row 8: a second Ctrl-C while the goodbye cannot be flushed aborts at once with exit 130', async () => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/stuck-goodbye.ts', import.meta.url))], { stdio: ['pipe', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+    const printed = async (pattern: RegExp): Promise<void> => {
+      await eventually(() => pattern.test(stderr), `stderr to match ${String(pattern)}; it says: ${stderr}`)
+    }
+    const exited = once(child, 'close') as Promise<[number | null]>
+    try {
+      await printed(/stuck-goodbye: ready/)
+      child.kill('SIGINT')
+      await printed(/input ended, goodbye cannot be flushed/)
+      assert.match(stderr, /SIGINT: sending goodbye, then exiting \(again to abort at once\)/)
+      assert.equal(child.exitCode, null, 'still waiting for the goodbye')
+      child.kill('SIGINT')
+      const [code] = await exited
+      assert.equal(code, 130)
+      assert.match(stderr, /SIGINT again: aborting the connection without goodbye\nstuck-goodbye: aborted/)
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await exited
+      }
     }
   })
 
