@@ -232,14 +232,15 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
 
     it('a silent authenticated peer is dropped at idleTimeout with ERR_SHS_IDLE_TIMEOUT; an active one is kept', async () => {
       const outcomes: Array<Promise<unknown>> = []
-      const server = await startServer({ idleTimeout: 300 }, (stream) => { outcomes.push(drain(stream.source)) })
+      // The active client writes every 25 ms for 1.5 s, well past the 1 s idle timeout.
+      const server = await startServer({ idleTimeout: 1000 }, (stream) => { outcomes.push(drain(stream.source)) })
       const silent = await dial(server.port)
       const active = await dial(server.port)
-      const WRITES = 30
+      const WRITES = 60
       const ticking = active.sink((async function * () {
         for (let i = 0; i < WRITES; i++) {
           yield new Uint8Array([i])
-          await new Promise((resolve) => setTimeout(resolve, 30))
+          await new Promise((resolve) => setTimeout(resolve, 25))
         }
       })())
       const [silentResult] = await Promise.all([outcomes[0], ticking]) as [{ error: ShsError }, unknown]
