@@ -1,6 +1,6 @@
 /**
  * A bare TCP connection for conformance probes: we write exactly the bytes a check chooses
- * (valid, random, truncated) and record exactly what the server sends back and when it hangs up.
+ * (valid, random, truncated) and record exactly what the peer sends back and when it hangs up.
  * Nothing here speaks SHS; the checks drive the handshake machine themselves.
  */
 import net from 'node:net'
@@ -73,6 +73,22 @@ export class RawConnection {
       })
     })
     return new RawConnection(socket)
+  }
+
+  /** Wraps a socket our own listener accepted (the client role, where we play the server). */
+  static accepted (socket: net.Socket): RawConnection {
+    socket.setNoDelay(true)
+    return new RawConnection(socket)
+  }
+
+  /** Bytes that arrived and were not read yet. */
+  get buffered (): number {
+    return this.#bufferedLength
+  }
+
+  /** performance.now() at the hang-up (meaningful once `hungUp`). */
+  get hungUpAt (): number {
+    return this.#hungUpAt
   }
 
   get hungUp (): boolean {
