@@ -4,12 +4,12 @@
  * delivered. Client role: the client under test copies the stream to stdout, so stdout shows it.
  * A peer must deliver only authenticated bytes and end the connection on anything else.
  */
-import { BoxStreamDecoder, type SessionKeys } from '../../index.ts'
+import type { SessionKeys } from '../../index.ts'
 import { formatMs } from '../log.ts'
 import type { ClientProcess } from './process.ts'
 import { handshakeAsClient, handshakeAsServer, judgeClientFailure, randomBytes } from './play.ts'
 import type { RawConnection } from './raw-connection.ts'
-import { PacketSealer } from './seam.ts'
+import { PacketOpener, PacketSealer } from './seam.ts'
 import { type CheckDefinition, type ClientRoleContext, type ServerRoleContext, type Verdict, fail, pass, warn } from './types.ts'
 
 const KIB = 1024
@@ -19,23 +19,26 @@ const GOOD_BYTES = 1000
 const HALF_CLOSE_BYTES = 256 * KIB
 const OVERSIZED_BYTES = 5000
 
-/** Our end of a box stream on a raw connection: raw packets out, the library's decoder in. */
+/** Our end of a box stream on a raw connection: raw packets both ways. */
 class BoxChannel {
   readonly sealer: PacketSealer
-  readonly #decoder: BoxStreamDecoder
+  readonly #opener: PacketOpener
   readonly #connection: RawConnection
 
   constructor (connection: RawConnection, session: SessionKeys) {
     this.#connection = connection
     this.sealer = new PacketSealer(session)
-    this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+    this.#opener = new PacketOpener(session)
   }
 
   send (...parts: Uint8Array[]): void {
     this.#connection.write(Buffer.concat(parts))
   }
 
-  /** End of stream (TCP FIN) without goodbye. */
+  /**
+   * TCP FIN. In the client role we send it right after our goodbye, as the reference and
+   * go-secretstream servers do; alone, it is a stream cut without goodbye.
+   */
   end (): void {
     this.#connection.endWrite()
   }
@@ -45,17 +48,17 @@ class BoxChannel {
     const received: Uint8Array[] = []
     const deadline = performance.now() + timeout
     let error: string | undefined
-    while (!this.#decoder.ended && error === undefined && performance.now() < deadline) {
+    let goodbye = false
+    while (!goodbye && error === undefined && performance.now() < deadline) {
       const bytes = await this.#connection.readSome(Math.max(1, deadline - performance.now()))
       if (bytes.byteLength === 0 && this.#connection.hungUp) break
-      try {
-        received.push(...this.#decoder.push(bytes))
-      } catch (err) {
-        error = err instanceof Error ? err.message : String(err)
+      for (const packet of this.#opener.push(bytes)) {
+        if (packet.kind === 'data') received.push(packet.plaintext)
+        else if (packet.kind === 'goodbye') goodbye = true
+        else error = packet.reason
       }
-      error ??= this.#decoder.error?.message
     }
-    return { plaintext: Buffer.concat(received), goodbye: this.#decoder.ended, error }
+    return { plaintext: Buffer.concat(received), goodbye, error }
   }
 }
 
@@ -97,20 +100,25 @@ function sizes (bytes: number, label: string): CheckDefinition {
       const { session } = await handshakeAsServer(context, run.connection)
       const channel = new BoxChannel(run.connection, session)
       const downstream = randomBytes(bytes)
-      channel.send(channel.sealer.data(downstream), channel.sealer.goodbye())
-      return await judgeCleanClient(context, run.process, channel, upstream, downstream)
+      // Our data now, our goodbye only after the client's: this check is not about half-close.
+      channel.send(channel.sealer.data(downstream))
+      return await judgeCleanClient(context, run.process, channel, upstream, downstream, { goodbyeSent: false })
     }
   }
 }
 
 /** Client role: the client sent `upstream` and goodbye, printed `downstream`, exited 0. */
 async function judgeCleanClient (
-  context: ClientRoleContext, process: ClientProcess, channel: BoxChannel, upstream: Uint8Array, downstream: Uint8Array
+  context: ClientRoleContext, process: ClientProcess, channel: BoxChannel, upstream: Uint8Array, downstream: Uint8Array,
+  options: { goodbyeSent: boolean }
 ): Promise<Verdict> {
   const { plaintext, goodbye, error } = await channel.receive(context.replyTimeout)
   if (error !== undefined) return fail(`the client's box stream did not authenticate: ${error}`)
   if (!plaintext.equals(upstream)) return fail(`the client sent ${describeEcho(plaintext, upstream)} instead of its ${upstream.byteLength}-byte stdin`)
   if (!goodbye) return fail('the client sent its stdin but no goodbye at the end of its input')
+  // Both goodbyes are out: end the connection, as a server does.
+  if (!options.goodbyeSent) channel.send(channel.sealer.goodbye())
+  channel.end()
   const exit = await process.waitForExit(context.replyTimeout)
   if (exit === undefined) return fail(`both sides said goodbye, but the client was still running ${context.replyTimeout} ms later`)
   if (!process.stdout.equals(downstream)) return fail(`the client printed ${describeEcho(process.stdout, downstream)} instead of the ${downstream.byteLength} we sent`)
@@ -139,12 +147,13 @@ function halfCloseSend (): CheckDefinition {
       const { session } = await handshakeAsServer(context, run.connection)
       const channel = new BoxChannel(run.connection, session)
       const downstream = randomBytes(GOOD_BYTES)
+      // Goodbye, but no TCP FIN yet: this checks the box-stream half-close, not TCP's.
       channel.send(channel.sealer.data(downstream), channel.sealer.goodbye())
       // Only now does the client get its input: everything it sends follows our goodbye.
       const upstream = randomBytes(HALF_CLOSE_BYTES)
       run.process.writeStdin(upstream)
       run.process.endStdin()
-      return await judgeCleanClient(context, run.process, channel, upstream, downstream)
+      return await judgeCleanClient(context, run.process, channel, upstream, downstream, { goodbyeSent: true })
     }
   }
 }
@@ -163,6 +172,7 @@ function halfCloseReceive (): CheckDefinition {
       if (!first.goodbye) return fail('the client\'s input was empty, but it did not say goodbye')
       const downstream = randomBytes(HALF_CLOSE_BYTES)
       channel.send(channel.sealer.data(downstream), channel.sealer.goodbye())
+      channel.end()
       const exit = await run.process.waitForExit(context.replyTimeout)
       if (exit === undefined) return fail(`both sides said goodbye, but the client was still running ${context.replyTimeout} ms later`)
       if (!run.process.stdout.equals(downstream)) return fail(`after its goodbye, the client printed ${describeEcho(run.process.stdout, downstream)}`)
@@ -238,6 +248,7 @@ function afterGoodbye (): CheckDefinition {
       const channel = new BoxChannel(run.connection, session)
       const good = randomBytes(GOOD_BYTES)
       channel.send(channel.sealer.data(good), channel.sealer.goodbye(), channel.sealer.packet(randomBytes(GOOD_BYTES)))
+      channel.end()
       const exit = await run.process.waitForExit(context.replyTimeout)
       if (exit === undefined) return fail(`after ${what}, the client was still running ${context.replyTimeout} ms later`)
       if (exit.signal !== null) return fail(`CRASH: after ${what}, the client was killed by ${exit.signal}`)
@@ -267,6 +278,7 @@ function zeroLength (): CheckDefinition {
       const channel = new BoxChannel(run.connection, session)
       const good = randomBytes(GOOD_BYTES)
       channel.send(channel.sealer.packet(new Uint8Array(0)), channel.sealer.data(good), channel.sealer.goodbye())
+      channel.end()
       const exit = await run.process.waitForExit(context.replyTimeout)
       if (exit !== undefined && exit.code === 0 && run.process.stdout.equals(good)) return pass('the client skipped the empty packet, printed what followed and exited with status 0')
       return warn(`after an empty packet the client printed ${describeEcho(run.process.stdout, good)} and ` +

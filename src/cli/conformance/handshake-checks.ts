@@ -78,6 +78,7 @@ function valid (): CheckDefinition {
       const run = await context.launch({ stdin: new Uint8Array(0) })
       const { session } = await handshakeAsServer(context, run.connection)
       run.connection.write(new PacketSealer(session).goodbye())
+      run.connection.endWrite()
       const exit = await run.process.waitForExit(context.replyTimeout)
       if (exit === undefined) return fail(`the handshake completed and we said goodbye, but the client was still running ${context.replyTimeout} ms later`)
       if (exit.code !== 0) return fail(`the handshake completed, but the client exited with status ${String(exit.code ?? exit.signal)} instead of 0`)
@@ -199,6 +200,7 @@ function replayedAuth (): CheckDefinition {
       const first = await context.launch({ stdin: new Uint8Array(0) })
       const earlier = await handshakeAsServer(context, first.connection)
       first.connection.write(new PacketSealer(earlier.session).goodbye())
+      first.connection.endWrite()
       await first.process.waitForExit(context.replyTimeout)
       return await asServer(context, async (run, seam) => {
         await upToServerAccept(context, run, seam)

@@ -82,17 +82,18 @@ export interface ClientFailureExpectation {
 /** Client role, after something the client must refuse: exit non-zero in time, print nothing it could not trust. */
 export async function judgeClientFailure (context: ClientRoleContext, run: ClientRun, expected: ClientFailureExpectation): Promise<Verdict> {
   const exit = await run.process.waitForExit(context.replyTimeout)
-  if (exit === undefined) {
-    return fail(`after ${expected.sent}, the client was still running ${context.replyTimeout} ms later: it must fail and exit, not hang`)
-  }
-  if (isCrash(exit)) return fail(`CRASH: after ${expected.sent}, the client ${describeExit(exit)}`)
+  if (exit !== undefined && isCrash(exit)) return fail(`CRASH: after ${expected.sent}, the client ${describeExit(exit)}`)
   if (!expected.mayReply && run.connection.buffered > 0) {
-    return fail(`the client answered ${expected.sent} with ${run.connection.buffered} bytes; it must send nothing more`)
+    return fail(`the client answered ${expected.sent} with ${run.connection.buffered} bytes (it went on with the handshake); ` +
+      'it must send nothing more and fail')
   }
   const stdout = run.process.stdout
   const allowed = expected.allowedStdout ?? new Uint8Array(0)
   if (stdout.byteLength > allowed.byteLength || !stdout.equals(Buffer.from(allowed).subarray(0, stdout.byteLength))) {
-    return fail(`after ${expected.sent}, the client printed ${stdout.byteLength} bytes that it could not have authenticated`)
+    return fail(`after ${expected.sent}, the client printed ${stdout.byteLength - allowed.byteLength} bytes it must not deliver`)
+  }
+  if (exit === undefined) {
+    return fail(`after ${expected.sent}, the client was still running ${context.replyTimeout} ms later: it must fail and exit, not hang`)
   }
   if (exit.code === 0) return fail(`after ${expected.sent}, the client exited with status 0: it must report the failure with a non-zero status`)
   return pass(`after ${expected.sent}, the client ${describeExit(exit)} and printed nothing untrusted`)

@@ -45,7 +45,10 @@ interface Runner {
   run: (check: CheckDefinition) => Promise<Verdict>
 }
 
-/** Slow checks start first and run alongside; results come out as each finishes, and are returned in catalog order. */
+/**
+ * The quick checks one after another, then the slow ones side by side (so a crash is blamed on
+ * the check that caused it); results come out as each finishes, and are returned in catalog order.
+ */
 async function runAll (checks: readonly CheckDefinition[], role: Role, runner: Runner, onResult: (result: CheckResult) => void): Promise<CheckResult[]> {
   const results = new Map<string, CheckResult>()
   const one = async (check: CheckDefinition): Promise<void> => {
@@ -56,13 +59,8 @@ async function runAll (checks: readonly CheckDefinition[], role: Role, runner: R
     results.set(check.id, result)
     onResult(result)
   }
-  const [first, ...rest] = checks
-  if (first !== undefined) await one(first)
-  const slow = Promise.all(rest.filter((check) => check.slow === true).map(one))
-  // Until we await it, a rejection must not count as unhandled.
-  slow.catch(() => {})
-  for (const check of rest.filter((check) => check.slow !== true)) await one(check)
-  await slow
+  for (const check of checks.filter((check) => check.slow !== true)) await one(check)
+  await Promise.all(checks.filter((check) => check.slow === true).map(one))
   return checks.map((check) => results.get(check.id) as CheckResult)
 }
 
@@ -91,9 +89,10 @@ export async function runServerRole (init: ServerRunInit, checks: readonly Check
         connection.close()
       }
     })
-    const exit = target.exitReport()
+    if (alive.status === 'pass' && target.exitReport() === undefined) return undefined
+    const exit = await target.waitForExit(init.replyTimeout)
     if (exit !== undefined) return `CRASH: the server process ${exit}`
-    return alive.status === 'pass' ? undefined : `the server no longer completes a valid handshake (${alive.reason})`
+    return `the server no longer completes a valid handshake (${alive.reason})`
   }
   return await runAll(checks, 'server', {
     run: async (check) => {

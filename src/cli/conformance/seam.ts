@@ -154,3 +154,64 @@ export class PacketSealer {
     return sealed
   }
 }
+
+export type Opened =
+  | { readonly kind: 'data', readonly plaintext: Uint8Array }
+  | { readonly kind: 'goodbye' }
+  | { readonly kind: 'bad', readonly reason: string }
+
+/**
+ * Opens the peer's packets one at a time. Unlike the library's decoder it accepts a zero-length
+ * packet (the reference implementations send and accept them), so that the checks judge the
+ * peer by the references' rules, not by this library's stricter ones.
+ */
+export class PacketOpener {
+  readonly #key: Uint8Array
+  readonly #nonce: Uint8Array
+  #buffer: Buffer = Buffer.alloc(0)
+  #pending: { length: number, mac: Uint8Array } | undefined
+
+  constructor (session: SessionKeys) {
+    this.#key = Buffer.from(session.decryptKey)
+    this.#nonce = Buffer.from(session.decryptNonce)
+  }
+
+  /** Every packet `bytes` completes; opening stops at a goodbye or a bad packet. */
+  push (bytes: Uint8Array): Opened[] {
+    this.#buffer = Buffer.concat([this.#buffer, bytes])
+    const opened: Opened[] = []
+    for (;;) {
+      if (this.#pending === undefined) {
+        if (this.#buffer.byteLength < HEADER_BYTES) return opened
+        const header = Buffer.alloc(HEADER_BYTES - MAC_BYTES)
+        if (!sodium.crypto_secretbox_open_easy(header, this.#buffer.subarray(0, HEADER_BYTES), this.#nonce, this.#key)) {
+          opened.push({ kind: 'bad', reason: 'a header failed authentication' })
+          return opened
+        }
+        this.#buffer = this.#buffer.subarray(HEADER_BYTES)
+        incrementNonce(this.#nonce)
+        if (header.every((byte) => byte === 0)) {
+          opened.push({ kind: 'goodbye' })
+          return opened
+        }
+        const length = (header[0] as number) << 8 | (header[1] as number)
+        if (length > MAX_BODY_BYTES) {
+          opened.push({ kind: 'bad', reason: `a header announced ${length} bytes` })
+          return opened
+        }
+        this.#pending = { length, mac: header.subarray(2) }
+      }
+      const { length, mac } = this.#pending
+      if (this.#buffer.byteLength < length) return opened
+      const plaintext = Buffer.alloc(length)
+      if (!sodium.crypto_secretbox_open_detached(plaintext, this.#buffer.subarray(0, length), mac, this.#nonce, this.#key)) {
+        opened.push({ kind: 'bad', reason: 'a body failed authentication' })
+        return opened
+      }
+      this.#buffer = this.#buffer.subarray(length)
+      incrementNonce(this.#nonce)
+      this.#pending = undefined
+      opened.push({ kind: 'data', plaintext })
+    }
+  }
+}

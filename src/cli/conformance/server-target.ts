@@ -23,6 +23,8 @@ export interface ServerTarget {
   open: (timeout: number) => Promise<RawConnection>
   /** How the server process ended, once it did; always undefined for a server we did not start. */
   exitReport: () => string | undefined
+  /** Waits up to `ms` for a server we started to exit (a dead server closes its port first). */
+  waitForExit: (ms: number) => Promise<string | undefined>
   /** Restarts a server we started that has exited; nothing otherwise. */
   ensureRunning: () => Promise<void>
   close: () => Promise<void>
@@ -33,6 +35,7 @@ export function addressTarget (address: RemoteAddress): ServerTarget {
     address,
     open: async (timeout) => await RawConnection.open(address, timeout),
     exitReport: () => undefined,
+    waitForExit: async () => undefined,
     ensureRunning: async () => {},
     close: async () => {}
   }
@@ -52,6 +55,7 @@ export class CommandTarget implements ServerTarget {
   readonly #env: NodeJS.ProcessEnv
   readonly #startTimeout: number
   #process: ClientProcess | undefined
+  #starting: Promise<void> | undefined
   /** How many times it was started; more than one means it crashed. */
   starts = 0
 
@@ -79,7 +83,18 @@ export class CommandTarget implements ServerTarget {
     return exit === undefined ? undefined : describeExit(exit)
   }
 
+  async waitForExit (ms: number): Promise<string | undefined> {
+    const exit = await this.#process?.waitForExit(ms)
+    return exit === undefined ? undefined : describeExit(exit)
+  }
+
+  /** Checks running side by side may all find it dead: they share one restart. */
   async ensureRunning (): Promise<void> {
+    this.#starting ??= this.#restart().finally(() => { this.#starting = undefined })
+    await this.#starting
+  }
+
+  async #restart (): Promise<void> {
     if (this.#process !== undefined && this.#process.exit === undefined) return
     await this.#process?.stop()
     this.#process = new ClientProcess(this.#command, this.#env, { stdout: false })
