@@ -4,6 +4,7 @@
  * what a process shows: its stdout, its exit status, and whether it is still running.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 
 export interface ProcessExit {
@@ -82,12 +83,27 @@ export class ClientProcess {
   }
 }
 
-/** How a process ended, in words; a signal is a crash (or our own kill). */
-export function describeExit (exit: ProcessExit): string {
-  return exit.signal !== null ? `was killed by ${exit.signal}` : `exited with status ${String(exit.code)}`
+/**
+ * Signals that mean a crash (or the kernel's OOM killer), never a deliberate exit. A shell that
+ * ran the command reports them as exit status 128 + the signal's number.
+ */
+const CRASH_SIGNALS: readonly NodeJS.Signals[] = ['SIGSEGV', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGILL', 'SIGTRAP', 'SIGSYS', 'SIGKILL']
+const SHELL_SIGNAL_BASE = 128
+
+function crashSignal (exit: ProcessExit): NodeJS.Signals | undefined {
+  if (exit.signal !== null) return CRASH_SIGNALS.includes(exit.signal) ? exit.signal : undefined
+  if (exit.code === null || exit.code <= SHELL_SIGNAL_BASE) return undefined
+  return CRASH_SIGNALS.find((signal) => os.constants.signals[signal] === (exit.code as number) - SHELL_SIGNAL_BASE)
 }
 
-/** A crash is death by a signal we did not send: SIGSEGV, SIGABRT and the like. */
+/** How a process ended, in words. */
+export function describeExit (exit: ProcessExit): string {
+  if (exit.signal !== null) return `was killed by ${exit.signal}`
+  const signal = crashSignal(exit)
+  return `exited with status ${String(exit.code)}${signal === undefined ? '' : ` (death by ${signal}, as the shell reports it)`}`
+}
+
+/** A crash: death by SIGSEGV, SIGABRT and the like, directly or as the shell reports it. */
 export function isCrash (exit: ProcessExit): boolean {
-  return exit.signal !== null
+  return crashSignal(exit) !== undefined
 }

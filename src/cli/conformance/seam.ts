@@ -145,11 +145,14 @@ export class PacketSealer {
     return Buffer.concat(parts)
   }
 
-  /** The goodbye header (18 zero bytes sealed); the nonce moves on, so packets can follow it. */
+  /**
+   * The goodbye header (18 zero bytes sealed). The nonce moves on by one, as it does after any
+   * header, so a packet sealed after it is exactly what a decoder that read past the goodbye
+   * would accept: the bytes-after-goodbye check needs nothing less.
+   */
   goodbye (): Uint8Array {
     const sealed = Buffer.alloc(HEADER_BYTES)
     sodium.crypto_secretbox_easy(sealed, Buffer.alloc(HEADER_BYTES - MAC_BYTES), this.#nonce, this.#key)
-    incrementNonce(this.#nonce)
     incrementNonce(this.#nonce)
     return sealed
   }

@@ -62,7 +62,7 @@ function stall (step: Step): CheckDefinition {
       try {
         const outcome = await connection.waitForHangUp(context.stallLimit)
         if (outcome.hungUp) return pass(`the server dropped a client that stalled ${where} after ${seconds(outcome.ms)}`)
-        return fail(`the server kept a client that stalled ${where} for more than ${seconds(context.stallLimit)} (the stall limit, --stall-limit): ` +
+        return fail(`the server kept a client that stalled ${where} for more than ${seconds(context.stallLimit)} (the stall limit, --stall-timeout): ` +
           'idle half-done handshakes can exhaust it')
       } finally {
         connection.close()
@@ -73,7 +73,7 @@ function stall (step: Step): CheckDefinition {
       const started = performance.now()
       const exit = await run.process.waitForExit(context.stallLimit)
       if (exit === undefined) {
-        return fail(`the client was still waiting for a server that stalled ${where} after ${seconds(context.stallLimit)} (the stall limit, --stall-limit)`)
+        return fail(`the client was still waiting for a server that stalled ${where} after ${seconds(context.stallLimit)} (the stall limit, --stall-timeout)`)
       }
       if (isCrash(exit)) return fail(`CRASH: the client ${describeExit(exit)} while the server stalled ${where}`)
       const waited = seconds(exit.at - started)
