@@ -44,16 +44,21 @@ class BoxChannel {
   }
 
   /** Everything the peer sends until its goodbye, a hang-up, a bad packet or `timeout`. */
-  async receive (timeout: number): Promise<{ plaintext: Buffer, goodbye: boolean, error: string | undefined }> {
+  async receive (timeout: number, maxBytes = Infinity): Promise<{ plaintext: Buffer, goodbye: boolean, error: string | undefined }> {
     const received: Uint8Array[] = []
+    let total = 0
     const deadline = performance.now() + timeout
     let error: string | undefined
     let goodbye = false
-    while (!goodbye && error === undefined && performance.now() < deadline) {
+    // With maxBytes, more than that many means a failure already: no need to wait for the rest.
+    while (!goodbye && error === undefined && total <= maxBytes && performance.now() < deadline) {
       const bytes = await this.#connection.readSome(Math.max(1, deadline - performance.now()))
       if (bytes.byteLength === 0 && this.#connection.hungUp) break
       for (const packet of this.#opener.push(bytes)) {
-        if (packet.kind === 'data') received.push(packet.plaintext)
+        if (packet.kind === 'data') {
+          received.push(packet.plaintext)
+          total += packet.plaintext.byteLength
+        }
         else if (packet.kind === 'goodbye') goodbye = true
         else error = packet.reason
       }
@@ -192,7 +197,7 @@ function badPacket (id: string, title: string, what: string, play: ServerPlay): 
       const good = randomBytes(GOOD_BYTES)
       play(channel, good)
       const sentAt = performance.now()
-      const { plaintext, error } = await channel.receive(context.replyTimeout)
+      const { plaintext, error } = await channel.receive(context.replyTimeout, good.byteLength)
       if (error !== undefined) return fail(`the server's box stream did not authenticate: ${error}`)
       if (!isPrefix(plaintext, good)) {
         return fail(`after ${what}, the server echoed ${plaintext.byteLength - good.byteLength} bytes it could not have authenticated`)
@@ -235,7 +240,7 @@ function afterGoodbye (): CheckDefinition {
     server: async (context) => await asEchoClient(context, async (channel, connection) => {
       const good = randomBytes(GOOD_BYTES)
       channel.send(channel.sealer.data(good), channel.sealer.goodbye(), channel.sealer.packet(randomBytes(GOOD_BYTES)))
-      const { plaintext, error } = await channel.receive(context.replyTimeout)
+      const { plaintext, error } = await channel.receive(context.replyTimeout, good.byteLength)
       if (error !== undefined) return fail(`the server's box stream did not authenticate: ${error}`)
       if (!isPrefix(plaintext, good)) return fail(`after ${what}, the server echoed ${describeEcho(plaintext, good)}: more than what came before the goodbye`)
       const outcome = await connection.waitForHangUp(context.replyTimeout)

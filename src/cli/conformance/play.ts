@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { SessionKeys } from '../../index.ts'
 import { formatMs } from '../log.ts'
+import { waitUntil } from './changes.ts'
 import { describeExit, isCrash } from './process.ts'
 import type { RawConnection } from './raw-connection.ts'
 import { CLIENT_AUTH_BYTES, HELLO_BYTES, HandshakeSeam, SERVER_ACCEPT_BYTES } from './seam.ts'
@@ -62,7 +63,7 @@ export async function handshakeAsServer (context: ClientRoleContext, connection:
 
 /** Server role, after a message the server must refuse: nothing more from it, and a hang-up. */
 export async function judgeRefusal (connection: RawConnection, sent: string, timeout: number, allowed = 0): Promise<Verdict> {
-  const outcome = await connection.waitForHangUp(timeout)
+  const outcome = await connection.waitForHangUp(timeout, allowed)
   if (connection.buffered > allowed) {
     return fail(`the server answered ${sent} with ${connection.buffered - allowed} bytes; it must send nothing and hang up`)
   }
@@ -81,14 +82,17 @@ export interface ClientFailureExpectation {
 
 /** Client role, after something the client must refuse: exit non-zero in time, print nothing it could not trust. */
 export async function judgeClientFailure (context: ClientRoleContext, run: ClientRun, expected: ClientFailureExpectation): Promise<Verdict> {
-  const exit = await run.process.waitForExit(context.replyTimeout)
+  const allowed = expected.allowedStdout ?? new Uint8Array(0)
+  // Until it exits, or until it did something that fails the check anyway.
+  await waitUntil([run.process.changes, run.connection.changes], () => run.process.exit !== undefined ||
+    (!expected.mayReply && run.connection.buffered > 0) || run.process.stdout.byteLength > allowed.byteLength, context.replyTimeout)
+  const exit = run.process.exit
   if (exit !== undefined && isCrash(exit)) return fail(`CRASH: after ${expected.sent}, the client ${describeExit(exit)}`)
   if (!expected.mayReply && run.connection.buffered > 0) {
     return fail(`the client answered ${expected.sent} with ${run.connection.buffered} bytes (it went on with the handshake); ` +
       'it must send nothing more and fail')
   }
   const stdout = run.process.stdout
-  const allowed = expected.allowedStdout ?? new Uint8Array(0)
   if (stdout.byteLength > allowed.byteLength || !stdout.equals(Buffer.from(allowed).subarray(0, stdout.byteLength))) {
     return fail(`after ${expected.sent}, the client printed ${stdout.byteLength - allowed.byteLength} bytes it must not deliver`)
   }

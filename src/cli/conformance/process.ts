@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { Changes, waitUntil } from './changes.ts'
 
 export interface ProcessExit {
   readonly code: number | null
@@ -19,18 +20,24 @@ export class ClientProcess {
   readonly #stdout: Buffer[] = []
   #exit: ProcessExit | undefined
   readonly exited: Promise<ProcessExit>
+  /** Notified on every chunk of stdout and on the exit. */
+  readonly changes = new Changes()
 
   constructor (command: string, env: NodeJS.ProcessEnv, options: { stdout: boolean }) {
     this.#child = spawn('sh', ['-c', command], {
       env, detached: true, stdio: ['pipe', options.stdout ? 'pipe' : 'ignore', 'ignore']
     })
-    this.#child.stdout?.on('data', (chunk: Buffer) => { this.#stdout.push(chunk) })
+    this.#child.stdout?.on('data', (chunk: Buffer) => {
+      this.#stdout.push(chunk)
+      this.changes.notify()
+    })
     // The command may exit before it reads its input: that is its business, not an error of ours.
     this.#child.stdin?.on('error', () => {})
     this.exited = new Promise((resolve) => {
       const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.#exit ??= { code, signal, at: performance.now() }
         resolve(this.#exit)
+        this.changes.notify()
       }
       this.#child.once('exit', settle)
       // A command that cannot be started at all (no sh) counts as exit 127, as sh reports it.
@@ -57,14 +64,8 @@ export class ClientProcess {
 
   /** Resolves with the exit, or undefined if the process still runs after `ms`. */
   async waitForExit (ms: number): Promise<ProcessExit | undefined> {
-    if (this.#exit !== undefined) return this.#exit
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined) }, ms) })
-    try {
-      return await Promise.race([this.exited, timeout])
-    } finally {
-      clearTimeout(timer)
-    }
+    await waitUntil([this.changes], () => this.#exit !== undefined, ms)
+    return this.#exit
   }
 
   /** Stops the whole process group and waits for the exit. */
