@@ -200,7 +200,7 @@ function badPacket (id: string, title: string, what: string, play: ServerPlay): 
       const { plaintext, error } = await channel.receive(context.replyTimeout, good.byteLength)
       if (error !== undefined) return fail(`the server's box stream did not authenticate: ${error}`)
       if (!isPrefix(plaintext, good)) {
-        return fail(`after ${what}, the server echoed ${plaintext.byteLength - good.byteLength} bytes it could not have authenticated`)
+        return fail(`after ${what}, the server echoed ${plaintext.byteLength - good.byteLength} bytes it must not deliver`)
       }
       const outcome = await connection.waitForHangUp(Math.max(1, sentAt + context.replyTimeout - performance.now()))
       if (!outcome.hungUp) return fail(`after ${what}, the server kept the connection open for ${context.replyTimeout} ms`)
