@@ -107,7 +107,7 @@ describe('shs CLI: conformance', function () {
     const text = await sandbox.run(['conformance', address ?? '', '--only', only, ...FAST])
     assert.equal(text.code, 0, text.stderr)
     const lines = text.stdout.toString('utf8').trim().split('\n')
-    assert.match(lines[0] ?? '', /^conformance of the server 127\.0\.0\.1:\d+ \(@.*\.ed25519\)$/)
+    assert.match(lines[0] ?? '', /^conformance of the server: 127\.0\.0\.1:\d+ \(@.*\.ed25519\)$/)
     assert.deepEqual(lines.slice(1, -1).map((line) => line.split(/\s+/).slice(0, 2).join(' ')),
       only.split(',').map((id) => `PASS ${id}`))
     assert.equal(lines.at(-1), '4 passed, 0 failed')

@@ -163,7 +163,7 @@ async function runConformanceCommand (first: string | undefined, second: string 
     if (role === 'client') {
       const networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
       const harness = new ClientHarness({ ...limits, command: options.cmd as string, keys: generateKeyPair(), clientKeys: generateKeyPair(), networkKey, folder })
-      label = `"${options.cmd as string}"`
+      label = options.cmd as string
       if (!json) process.stdout.write(formatHeader(role, label))
       results = await runClientRole(harness, checks, onResult)
     } else {
@@ -174,7 +174,7 @@ async function runConformanceCommand (first: string | undefined, second: string 
         networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
         keys = generateKeyPair()
         target = await CommandTarget.start(options.cmd, generateKeyPair(), networkKey, folder, options.startTimeout)
-        label = `"${options.cmd}" on ${formatHostPort(target.address)}`
+        label = `${options.cmd} (on ${formatHostPort(target.address)})`
       } else {
         const remote = parseRemoteAddress(address as string, options.remote)
         networkKey = parseNetworkKey(options.networkKey)

@@ -81,23 +81,27 @@ async function asEchoClient (context: ServerRoleContext, body: (channel: BoxChan
 
 function describeEcho (echo: Buffer, sent: Uint8Array): string {
   if (echo.byteLength === 0) return 'nothing'
-  if (echo.equals(sent)) return `our ${sent.byteLength} bytes`
+  if (echo.equals(sent)) return `our ${count(sent.byteLength)}`
   return `${echo.byteLength} bytes that differ from the ${sent.byteLength} we sent`
+}
+
+function count (bytes: number): string {
+  return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`
 }
 
 function sizes (bytes: number, label: string): CheckDefinition {
   return {
     id: `bs.size-${label}`,
-    title: `the peer must carry ${bytes} bytes each way, then goodbye`,
+    title: `the peer must carry ${count(bytes)} each way, then goodbye`,
     hostile: false,
     server: async (context) => await asEchoClient(context, async (channel) => {
       const payload = randomBytes(bytes)
       channel.send(channel.sealer.data(payload), channel.sealer.goodbye())
       const { plaintext, goodbye, error } = await channel.receive(context.replyTimeout)
       if (error !== undefined) return fail(`the server's box stream did not authenticate: ${error}`)
-      if (!plaintext.equals(payload)) return fail(`we sent ${bytes} bytes and goodbye; the echo was ${describeEcho(plaintext, payload)}`)
-      if (!goodbye) return fail(`the server echoed our ${bytes} bytes but did not say goodbye`)
-      return pass(`the server echoed our ${bytes} bytes, then said goodbye`)
+      if (!plaintext.equals(payload)) return fail(`we sent ${count(bytes)} and goodbye; the echo was ${describeEcho(plaintext, payload)}`)
+      if (!goodbye) return fail(`the server echoed our ${count(bytes)} but did not say goodbye`)
+      return pass(`the server echoed our ${count(bytes)}, then said goodbye`)
     }),
     client: async (context) => {
       const upstream = randomBytes(bytes)
@@ -128,7 +132,7 @@ async function judgeCleanClient (
   if (exit === undefined) return fail(`both sides said goodbye, but the client was still running ${context.replyTimeout} ms later`)
   if (!process.stdout.equals(downstream)) return fail(`the client printed ${describeEcho(process.stdout, downstream)} instead of the ${downstream.byteLength} we sent`)
   if (exit.code !== 0) return fail(`the stream was clean both ways, but the client exited with status ${String(exit.code ?? exit.signal)}`)
-  return pass(`the client sent its ${upstream.byteLength} bytes and goodbye, printed our ${downstream.byteLength} bytes and exited with status 0`)
+  return pass(`the client sent its ${count(upstream.byteLength)} and goodbye, printed our ${count(downstream.byteLength)} and exited with status 0`)
 }
 
 function halfCloseSend (): CheckDefinition {

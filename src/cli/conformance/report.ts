@@ -11,7 +11,7 @@ export function formatResultLine (result: CheckResult): string {
 }
 
 export function formatHeader (role: Role, target: string): string {
-  return `conformance of the ${role} ${target}\n`
+  return `conformance of the ${role}: ${target}\n`
 }
 
 export function summarize (results: readonly CheckResult[]): Summary {
