@@ -72,6 +72,7 @@ longer than --stall-timeout (default ${DEFAULT_STALL_LIMIT_MS} ms). A check that
 skipped and says why. WARN (a zero-length packet refused) does not fail the run.
 
 Output: a line per check as it finishes, --json for one document, --junit FILE for CI.
+With --verbose, the stderr of CMD is passed through (it is discarded otherwise).
 Exit status: 0 if no check failed, 8 if any did, 6 if the server cannot be reached.
 
 Examples:
@@ -162,7 +163,7 @@ async function runConformanceCommand (first: string | undefined, second: string 
   try {
     if (role === 'client') {
       const networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
-      const harness = new ClientHarness({ ...limits, command: options.cmd as string, keys: generateKeyPair(), clientKeys: generateKeyPair(), networkKey, folder })
+      const harness = new ClientHarness({ ...limits, command: options.cmd as string, keys: generateKeyPair(), clientKeys: generateKeyPair(), networkKey, folder, stderr: log.isVerbose })
       label = options.cmd as string
       if (!json) process.stdout.write(formatHeader(role, label))
       results = await runClientRole(harness, checks, onResult)
@@ -172,8 +173,9 @@ async function runConformanceCommand (first: string | undefined, second: string 
       let networkKey: Uint8Array
       if (options.cmd !== undefined) {
         networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
+        // Our identity as the client; the server's is made inside, for its environment.
         keys = generateKeyPair()
-        target = await CommandTarget.start(options.cmd, generateKeyPair(), networkKey, folder, options.startTimeout)
+        target = await CommandTarget.start(options.cmd, generateKeyPair(), networkKey, folder, { startTimeout: options.startTimeout, stderr: log.isVerbose })
         label = `${options.cmd} (on ${formatHostPort(target.address)})`
       } else {
         const remote = parseRemoteAddress(address as string, options.remote)

@@ -18,6 +18,8 @@ export interface ClientHarnessInit extends Limits {
   readonly clientKeys: KeyPair
   readonly networkKey: Uint8Array
   readonly folder: KeysFolder
+  /** Pass the client's stderr through (with --verbose). */
+  readonly stderr: boolean
 }
 
 /** One check's view of the client: a context to pass to the check, and the cleanup after it. */
@@ -46,7 +48,7 @@ export class ClientHarness {
       await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, LOOPBACK, resolve) })
       const { port } = server.address() as net.AddressInfo
       const env = commandEnvironment({ host: LOOPBACK, port, keys: init.clientKeys, serverKey: init.keys.publicKey, networkKey: init.networkKey }, keysFile)
-      const process = new ClientProcess(init.command, env, { stdout: true })
+      const process = new ClientProcess(init.command, env, { stdout: true, stderr: init.stderr })
       if (options.stdin !== 'open') {
         process.writeStdin(options.stdin)
         process.endStdin()

@@ -15,7 +15,7 @@ import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, HandshakeSeam, PacketSealer, SERVER_ACCEPT_BYTES, SMALL_ORDER_POINTS, helloWithPoint
 } from './seam.ts'
 import {
-  CheckFailure, type CheckDefinition, type ClientRoleContext, type ClientRun, type ServerRoleContext, type Verdict, fail, pass
+  CheckFailure, type CheckDefinition, type ClientRoleContext, type ClientRun, type ServerRoleContext, type Verdict, fail, pass, warn
 } from './types.ts'
 
 const NETWORK_KEY_BYTES = 32
@@ -82,7 +82,11 @@ function valid (): CheckDefinition {
       const exit = await run.process.waitForExit(context.replyTimeout)
       if (exit === undefined) return fail(`the handshake completed and we said goodbye, but the client was still running ${context.replyTimeout} ms later`)
       if (exit.code !== 0) return fail(`the handshake completed, but the client exited with status ${String(exit.code ?? exit.signal)} instead of 0`)
-      return pass(`completed; the client proved it holds ${formatId(context.clientKeys.publicKey)} and exited with status 0 after both goodbyes`)
+      const proven = formatId(session.remotePublicKey)
+      if (proven !== formatId(context.clientKeys.publicKey)) {
+        return warn(`completed, but the client proved it holds ${proven}, not the identity in SHS_CONFORMANCE_SECRET`)
+      }
+      return pass(`completed; the client proved it holds ${proven} (SHS_CONFORMANCE_SECRET) and exited with status 0 after both goodbyes`)
     }
   }
 }

@@ -23,9 +23,10 @@ export class ClientProcess {
   /** Notified on every chunk of stdout and on the exit. */
   readonly changes = new Changes()
 
-  constructor (command: string, env: NodeJS.ProcessEnv, options: { stdout: boolean }) {
+  /** `stdout`: keep it to judge (a client); `stderr`: pass it through to ours (with --verbose). */
+  constructor (command: string, env: NodeJS.ProcessEnv, options: { stdout: boolean, stderr: boolean }) {
     this.#child = spawn('sh', ['-c', command], {
-      env, detached: true, stdio: ['pipe', options.stdout ? 'pipe' : 'ignore', 'ignore']
+      env, detached: true, stdio: ['pipe', options.stdout ? 'pipe' : 'ignore', options.stderr ? 'inherit' : 'ignore']
     })
     this.#child.stdout?.on('data', (chunk: Buffer) => {
       this.#stdout.push(chunk)

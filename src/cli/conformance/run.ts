@@ -5,6 +5,7 @@
  * exited, the check failed with a crash, and a server we started is started again.
  */
 import { performance } from 'node:perf_hooks'
+import type { KeyPair } from '../../index.ts'
 import { boxStreamChecks } from './box-checks.ts'
 import type { ClientHarness } from './client-harness.ts'
 import { handshakeChecks } from './handshake-checks.ts'
@@ -16,7 +17,6 @@ import { stallChecks } from './stall-checks.ts'
 import {
   CheckFailure, type CheckDefinition, type CheckResult, type Limits, type Role, type ServerRoleContext, type Verdict, fail
 } from './types.ts'
-import type { KeyPair } from '../../index.ts'
 
 export function allChecks (): CheckDefinition[] {
   return [...handshakeChecks(), ...stallChecks(), ...boxStreamChecks()]

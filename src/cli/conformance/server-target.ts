@@ -54,22 +54,24 @@ export class CommandTarget implements ServerTarget {
   readonly #command: string
   readonly #env: NodeJS.ProcessEnv
   readonly #startTimeout: number
+  readonly #stderr: boolean
   #process: ClientProcess | undefined
   #starting: Promise<void> | undefined
   /** How many times it was started; more than one means it crashed. */
   starts = 0
 
-  private constructor (command: string, address: RemoteAddress, env: NodeJS.ProcessEnv, startTimeout: number) {
+  private constructor (command: string, address: RemoteAddress, env: NodeJS.ProcessEnv, startTimeout: number, stderr: boolean) {
     this.#command = command
+    this.#stderr = stderr
     this.address = address
     this.#env = env
     this.#startTimeout = startTimeout
   }
 
-  static async start (command: string, keys: KeyPair, networkKey: Uint8Array, folder: KeysFolder, startTimeout: number): Promise<CommandTarget> {
+  static async start (command: string, keys: KeyPair, networkKey: Uint8Array, folder: KeysFolder, options: { startTimeout: number, stderr: boolean }): Promise<CommandTarget> {
     const port = await freePort()
     const env = commandEnvironment({ host: LOOPBACK, port, keys, serverKey: keys.publicKey, networkKey }, await folder.write(keys))
-    const target = new CommandTarget(command, { host: LOOPBACK, port, remotePublicKey: keys.publicKey }, env, startTimeout)
+    const target = new CommandTarget(command, { host: LOOPBACK, port, remotePublicKey: keys.publicKey }, env, options.startTimeout, options.stderr)
     await target.ensureRunning()
     return target
   }
@@ -97,7 +99,7 @@ export class CommandTarget implements ServerTarget {
   async #restart (): Promise<void> {
     if (this.#process !== undefined && this.#process.exit === undefined) return
     await this.#process?.stop()
-    this.#process = new ClientProcess(this.#command, this.#env, { stdout: false })
+    this.#process = new ClientProcess(this.#command, this.#env, { stdout: false, stderr: this.#stderr })
     this.starts++
     await this.#waitUntilListening(this.#process)
   }
