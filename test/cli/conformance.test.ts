@@ -78,7 +78,7 @@ describe('shs CLI: conformance', function () {
     assert.deepEqual(Object.keys(report), ['role', 'target', 'passed', 'summary', 'checks'])
     assertAllPass(report, listed, 'server')
     const reasons = Object.fromEntries(report.checks.map((check) => [check.id, check.reason]))
-    assert.match(reasons['hs.stall-after-hello'] ?? '', /dropped a client that stalled after the hellos after 0\.\d\d s/)
+    assert.match(reasons['hs.stall-after-hello'] ?? '', /dropped a client that stalled after the hellos after \d+\.\d\d s/)
     assert.match(reasons['bs.half-close-receive'] ?? '', /^skipped: applies to clients only/)
 
     const xml = await readFile(junit, 'utf8')
@@ -96,7 +96,7 @@ describe('shs CLI: conformance', function () {
     assertAllPass(report, listed, 'client')
     const reasons = Object.fromEntries(report.checks.map((check) => [check.id, check.reason]))
     assert.match(reasons['hs.auth-for-other-server'] ?? '', /^skipped: applies to servers only/)
-    assert.match(reasons['hs.stall-mid-auth'] ?? '', /the client gave up .* after 1\.\d\d s and exited with status 5/)
+    assert.match(reasons['hs.stall-mid-auth'] ?? '', /the client gave up .* after \d+\.\d\d s and exited with status 5/)
   })
 
   it('checks a running server by ADDRESS (the alias without "server"), streaming one line per check', async () => {
