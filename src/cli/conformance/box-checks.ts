@@ -4,9 +4,10 @@
  * delivered. Client role: the client under test copies the stream to stdout, so stdout shows it.
  * A peer must deliver only authenticated bytes and end the connection on anything else.
  */
+import { randomBytes } from 'node:crypto'
 import { formatMs } from '../log.ts'
 import type { ClientProcess } from './process.ts'
-import { handshakeAsClient, handshakeAsServer, judgeClientFailure, randomBytes } from './play.ts'
+import { handshakeAsClient, handshakeAsServer, judgeClientFailure } from './play.ts'
 import type { RawConnection } from './raw-connection.ts'
 import { BoxChannel } from './box-channel.ts'
 import { type CheckDefinition, type ClientRoleContext, type ServerRoleContext, type Verdict, fail, pass, warn } from './types.ts'

@@ -4,11 +4,12 @@
  * sends, prints and how it exits. Names of messages follow the spec: hello (1 and 2),
  * client authentication (3), server accept (4).
  */
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '../../index.ts'
 import { formatId } from '../identity.ts'
 import { formatMs } from '../log.ts'
 import {
-  type ClientSide, handshakeAsClient, handshakeAsServer, judgeClientFailure, judgeRefusal, randomBytes, readExactly
+  type ClientSide, handshakeAsClient, handshakeAsServer, judgeClientFailure, judgeRefusal, readExactly
 } from './play.ts'
 import type { RawConnection } from './raw-connection.ts'
 import {

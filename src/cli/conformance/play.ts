@@ -2,7 +2,6 @@
  * Moves the checks share: a correct handshake from either side (with the raw messages kept, so a
  * check can bend or replay them), and the judgements of what the peer did after a bad message.
  */
-import { randomBytes } from 'node:crypto'
 import type { SessionKeys } from '../../index.ts'
 import { formatMs } from '../log.ts'
 import { waitUntil } from './changes.ts'
@@ -12,8 +11,6 @@ import { CLIENT_AUTH_BYTES, HELLO_BYTES, HandshakeSeam, SERVER_ACCEPT_BYTES } fr
 import {
   CheckFailure, type ClientRoleContext, type ClientRun, type ServerRoleContext, type Verdict, fail, pass
 } from './types.ts'
-
-export { randomBytes }
 
 /** Exactly `length` bytes from the peer, or a CheckFailure that says what was missing. */
 export async function readExactly (connection: RawConnection, length: number, what: string, timeout: number): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
 /**
- * Runs the checks for one role: the slow stall checks alongside the others (they mostly wait),
- * the rest one after another so they do not look like a flood. After every hostile check in the
+ * Runs the checks for one role: one after another so they do not look like a flood, then the
+ * slow stall checks side by side (they mostly wait). After every hostile check in the
  * server role, a liveness probe: the server must still complete a valid handshake; if it
  * exited, the check failed with a crash, and a server we started is started again.
  */
