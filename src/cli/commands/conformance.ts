@@ -150,6 +150,9 @@ async function runConformanceCommand (first: string | undefined, second: string 
       : 'give the ADDRESS of the server under test, or --cmd to start it')
   }
   if (options.cmd !== undefined && address !== undefined) throw new CliError(EXIT.USAGE, 'give ADDRESS or --cmd, not both')
+  if (options.cmd !== undefined && (options.keys !== undefined || options.remote !== undefined)) {
+    throw new CliError(EXIT.USAGE, '--keys and --remote go with an ADDRESS: with --cmd, shs makes every key and hands them to CMD')
+  }
 
   const limits = { replyTimeout: options.timeout, stallLimit: options.stallTimeout }
   const json = options.json === true

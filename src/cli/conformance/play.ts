@@ -21,7 +21,6 @@ export async function readExactly (connection: RawConnection, length: number, wh
 }
 
 export interface ClientSide {
-  readonly seam: HandshakeSeam
   readonly clientAuth: Uint8Array
   readonly session: SessionKeys
 }
@@ -36,11 +35,10 @@ export async function handshakeAsClient (context: ServerRoleContext, connection:
   connection.write(clientAuth)
   const accept = await readExactly(connection, SERVER_ACCEPT_BYTES, 'the server accept (message 4)', context.replyTimeout)
   if (!seam.acceptServerAccept(accept)) throw new CheckFailure('the server accept (message 4) did not verify: the server does not hold the key we expect')
-  return { seam, clientAuth, session: seam.session() }
+  return { clientAuth, session: seam.session() }
 }
 
 export interface ServerSide {
-  readonly seam: HandshakeSeam
   readonly serverAccept: Uint8Array
   readonly session: SessionKeys
 }
@@ -55,7 +53,7 @@ export async function handshakeAsServer (context: ClientRoleContext, connection:
   if (!seam.acceptClientAuth(auth)) throw new CheckFailure('the client authentication (message 3) did not verify')
   const serverAccept = seam.serverAccept()
   connection.write(serverAccept)
-  return { seam, serverAccept, session: seam.session() }
+  return { serverAccept, session: seam.session() }
 }
 
 /** Server role, after a message the server must refuse: nothing more from it, and a hang-up. */

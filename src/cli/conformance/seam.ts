@@ -13,7 +13,7 @@ import { HMAC_BYTES, MAC_BYTES, concatBytes, hmac } from '../../crypto/primitive
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES,
   acceptClientAuth, acceptHello, acceptServerAccept, createClientAuth, createHandshakeState,
-  createHello, createServerAccept, deriveSession
+  createHello, createServerAccept, deriveSession, wipeHandshakeState
 } from '../../handshake/steps.ts'
 import type { KeyPair, SessionKeys } from '../../index.ts'
 
@@ -90,8 +90,11 @@ export class HandshakeSeam {
     return this.#state.remotePublicKey
   }
 
+  /** The session keys; the handshake's own secrets are wiped, as the library does. */
   session (): SessionKeys {
-    return deriveSession(this.#state)
+    const session = deriveSession(this.#state)
+    wipeHandshakeState(this.#state)
+    return session
   }
 }
 
