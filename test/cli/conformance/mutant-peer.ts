@@ -18,7 +18,9 @@ import {
 
 const FLAWS = [
   'skip-hello-mac', 'accept-any-signature', 'small-order', 'ignore-box-macs', 'accept-oversized',
-  'never-time-out', 'echo-after-goodbye', 'crash-on-bad-message'
+  'never-time-out', 'echo-after-goodbye', 'crash-on-bad-message',
+  // Beyond the eight: refusals that never end the connection, and two client mistakes.
+  'never-hang-up', 'clean-on-cut', 'no-half-close'
 ] as const
 type Flaw = typeof FLAWS[number]
 
@@ -135,7 +137,7 @@ async function expect (reader: Reader, length: number, accept: (message: Uint8Ar
 }
 
 async function handshake (socket: net.Socket, reader: Reader): Promise<ReturnType<typeof deriveSession>> {
-  const timer = has('never-time-out') ? undefined : setTimeout(() => { socket.destroy() }, HANDSHAKE_TIMEOUT_MS)
+  const timer = has('never-time-out') || has('never-hang-up') ? undefined : setTimeout(() => { socket.destroy() }, HANDSHAKE_TIMEOUT_MS)
   try {
     if (role === 'server') {
       const state = createHandshakeState({ local: keys, networkKey })
@@ -169,11 +171,20 @@ function open (plaintext: Buffer, mac: Uint8Array, ciphertext: Uint8Array, nonce
   return true
 }
 
+/** With clean-on-cut: the stream ended without goodbye, and we took that for one. */
+let cutTakenForGoodbye = false
+
 /** The peer's box stream, packet by packet, until goodbye (and on past it, with echo-after-goodbye). */
 async function * packets (reader: Reader, key: Uint8Array, nonce: Uint8Array): AsyncGenerator<Buffer> {
   for (;;) {
     const sealed = await reader.read(HEADER_BYTES)
-    if (sealed === undefined) throw new Ended('cut without goodbye')
+    if (sealed === undefined) {
+      if (has('clean-on-cut')) {
+        cutTakenForGoodbye = true
+        return
+      }
+      throw new Ended('cut without goodbye')
+    }
     const header = Buffer.alloc(HEADER_BYTES - MAC_BYTES)
     if (!open(header, sealed.subarray(0, MAC_BYTES), sealed.subarray(MAC_BYTES), nonce, key)) throw new BadMessage('bad header')
     incrementNonce(nonce)
@@ -219,7 +230,9 @@ async function connect (socket: net.Socket): Promise<void> {
     process.stdin.on('end', () => { socket.write(encoder.goodbye()); resolve() })
   })
   for await (const plaintext of packets(reader, session.decryptKey, Buffer.from(session.decryptNonce))) process.stdout.write(plaintext)
-  await sent
+  // no-half-close: the server's goodbye ends everything, whatever we still had to send.
+  // clean-on-cut: the connection is gone, so there is nothing left to send either.
+  if (!has('no-half-close') && !cutTakenForGoodbye) await sent
   socket.end()
   process.stdout.write('', () => { process.exit(0) })
 }
@@ -227,6 +240,12 @@ async function connect (socket: net.Socket): Promise<void> {
 function failed (socket: net.Socket, err: unknown): void {
   if (!(err instanceof BadMessage) && !(err instanceof Ended)) throw err
   if (err instanceof BadMessage && has('crash-on-bad-message')) crash()
+  // never-hang-up: refuses by going silent, and leaves the connection (and the process) open.
+  if (has('never-hang-up')) {
+    // Reading the input the runner holds open keeps a client process alive.
+    process.stdin.resume()
+    return
+  }
   socket.destroy()
   if (role === 'client') process.exit(3)
 }
