@@ -12,7 +12,8 @@ import { parseReport, reasons, statuses } from './conformance/report.ts'
 const MUTANT = fileURLToPath(new URL('./conformance/mutant-peer.ts', import.meta.url))
 const SMALL_ORDER = ['zero', 'one', 'order8a', 'order8b', 'p-1', 'p', 'p+1'].map((name) => `hs.small-order-${name}`)
 const STALLS = ['hs.stall-before-hello', 'hs.stall-after-hello', 'hs.stall-mid-auth']
-const NEVER_ENDS = ['hs.truncated-hello', 'hs.random-auth', 'bs.replayed-packet', 'bs.reordered-packets', 'bs.cut']
+const NEVER_ENDS = ['hs.truncated-hello', 'hs.oversized-hello', 'hs.random-auth', 'hs.truncated-auth', 'hs.replayed-auth',
+  'bs.replayed-packet', 'bs.reordered-packets', 'bs.cut']
 /** The mutant times out a handshake after 300 ms; the gallery's stall limit is well above that. */
 const STALL_LIMIT = ['--stall-timeout', '1500']
 const REPLY_TIMEOUT = '2000'
