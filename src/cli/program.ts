@@ -15,6 +15,7 @@ Examples:
   $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80       # far end of a tunnel
   $ shs connect net:HOST:8008~shs:KEY --local 8080       # near end, like ssh -L
   $ shs conformance net:HOST:8008~shs:KEY        # check any SHS server
+  $ shs conformance client --cmd 'CMD'           # check an SHS client (see its --help)
 
 Exit codes: 0 ok, 1 bug, 2 usage, 3 key file, 4 handshake refused, 5 timeout,
 6 network failure, 7 secure stream broken, 8 conformance check failed,

@@ -1,11 +1,12 @@
 /**
  * A bare TCP connection for conformance probes: we write exactly the bytes a check chooses
- * (valid, random, truncated) and record exactly what the server sends back and when it hangs up.
+ * (valid, random, truncated) and record exactly what the peer sends back and when it hangs up.
  * Nothing here speaks SHS; the checks drive the handshake machine themselves.
  */
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { type HostPort, formatHostPort } from '../address.ts'
+import { Changes, waitUntil } from './changes.ts'
 
 export class ProbeConnectError extends Error {
   constructor (message: string, options?: { cause?: unknown }) {
@@ -33,7 +34,8 @@ export class RawConnection {
   #bufferedLength = 0
   #hungUp = false
   #hungUpAt = 0
-  readonly #waiters = new Set<() => void>()
+  /** Notified on every byte and on the hang-up. */
+  readonly changes = new Changes()
 
   private constructor (socket: net.Socket) {
     this.#socket = socket
@@ -75,6 +77,22 @@ export class RawConnection {
     return new RawConnection(socket)
   }
 
+  /** Wraps a socket our own listener accepted (the client role, where we play the server). */
+  static accepted (socket: net.Socket): RawConnection {
+    socket.setNoDelay(true)
+    return new RawConnection(socket)
+  }
+
+  /** Bytes that arrived and were not read yet. */
+  get buffered (): number {
+    return this.#bufferedLength
+  }
+
+  /** performance.now() at the hang-up (meaningful once `hungUp`). */
+  get hungUpAt (): number {
+    return this.#hungUpAt
+  }
+
   get hungUp (): boolean {
     return this.#hungUp
   }
@@ -101,11 +119,14 @@ export class RawConnection {
     return this.#take(this.#bufferedLength)
   }
 
-  /** Waits for the server to hang up, counting every byte it sends meanwhile. */
-  async waitForHangUp (ms: number): Promise<HangUpOutcome> {
+  /**
+   * Waits for the peer to hang up, counting every byte it sends meanwhile; with `maxBytes`, stops
+   * early once more than that many bytes are waiting (the verdict is clear by then).
+   */
+  async waitForHangUp (ms: number, maxBytes = Infinity): Promise<HangUpOutcome> {
     const start = performance.now()
     const before = this.#bufferedLength
-    await this.#waitUntil(() => this.#hungUp, ms)
+    await this.#waitUntil(() => this.#hungUp || this.#bufferedLength > maxBytes, ms)
     const received = this.#bufferedLength - before
     if (!this.#hungUp) return { hungUp: false, received, ms: performance.now() - start }
     return { hungUp: true, received, ms: Math.max(0, this.#hungUpAt - start) }
@@ -124,21 +145,11 @@ export class RawConnection {
   }
 
   #notify (): void {
-    for (const waiter of this.#waiters) waiter()
+    this.changes.notify()
   }
 
-  /** Resolves true once `condition` holds, false after `ms`; the timer never outlives the wait. */
   #waitUntil (condition: () => boolean, ms: number): Promise<boolean> {
-    if (condition()) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const finish = (result: boolean): void => {
-        clearTimeout(timer)
-        this.#waiters.delete(check)
-        resolve(result)
-      }
-      const check = (): void => { if (condition()) finish(true) }
-      const timer = setTimeout(() => { finish(false) }, ms)
-      this.#waiters.add(check)
-    })
+    return waitUntil([this.changes], condition, ms)
   }
+
 }

@@ -1,0 +1,4 @@
+// The reference netcat-like client for `shs conformance client --cmd`.
+import { runClient } from './reference.ts'
+
+runClient()

@@ -1,0 +1,260 @@
+/**
+ * A deliberately broken SHS peer for the conformance mutant gallery, run as a command under
+ * `shs conformance`:  node mutant-peer.ts server|client [FLAW...]
+ * It is built on the library's sans-IO handshake steps and box-stream encoder; each FLAW bends
+ * exactly one rule, so that the conformance check guarding that rule must fail it. With no flaw
+ * it is a correct echo server or netcat-like client (see the gallery's baseline test).
+ */
+import net from 'node:net'
+import sodium from 'sodium-native'
+import { BoxStreamEncoder } from '../../../src/boxstream/encoder.ts'
+import { incrementNonce } from '../../../src/boxstream/nonce.ts'
+import { asKeyPair, asNetworkKey, checkPublicKey, toCurveSecretKey } from '../../../src/crypto/keys.ts'
+import { copyBytes, diffieHellman, openOnce, sha256, verifyHmac } from '../../../src/crypto/primitives.ts'
+import {
+  CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES, acceptClientAuth, acceptHello,
+  acceptServerAccept, createClientAuth, createHandshakeState, createHello, createServerAccept, deriveSession
+} from '../../../src/handshake/steps.ts'
+
+const FLAWS = [
+  'skip-hello-mac', 'accept-any-signature', 'small-order', 'ignore-box-macs', 'accept-oversized',
+  'never-time-out', 'echo-after-goodbye', 'crash-on-bad-message',
+  // Beyond the issue's eight: refusals that never end the connection, and two client mistakes.
+  'never-hang-up', 'clean-on-cut', 'no-half-close'
+] as const
+type Flaw = typeof FLAWS[number]
+
+const [role, ...flawNames] = process.argv.slice(2)
+const unknown = flawNames.filter((name) => !(FLAWS as readonly string[]).includes(name))
+if (unknown.length > 0) throw new Error(`unknown flaw ${unknown.join(', ')}; known: ${FLAWS.join(', ')}`)
+const flaws = new Set(flawNames)
+const has = (flaw: Flaw): boolean => flaws.has(flaw)
+/** Short, so the gallery's stall checks (with a longer limit) stay fast. */
+const HANDSHAKE_TIMEOUT_MS = Number(process.env.MUTANT_HANDSHAKE_TIMEOUT_MS ?? 300)
+const HEADER_BYTES = 34
+const MAC_BYTES = 16
+const MAX_BODY_BYTES = 4096
+const ZEROS = new Uint8Array(32)
+
+function env (name: string): string {
+  const value = process.env[name]
+  if (value === undefined) throw new Error(`${name} is not set`)
+  return value
+}
+
+const secret = Buffer.from(env('SHS_CONFORMANCE_SECRET'), 'base64')
+const keys = asKeyPair({ publicKey: secret.subarray(32), secretKey: secret })
+const networkKey = asNetworkKey(Buffer.from(env('SHS_CONFORMANCE_NETWORK_KEY'), 'base64'))
+
+/** The peer sent something invalid (what crash-on-bad-message crashes on). */
+class BadMessage extends Error {}
+/** The connection ended or timed out before a whole message came. */
+class Ended extends Error {}
+
+/** Exactly n bytes from the socket, in order; undefined once it ended. */
+class Reader {
+  #buffer = Buffer.alloc(0)
+  #ended = false
+  #wake: (() => void) | undefined
+
+  constructor (socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => { this.#buffer = Buffer.concat([this.#buffer, chunk]); this.#wake?.() })
+    const end = (): void => { this.#ended = true; this.#wake?.() }
+    socket.on('end', end)
+    socket.on('close', end)
+    socket.on('error', end)
+  }
+
+  async read (length: number): Promise<Buffer | undefined> {
+    while (this.#buffer.byteLength < length && !this.#ended) await new Promise<void>((resolve) => { this.#wake = resolve })
+    if (this.#buffer.byteLength < length) return undefined
+    const bytes = this.#buffer.subarray(0, length)
+    this.#buffer = this.#buffer.subarray(length)
+    return bytes
+  }
+}
+
+function tryDiffieHellman (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
+  try {
+    return diffieHellman(secretKey, publicKey)
+  } catch {
+    // A peer that "computes with" a small-order point gets the all-zero secret libsodium refused.
+    return has('small-order') ? new Uint8Array(ZEROS) : undefined
+  }
+}
+
+function flawedAcceptHello (state: HandshakeState, message: Uint8Array): boolean {
+  if (!has('skip-hello-mac') && !has('small-order')) return acceptHello(state, message)
+  const mac = message.subarray(0, 32)
+  const ephemeral = message.subarray(32, HELLO_BYTES)
+  if (!has('skip-hello-mac') && !verifyHmac(mac, ephemeral, state.networkKey)) return false
+  const ab = tryDiffieHellman(state.ephemeral.secretKey, ephemeral)
+  if (ab === undefined) return false
+  state.remoteEphemeralKey = copyBytes(ephemeral)
+  state.remoteHelloMac = copyBytes(mac)
+  state.ab = ab
+  state.abHash = sha256(ab)
+  return true
+}
+
+/** Message 3 without its signature checked. */
+function flawedAcceptClientAuth (state: HandshakeState, message: Uint8Array): boolean {
+  if (!has('accept-any-signature')) return acceptClientAuth(state, message)
+  const aB = tryDiffieHellman(toCurveSecretKey(state.local), state.remoteEphemeralKey as Uint8Array)
+  if (aB === undefined) return false
+  state.aB = aB
+  const payload = openOnce(sha256(state.networkKey, state.ab as Uint8Array, aB), message)
+  if (payload === undefined) return false
+  let remote
+  try {
+    remote = checkPublicKey(copyBytes(payload.subarray(64)), 'client key')
+  } catch {
+    return false
+  }
+  const Ab = tryDiffieHellman(state.ephemeral.secretKey, remote.curveKey)
+  if (Ab === undefined) return false
+  state.remotePublicKey = remote.publicKey
+  state.remoteCurveKey = remote.curveKey
+  state.clientAuthPayload = payload
+  state.Ab = Ab
+  return true
+}
+
+/** Message 4 opened, its signature not checked. */
+function flawedAcceptServerAccept (state: HandshakeState, message: Uint8Array): boolean {
+  if (!has('accept-any-signature')) return acceptServerAccept(state, message)
+  const Ab = tryDiffieHellman(toCurveSecretKey(state.local), state.remoteEphemeralKey as Uint8Array)
+  if (Ab === undefined) return false
+  state.Ab = Ab
+  const key = sha256(state.networkKey, state.ab as Uint8Array, state.aB as Uint8Array, Ab)
+  return openOnce(key, message) !== undefined
+}
+
+async function expect (reader: Reader, length: number, accept: (message: Uint8Array) => boolean): Promise<void> {
+  const message = await reader.read(length)
+  if (message === undefined) throw new Ended('the connection ended during the handshake')
+  if (!accept(message)) throw new BadMessage('bad handshake message')
+}
+
+async function handshake (socket: net.Socket, reader: Reader): Promise<ReturnType<typeof deriveSession>> {
+  const timer = has('never-time-out') || has('never-hang-up') ? undefined : setTimeout(() => { socket.destroy() }, HANDSHAKE_TIMEOUT_MS)
+  try {
+    if (role === 'server') {
+      const state = createHandshakeState({ local: keys, networkKey })
+      await expect(reader, HELLO_BYTES, (message) => flawedAcceptHello(state, message))
+      socket.write(createHello(state))
+      await expect(reader, CLIENT_AUTH_BYTES, (message) => flawedAcceptClientAuth(state, message))
+      socket.write(createServerAccept(state))
+      return deriveSession(state)
+    }
+    const remote = checkPublicKey(Buffer.from(env('SHS_CONFORMANCE_SERVER_KEY'), 'base64'), 'server key')
+    const state = createHandshakeState({ local: keys, networkKey, remotePublicKey: remote.publicKey, remoteCurveKey: remote.curveKey })
+    socket.write(createHello(state))
+    await expect(reader, HELLO_BYTES, (message) => flawedAcceptHello(state, message))
+    socket.write(createClientAuth(state))
+    await expect(reader, SERVER_ACCEPT_BYTES, (message) => flawedAcceptServerAccept(state, message))
+    return deriveSession(state)
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The raw XSalsa20 keystream under secretbox; the project's typings leave it out on purpose. */
+const xsalsa20 = (sodium as unknown as { crypto_stream: (out: Uint8Array, nonce: Uint8Array, key: Uint8Array) => void }).crypto_stream
+
+/** secretbox_open, or with ignore-box-macs just the decryption, MAC unchecked. */
+function open (plaintext: Buffer, mac: Uint8Array, ciphertext: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+  if (!has('ignore-box-macs')) return sodium.crypto_secretbox_open_detached(plaintext, ciphertext, mac, nonce, key)
+  const stream = Buffer.alloc(32 + ciphertext.byteLength)
+  xsalsa20(stream, nonce, key)
+  for (let i = 0; i < ciphertext.byteLength; i++) plaintext[i] = (ciphertext[i] as number) ^ (stream[32 + i] as number)
+  return true
+}
+
+/** With clean-on-cut: the stream ended without goodbye, and we took that for one. */
+let cutTakenForGoodbye = false
+
+/** The peer's box stream, packet by packet, until goodbye (and on past it, with echo-after-goodbye). */
+async function * packets (reader: Reader, key: Uint8Array, nonce: Uint8Array): AsyncGenerator<Buffer> {
+  for (;;) {
+    const sealed = await reader.read(HEADER_BYTES)
+    if (sealed === undefined) {
+      if (has('clean-on-cut')) {
+        cutTakenForGoodbye = true
+        return
+      }
+      throw new Ended('cut without goodbye')
+    }
+    const header = Buffer.alloc(HEADER_BYTES - MAC_BYTES)
+    if (!open(header, sealed.subarray(0, MAC_BYTES), sealed.subarray(MAC_BYTES), nonce, key)) throw new BadMessage('bad header')
+    incrementNonce(nonce)
+    if (header.every((byte) => byte === 0)) {
+      if (has('echo-after-goodbye')) continue
+      return
+    }
+    const length = header.readUInt16BE(0)
+    if (length > MAX_BODY_BYTES && !has('accept-oversized')) throw new BadMessage('oversized')
+    const body = await reader.read(length)
+    if (body === undefined) throw new Ended('cut in a body')
+    const plaintext = Buffer.alloc(length)
+    if (!open(plaintext, header.subarray(2), body, nonce, key)) throw new BadMessage('bad body')
+    incrementNonce(nonce)
+    yield plaintext
+  }
+}
+
+function crash (): never {
+  if (role === 'client') process.kill(process.pid, 'SIGSEGV')
+  // An exception nobody catches: the server process dies, as a careless one would.
+  setImmediate(() => { throw new Error('mutant crashed on a bad message') })
+  throw new BadMessage('crashing')
+}
+
+async function serve (socket: net.Socket): Promise<void> {
+  const reader = new Reader(socket)
+  const session = await handshake(socket, reader)
+  const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+  for await (const plaintext of packets(reader, session.decryptKey, Buffer.from(session.decryptNonce))) {
+    socket.write(encoder.encode(plaintext))
+  }
+  socket.write(encoder.goodbye())
+  socket.end()
+}
+
+async function connect (socket: net.Socket): Promise<void> {
+  const reader = new Reader(socket)
+  const session = await handshake(socket, reader)
+  const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+  const sent = new Promise<void>((resolve) => {
+    process.stdin.on('data', (chunk: Buffer) => { socket.write(encoder.encode(chunk)) })
+    process.stdin.on('end', () => { socket.write(encoder.goodbye()); resolve() })
+  })
+  for await (const plaintext of packets(reader, session.decryptKey, Buffer.from(session.decryptNonce))) process.stdout.write(plaintext)
+  // no-half-close: the server's goodbye ends everything, whatever we still had to send.
+  // clean-on-cut: the connection is gone, so there is nothing left to send either.
+  if (!has('no-half-close') && !cutTakenForGoodbye) await sent
+  socket.end()
+  process.stdout.write('', () => { process.exit(0) })
+}
+
+function failed (socket: net.Socket, err: unknown): void {
+  if (!(err instanceof BadMessage) && !(err instanceof Ended)) throw err
+  if (err instanceof BadMessage && has('crash-on-bad-message')) crash()
+  // never-hang-up: refuses by going silent, and leaves the connection (and the process) open.
+  if (has('never-hang-up')) {
+    // Reading the input the runner holds open keeps a client process alive.
+    process.stdin.resume()
+    return
+  }
+  socket.destroy()
+  if (role === 'client') process.exit(3)
+}
+
+if (role === 'server') {
+  net.createServer({ allowHalfOpen: true }, (socket) => {
+    serve(socket).catch((err: unknown) => { failed(socket, err) })
+  }).listen(Number(env('SHS_CONFORMANCE_PORT')), env('SHS_CONFORMANCE_HOST'))
+} else {
+  const socket = net.connect({ port: Number(env('SHS_CONFORMANCE_PORT')), host: env('SHS_CONFORMANCE_HOST'), allowHalfOpen: true })
+  connect(socket).catch((err: unknown) => { failed(socket, err) })
+}
