@@ -15,6 +15,8 @@ export default tseslint.config(
       // As in standard: where standard has no rule, neither do we; where it has one, its setting
       // (plus a leading '|' for union types written one member a line).
       '@stylistic/space-before-function-paren': ['error', 'always'],
+      // A closure defined before the assignment may read the variable: `let` is deliberate there.
+      'prefer-const': ['error', { destructuring: 'all', ignoreReadBeforeAssign: true }],
       '@stylistic/list-style': 'off',
       '@stylistic/quote-props': ['error', 'as-needed'],
       '@stylistic/quotes': ['error', 'single', { avoidEscape: true, allowTemplateLiterals: 'never' }],
