@@ -9,18 +9,22 @@ import { registerListen } from './commands/listen.ts'
 
 const OVERVIEW = `
 Examples:
-  $ shs keygen                                   # make your identity, print its id
-  $ shs listen 8008 > received.bin               # like nc -l, prints its address on stderr
-  $ shs connect net:HOST:8008~shs:KEY < file.bin # like nc HOST 8008
-  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80       # far end of a tunnel
-  $ shs connect net:HOST:8008~shs:KEY --local 8080       # near end, like ssh -L
-  $ shs conformance net:HOST:8008~shs:KEY        # check any SHS server
+  $ shs keygen                              # make your identity, print its id
+  $ shs listen 8008 > received.bin          # like nc -l; its address on stderr
+  $ shs connect net:HOST:8008~shs:KEY < file.bin        # like nc HOST 8008
+  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80      # far end of a tunnel
+  $ shs connect net:HOST:8008~shs:KEY --local 8080      # near end, like ssh -L
+  $ shs conformance net:HOST:8008~shs:KEY   # check any SHS server
 
 Exit codes: 0 ok, 1 bug, 2 usage, 3 key file, 4 handshake refused, 5 timeout,
 6 network failure, 7 secure stream broken, 8 conformance check failed,
 130/143 interrupted (SIGINT/SIGTERM).
 
-Without --network-key, every command uses the Secure Scuttlebutt main network key.`
+Without --network-key, every command uses the Secure Scuttlebutt main network
+key.`
+
+/** Help lines never run wider than this, whatever the terminal: a classic terminal's width. */
+export const HELP_COLUMNS = 80
 
 export function buildProgram (): Command {
   const program = new Command('shs')
@@ -28,6 +32,8 @@ export function buildProgram (): Command {
       'keys, encrypted pipes, tunnels and conformance checks')
     .version(packageVersion(), '-V, --version')
     .addHelpText('after', OVERVIEW)
+    // Option descriptions wrap at 80 columns even on a wider terminal, like the texts above.
+    .configureHelp({ helpWidth: HELP_COLUMNS })
     // Subcommands inherit these settings: they must be set before the commands are added.
     .exitOverride()
     .configureOutput({

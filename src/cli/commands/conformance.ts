@@ -28,20 +28,20 @@ const DEFAULT_STALL_TIMEOUT_MS = 30_000
 
 const EXAMPLES = `
 Checks, each on its own connection:
-  handshake, box-stream   a valid handshake completes; data and goodbye cross the box stream
-  wrong-network-key       a hello with another network key: no reply, hang-up
-  wrong-server-key        message 3 for another server key: refused (no message 4), hang-up
-  random-hello            64 random bytes: no reply, hang-up
-  truncated-hello         half a hello, then end of stream: no reply, hang-up
-  random-client-auth      a valid hello, then 112 random bytes: no reply, hang-up
-  stalling-client         a valid hello, then silence: dropped (reports after how long)
-Exits 0 if every check passed, 8 if any failed. Against "shs listen", use --exec or
---forward: the default stdio mode takes only one client. An echo server (--exec cat)
-also shows the box stream carrying our payload back.
+  handshake, box-stream  a valid handshake completes; data and goodbye cross
+  wrong-network-key      a hello with another network key: no reply, hang-up
+  wrong-server-key       message 3 for another server key: refused, hang-up
+  random-hello           64 random bytes: no reply, hang-up
+  truncated-hello        half a hello, then end of stream: no reply, hang-up
+  random-client-auth     a valid hello, then 112 random bytes: no reply, hang-up
+  stalling-client        a valid hello, then silence: dropped (after how long)
+Exits 0 if every check passed, 8 if any failed. Against "shs listen", use
+--exec or --forward: the default stdio mode takes only one client. An echo
+server (--exec cat) also shows the box stream carrying our payload back.
 
 Examples:
   $ shs conformance net:pub.example.org:8008~shs:KEY
-  $ shs conformance 127.0.0.1:8008 --remote @KEY.ed25519 --json --stall-timeout 5000`
+  $ shs conformance 127.0.0.1:8008 -r @KEY.ed25519 --json --stall-timeout 5000`
 
 export function registerConformance (program: Command): void {
   program.command('conformance')

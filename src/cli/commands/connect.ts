@@ -27,14 +27,15 @@ interface ConnectOptions extends CommonOptions {
 }
 
 const EXAMPLES = `
-ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen" prints, and what
-Scuttlebutt pubs publish), or HOST:PORT together with --remote @KEY.ed25519.
+ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen"
+prints, and what Scuttlebutt pubs publish), or HOST:PORT together with
+--remote @KEY.ed25519.
 
 Examples:
-  $ shs connect net:pub.example.org:8008~shs:KEY < file.bin      # send a file
+  $ shs connect net:pub.example.org:8008~shs:KEY < file.bin   # send a file
   $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
-  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl http://127.0.0.1:8080/
-  $ shs connect net:HOST:8008~shs:KEY --verbose < /dev/null      # just test the handshake`
+  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl 127.0.0.1:8080
+  $ shs connect net:HOST:8008~shs:KEY -v < /dev/null   # just test the handshake`
 
 export function registerConnect (program: Command): void {
   program.command('connect')

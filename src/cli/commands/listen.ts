@@ -30,15 +30,17 @@ interface ListenOptions extends CommonOptions {
 }
 
 const EXAMPLES = `
-Prints "listening on HOST:PORT" and the multiserver address clients need on stderr. HOST
-defaults to 127.0.0.1; listen on 0.0.0.0 (or ::) to accept clients from other machines.
+Prints "listening on HOST:PORT" and the multiserver address clients need on
+stderr. HOST defaults to 127.0.0.1; listen on 0.0.0.0 (or ::) to accept clients
+from other machines. --exec gives its command $${REMOTE_ID_ENV} and
+$${REMOTE_ADDRESS_ENV}.
 
 Examples:
-  $ shs listen 8008 > received.bin        # first client's data to stdout, stdin to it
+  $ shs listen 8008 > received.bin      # first client's data to stdout
   $ shs listen 0.0.0.0:8008 --allow ~/.config/shs/allowed --exec 'tar xf -'
-  $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # per client; also $${REMOTE_ADDRESS_ENV}
-  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel to a web server
-  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage`
+  $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # for each client
+  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel
+  $ shs listen 8008 --timeout 2000 --verbose   # drop slow handshakes`
 
 export function registerListen (program: Command): void {
   program.command('listen')
@@ -48,7 +50,7 @@ export function registerListen (program: Command): void {
     .addOption(networkKeyOption())
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
-    .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
+    .addOption(new Option('--forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
     .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
     .addOption(verboseOption())
     .addOption(progressOption())
