@@ -9,6 +9,8 @@ import type { Progress } from './progress.ts'
 /** Resolves (never rejects) once both directions ended, with the exit code; failures are reported here. */
 export async function joinStdio (stream: SecureStream, progress: Progress, log: Log, context: FailureContext = {}): Promise<ExitCode> {
   const timer = log.timer('stdio')
+  // The progress line (and its clock) starts with the stream, not with the command.
+  progress.connectionOpened()
   try {
     await join(stream, process.stdin, process.stdout, {
       // stdout belongs to the process, which may still print; it is flushed at exit.
@@ -23,6 +25,7 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     log.info(failure.message)
     return failure.exitCode
   } finally {
+    progress.connectionClosed()
     progress.stop()
   }
 }

@@ -55,11 +55,12 @@ export function registerConnect (program: Command): void {
 }
 
 async function runConnect (addressText: string, options: ConnectOptions): Promise<ExitCode> {
-  const log = new Log(options.verbose === true)
+  const progress = createProgress(options.progress === true)
+  // Log lines go above the progress line, never over it.
+  const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseRemoteAddress(addressText, options.remote)
   const local = options.local === undefined ? undefined : parseListenAddress(options.local, '--local')
   const identity = await loadIdentity(options, log)
-  const progress = createProgress(options.progress === true)
   const ourId = formatId(identity.keys.publicKey)
   const dialOptions = { ...identity, timeout: options.timeout, log }
   if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, ourId)

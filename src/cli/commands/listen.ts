@@ -66,7 +66,9 @@ type Mode =
   | { readonly kind: 'forward', readonly target: HostPort }
 
 async function runListen (where: string, options: ListenOptions): Promise<ExitCode> {
-  const log = new Log(options.verbose === true)
+  const progress = createProgress(options.progress === true)
+  // Log lines go above the progress line, never over it.
+  const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseListenAddress(where, '[HOST:]PORT')
   const mode: Mode = options.exec !== undefined
     ? { kind: 'exec', command: options.exec }
@@ -75,7 +77,6 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
       : { kind: 'stdio' }
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
-  const progress = createProgress(options.progress === true)
   const children = new Set<ChildProcess>()
 
   let resolveDone: (code: ExitCode) => void = () => {}
