@@ -1,11 +1,11 @@
 /** The command tree: global settings once, then each command from its own module. */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerConformance } from './commands/conformance.ts'
 import { registerConnect } from './commands/connect.ts'
 import { registerId } from './commands/id.ts'
 import { registerKeygen } from './commands/keygen.ts'
 import { registerListen } from './commands/listen.ts'
+import { packageInfo } from './package-info.ts'
 
 const OVERVIEW = `
 Examples:
@@ -30,7 +30,7 @@ export function buildProgram (): Command {
   const program = new Command('shs')
     .description('Secure Scuttlebutt secret handshake (SHS1) and box stream from the shell: ' +
       'keys, encrypted pipes, tunnels and conformance checks')
-    .version(packageVersion(), '-V, --version')
+    .version(packageInfo().version, '-V, --version')
     .addHelpText('after', OVERVIEW)
     // Option descriptions wrap at 80 columns even on a wider terminal, like the texts above.
     .configureHelp({ helpWidth: HELP_COLUMNS })
@@ -47,11 +47,4 @@ export function buildProgram (): Command {
   registerConnect(program)
   registerConformance(program)
   return program
-}
-
-/** Read at run time, not imported: the same relative path works from src/cli and dist/cli. */
-function packageVersion (): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-  const { version } = JSON.parse(text) as { version?: unknown }
-  return typeof version === 'string' ? version : '0.0.0'
 }

@@ -4,7 +4,9 @@
  * else in another).
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
+import { describeFailure } from '../../src/cli/errors/format.ts'
 import { HELP_COLUMNS, buildProgram } from '../../src/cli/program.ts'
 
 const WIDE_TERMINAL_COLUMNS = 200
@@ -50,5 +52,15 @@ describe('shs CLI: help', () => {
     const clashes = [...meanings].filter(([, longs]) => longs.size > 1).map(([short, longs]) => `${short}: ${[...longs].join(', ')}`)
     assert.deepEqual(clashes, [])
     assert.ok(meanings.size >= 8, 'the commands have short flags to compare')
+  })
+})
+
+describe('shs CLI: an unexpected error', () => {
+  it('exits 1 and says where to report it: the issue tracker in package.json', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { bugs: { url: string } }
+    const failure = describeFailure(new TypeError('something impossible'))
+    assert.equal(failure.exitCode, 1)
+    assert.match(failure.message, /^unexpected error: something impossible \(this is a bug in shs; please report it/)
+    assert.ok(failure.message.includes(` at ${manifest.bugs.url})`), failure.message)
   })
 })
