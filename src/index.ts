@@ -19,7 +19,9 @@ export type {
   Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
 } from './stream/types.ts'
 export type { MessageName } from './handshake/explain.ts'
-export { SecretHandshake, type HandshakeAction, type HandshakeRole } from './handshake/machine.ts'
+export {
+  SecretHandshake, type ClientHandshakeInit, type HandshakeAction, type HandshakeRole, type ServerHandshakeInit
+} from './handshake/machine.ts'
 export { type SessionKeys, sessionOutcome } from './handshake/session.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
 export { BoxStreamDecoder } from './boxstream/decoder.ts'

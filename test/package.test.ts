@@ -1,30 +1,99 @@
 /**
- * The package as another project sees it: installed by name (here: linked into a fresh
- * folder's node_modules), imported through its `exports` map from the built dist/, typed.
+ * The package as another project gets it: `npm pack`ed (from the dist/ that `npm test` just
+ * built), unpacked into a consumer folder's node_modules, then imported and required by name
+ * through its `exports` map, and type-checked under both module resolutions.
+ *
+ * The consumer folder sits under the repo's ignored tmp/ so that the package's own dependencies
+ * resolve from the repo's node_modules, as they would from the consumer's after an install.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, mkdir, rm, symlink, writeFile, readFile } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+interface PackedFile { path: string }
+interface Manifest {
+  exports: Record<string, { types?: string, default?: string } | string>
+  engines: { node: string }
+  scripts?: Record<string, string>
+  license: string
+  repository?: { url: string }
+  bugs?: { url: string }
+  homepage?: string
+}
 
 describe('package', function () {
-  this.timeout(30_000)
+  this.timeout(60_000)
   let folder: string
+  let installed: string
+  let files: string[]
 
   before(async () => {
-    folder = await mkdtemp(path.join(os.tmpdir(), 'shs-transport-consumer-'))
-    await mkdir(path.join(folder, 'node_modules'))
-    await symlink(root, path.join(folder, 'node_modules', 'shs-transport'), 'dir')
+    await mkdir(path.join(root, 'tmp'), { recursive: true })
+    folder = await mkdtemp(path.join(root, 'tmp', 'consumer-'))
+    installed = path.join(folder, 'node_modules', 'shs-transport')
+    await mkdir(installed, { recursive: true })
+    // --ignore-scripts: `npm test` built dist/ already; prepack would only build it again.
+    const { stdout } = await run(npm, ['pack', '--json', '--ignore-scripts', '--pack-destination', folder], { cwd: root })
+    const [packed] = JSON.parse(stdout) as Array<{ filename: string, files: PackedFile[] }>
+    assert.ok(packed !== undefined)
+    files = packed.files.map((file) => file.path)
+    await run('tar', ['-xzf', path.join(folder, packed.filename), '-C', installed, '--strip-components=1'])
   })
   after(async () => { await rm(folder, { recursive: true, force: true }) })
 
-  it('is importable by name from another folder and completes a handshake over TCP', async () => {
+  describe('the tarball', () => {
+    it('has the licence, the changelog, the security policy, the docs and their picture', () => {
+      for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md', 'SECURITY.md', 'package.json', 'docs/bench.svg', 'docs/PERFORMANCE.md']) {
+        assert.ok(files.includes(file), `${file} is shipped`)
+      }
+    })
+
+    it('has the built library and CLI with their declarations, and no tests or TypeScript sources', () => {
+      for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/libp2p/index.js', 'dist/libp2p/index.d.ts', 'dist/cli/main.js']) {
+        assert.ok(files.includes(file), `${file} is shipped`)
+      }
+      assert.deepEqual(files.filter((file) => file.startsWith('test/') || file.startsWith('src/') || /(?<!\.d)\.ts$/.test(file)), [])
+    })
+
+    it('ships no source map, so none can point at a file the tarball lacks', () => {
+      assert.deepEqual(files.filter((file) => file.endsWith('.map')), [])
+    })
+
+    it('runs nothing when installed: no install script, the build runs on prepack', async () => {
+      const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
+      for (const hook of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(manifest.scripts?.[hook], undefined, hook)
+      assert.equal(manifest.scripts?.prepack, 'npm run build')
+    })
+
+    it('says where the project lives, where to report bugs, and its licence', async () => {
+      const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
+      assert.equal(manifest.license, 'MIT')
+      assert.match(await readFile(path.join(installed, 'LICENSE'), 'utf8'), /^MIT License/)
+      assert.match(manifest.repository?.url ?? '', /^git\+https:\/\//)
+      assert.match(manifest.bugs?.url ?? '', /^https:\/\/.*\/issues$/)
+      assert.match(manifest.homepage ?? '', /^https:\/\//)
+    })
+  })
+
+  it('every export entry has types and a default condition that exist in the tarball', async () => {
+    const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
+    assert.match(manifest.engines.node, />=\s*22/)
+    for (const [entry, target] of Object.entries(manifest.exports)) {
+      if (typeof target === 'string') continue
+      assert.ok(target.types !== undefined && target.default !== undefined, `${entry} has types and default`)
+      assert.ok(files.includes(path.posix.normalize(target.types)), `${target.types} is shipped`)
+      assert.ok(files.includes(path.posix.normalize(target.default)), `${target.default} is shipped`)
+    }
+  })
+
+  it('is importable by name and completes a handshake over TCP', async () => {
     const script = path.join(folder, 'consumer.mjs')
     await writeFile(script, `
       import { generateKeyPair, connect, listen, SSB_NETWORK_KEY } from 'shs-transport'
@@ -42,6 +111,46 @@ describe('package', function () {
     assert.equal(stdout.trim(), 'ping')
   })
 
+  it('works with require() on Node >= 22.12 (require(esm)): the core and shs-transport/libp2p', async () => {
+    const script = path.join(folder, 'consumer.cjs')
+    await writeFile(script, `
+      const { generateKeyPair, SecretHandshake } = require('shs-transport')
+      const { shs, SHS_PROTOCOL } = require('shs-transport/libp2p')
+      const keys = generateKeyPair(new Uint8Array(32))
+      console.log(JSON.stringify({ publicKey: keys.publicKey.length, machine: typeof SecretHandshake, shs: typeof shs, protocol: SHS_PROTOCOL }))
+    `)
+    // Node 22 before 22.12 and 20 warn that require(esm) is experimental: the test runs on the pinned Node 24.
+    const { stdout, stderr } = await run(process.execPath, [script], { cwd: folder })
+    assert.deepEqual(JSON.parse(stdout), { publicKey: 32, machine: 'function', shs: 'function', protocol: '/shs/1.0.0' })
+    assert.equal(stderr, '', 'no experimental-feature warning')
+  })
+
+  it('type-checks for an ESM importer, a CommonJS require() and the old node10 resolution', async () => {
+    await writeFile(path.join(folder, 'esm.mts'), `
+      import { generateKeyPair, type SecureStream } from 'shs-transport'
+      import { shs } from 'shs-transport/libp2p'
+      export const keys: { publicKey: Uint8Array } = generateKeyPair()
+      export type S = SecureStream
+      export const encrypter: (components: never) => { protocol: string } = shs()
+    `)
+    await writeFile(path.join(folder, 'cjs.cts'), `
+      import shsTransport = require('shs-transport')
+      import libp2p = require('shs-transport/libp2p')
+      export const keys: { publicKey: Uint8Array } = shsTransport.generateKeyPair()
+      export const protocol: string = libp2p.SHS_PROTOCOL
+    `)
+    await writeFile(path.join(folder, 'node10.ts'), `
+      import { generateKeyPair } from 'shs-transport'
+      import { SHS_PROTOCOL } from 'shs-transport/libp2p'
+      export const keys: { publicKey: Uint8Array } = generateKeyPair()
+      export const protocol: string = SHS_PROTOCOL
+    `)
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
+    const common = ['--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types')]
+    await run(process.execPath, [tsc, ...common, '--module', 'nodenext', '--moduleResolution', 'nodenext', 'esm.mts', 'cjs.cts'], { cwd: folder })
+    await run(process.execPath, [tsc, ...common, '--module', 'commonjs', '--moduleResolution', 'node10', 'node10.ts'], { cwd: folder })
+  })
+
   it('does not load libp2p when the core is imported', async () => {
     // A resolve hook records every module the import pulls in.
     const hook = path.join(folder, 'record-modules.mjs')
@@ -57,16 +166,5 @@ describe('package', function () {
     const modules = JSON.parse(stdout) as string[]
     assert.ok(modules.some((url) => url.includes('sodium-native')), 'the hook saw the core load its dependencies')
     assert.deepEqual(modules.filter((url) => /libp2p|yamux|noise/.test(url)), [])
-  })
-
-  it('ships type declarations for every export entry', async () => {
-    const manifest = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { exports: Record<string, { types?: string, import?: string } | string>, engines: { node: string } }
-    assert.match(manifest.engines.node, />=\s*22/)
-    for (const [entry, target] of Object.entries(manifest.exports)) {
-      if (typeof target === 'string') continue
-      assert.ok(target.types !== undefined && target.import !== undefined, `${entry} has types and import`)
-      await readFile(path.join(root, target.types))
-      await readFile(path.join(root, target.import))
-    }
   })
 })

@@ -65,7 +65,7 @@ const QUICK_LOAD_WINDOW_MS = 500
 const WAIT_FOR_QUIET_MS = 60_000
 const DEFAULT_JSON = 'bench-results/latest.json'
 const DEFAULT_SVG = 'docs/bench.svg'
-/** A quick run must not overwrite the plot the README shows. */
+/** A quick run must not overwrite the plot docs/PERFORMANCE.md shows. */
 const QUICK_SVG = 'bench-results/bench.svg'
 
 export function parseConfig (argv: readonly string[] = process.argv.slice(2)): BenchConfig {

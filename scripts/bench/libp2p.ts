@@ -221,7 +221,7 @@ function summarize (values: number[]): Summary {
   return { median, min: sorted[0] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN }
 }
 
-/** The Markdown table the README shows. */
+/** The Markdown table docs/PERFORMANCE.md shows. */
 export function formatTable (result: Libp2pBenchResult): string {
   const rows = [
     '| encrypter | dial + upgrade, ms (median, min–max) | throughput, MiB/s (median, min–max) |',

@@ -1,4 +1,4 @@
-/** The one table `npm run bench` prints (Markdown, so the README can show it as is), and its JSON twin. */
+/** The one table `npm run bench` prints (Markdown, so docs/PERFORMANCE.md can show it as is), and its JSON twin. */
 import os from 'node:os'
 import { type BenchConfig, formatBytes } from './config.ts'
 import { GOALS } from './goals.ts'

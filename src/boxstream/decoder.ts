@@ -10,7 +10,6 @@ import { checkSessionKey } from './keys.ts'
 import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
 
-
 type DecoderState =
   | { readonly name: 'awaiting-header' }
   | { readonly name: 'awaiting-body', readonly length: number }

@@ -1,34 +1,40 @@
 /** The command tree: global settings once, then each command from its own module. */
-import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { registerConformance } from './commands/conformance.ts'
 import { registerConnect } from './commands/connect.ts'
 import { registerId } from './commands/id.ts'
 import { registerKeygen } from './commands/keygen.ts'
 import { registerListen } from './commands/listen.ts'
+import { packageInfo } from './package-info.ts'
 
 const OVERVIEW = `
 Examples:
-  $ shs keygen                                   # make your identity, print its id
-  $ shs listen 8008 > received.bin               # like nc -l, prints its address on stderr
-  $ shs connect net:HOST:8008~shs:KEY < file.bin # like nc HOST 8008
-  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80       # far end of a tunnel
-  $ shs connect net:HOST:8008~shs:KEY --local 8080       # near end, like ssh -L
-  $ shs conformance net:HOST:8008~shs:KEY        # check any SHS server
-  $ shs conformance client --cmd 'CMD'           # check an SHS client (see its --help)
+  $ shs keygen                              # make your identity, print its id
+  $ shs listen 8008 > received.bin          # like nc -l; its address on stderr
+  $ shs connect net:HOST:8008~shs:KEY < file.bin        # like nc HOST 8008
+  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80      # far end of a tunnel
+  $ shs connect net:HOST:8008~shs:KEY --local 8080      # near end, like ssh -L
+  $ shs conformance net:HOST:8008~shs:KEY   # check any SHS server
+  $ shs conformance client --cmd 'CMD'   # check an SHS client (see its --help)
 
 Exit codes: 0 ok, 1 bug, 2 usage, 3 key file, 4 handshake refused, 5 timeout,
 6 network failure, 7 secure stream broken, 8 conformance check failed,
 130/143 interrupted (SIGINT/SIGTERM).
 
-Without --network-key, every command uses the Secure Scuttlebutt main network key.`
+Without --network-key, every command uses the Secure Scuttlebutt main network
+key.`
+
+/** Help lines never run wider than this, whatever the terminal: a classic terminal's width. */
+export const HELP_COLUMNS = 80
 
 export function buildProgram (): Command {
   const program = new Command('shs')
     .description('Secure Scuttlebutt secret handshake (SHS1) and box stream from the shell: ' +
       'keys, encrypted pipes, tunnels and conformance checks')
-    .version(packageVersion(), '-V, --version')
+    .version(packageInfo().version, '-V, --version')
     .addHelpText('after', OVERVIEW)
+    // Option descriptions wrap at 80 columns even on a wider terminal, like the texts above.
+    .configureHelp({ helpWidth: HELP_COLUMNS })
     // Subcommands inherit these settings: they must be set before the commands are added.
     .exitOverride()
     .configureOutput({
@@ -42,11 +48,4 @@ export function buildProgram (): Command {
   registerConnect(program)
   registerConformance(program)
   return program
-}
-
-/** Read at run time, not imported: the same relative path works from src/cli and dist/cli. */
-function packageVersion (): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-  const { version } = JSON.parse(text) as { version?: unknown }
-  return typeof version === 'string' ? version : '0.0.0'
 }

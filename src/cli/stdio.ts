@@ -39,6 +39,8 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     log.info(`${signal}: sending goodbye, then exiting (again to abort at once)`)
     stopInput.abort()
   })
+  // The progress line (and its clock) starts with the stream, not with the command.
+  progress.connectionOpened()
   try {
     await join(stream, process.stdin, process.stdout, {
       // stdout belongs to the process, which may still print; it is flushed at exit.
@@ -59,6 +61,7 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     return failure.exitCode
   } finally {
     removeSignals()
+    progress.connectionClosed()
     progress.stop()
   }
 }

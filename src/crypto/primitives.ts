@@ -39,7 +39,6 @@ export function equalConstantTime (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && sodium.sodium_memcmp(a, b)
 }
 
-
 /** HMAC-SHA-512-256 (`crypto_auth`). */
 export function hmac (key: Uint8Array, message: Uint8Array): Uint8Array {
   const mac = new Uint8Array(HMAC_BYTES)
@@ -77,7 +76,8 @@ export function diffieHellman (localSecret: Uint8Array, remotePublic: Uint8Array
   const shared = new Uint8Array(CURVE_KEY_BYTES)
   try {
     sodium.crypto_scalarmult(shared, localSecret, remotePublic)
-  } catch (err) {
+  } catch {
+    // libsodium refuses exactly one case here, and says nothing more about it than that.
     throw new InvalidKeyError(
       'the peer sent a Diffie-Hellman key that gives an all-zero shared secret (a low-order point): ' +
       'this is either a broken or a hostile peer', 'ERR_SHS_WEAK_KEY')

@@ -19,6 +19,7 @@ export class Deadline {
     this.#cause ??= 'aborted'
     this.#controller.abort('aborted')
   }
+
   #cause: 'timeout' | 'aborted' | undefined
 
   constructor (options: DeadlineOptions) {

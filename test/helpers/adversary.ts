@@ -130,8 +130,14 @@ function required<T> (value: T | undefined, what: string): T {
 
 /** shs1.md "Session keys", for whichever side holds `localKey`. */
 function sessionFrom (parts: {
-  networkKey: Uint8Array, ab: Uint8Array, aB: Uint8Array, Ab: Uint8Array,
-  localKey: Uint8Array, remoteKey: Uint8Array, localHello: Uint8Array, remoteHello: Uint8Array
+  networkKey: Uint8Array
+  ab: Uint8Array
+  aB: Uint8Array
+  Ab: Uint8Array
+  localKey: Uint8Array
+  remoteKey: Uint8Array
+  localHello: Uint8Array
+  remoteHello: Uint8Array
 }): SessionKeys {
   const secret = sha256(sha256(parts.networkKey, parts.ab, parts.aB, parts.Ab))
   return {

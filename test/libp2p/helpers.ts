@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import type { Counter, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { Counter, Libp2p, MessageStream, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
@@ -58,7 +58,7 @@ async function echoHandler (stream: Stream): Promise<void> {
  * Resolves at the stream's next 'drain' event; rejects if it closes first. (`stream.onDrain()`
  * in @libp2p/utils 7.4 keeps its first, already resolved promise, so it only waits once.)
  */
-export async function drained (stream: Stream): Promise<void> {
+export async function drained (stream: MessageStream): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const cleanup = (): void => {
       stream.removeEventListener('drain', onDrain)

@@ -55,33 +55,43 @@ const NETWORK_KEY_BYTES = 32
 
 const HELP = `
 Roles and modes:
-  shs conformance server ADDRESS      check a running server (also: shs conformance ADDRESS)
-  shs conformance server --cmd CMD    start the server under test with CMD (via sh), once,
-                                      and again after a crash (which fails the check)
-  shs conformance client --cmd CMD    start the client under test with CMD for each connection;
-                                      we play correct, mistaken and hostile servers on 127.0.0.1
-A server under test must echo (like "shs listen --exec cat"). A client under test must behave
-like netcat: connect to $SHS_CONFORMANCE_ADDRESS, copy stdin into the stream (goodbye at end of
-input), the stream to stdout, exit 0 when both directions ended cleanly, non-zero otherwise.
+  shs conformance server ADDRESS    check a running server
+                                    (also: shs conformance ADDRESS)
+  shs conformance server --cmd CMD  start the server under test with CMD (via
+                                    sh), once, and again after a crash (which
+                                    fails the check)
+  shs conformance client --cmd CMD  start the client under test with CMD for
+                                    each connection; we play correct, mistaken
+                                    and hostile servers on 127.0.0.1
+A server under test must echo (like "shs listen --exec cat"). A client under
+test must behave like netcat: connect to $SHS_CONFORMANCE_ADDRESS, copy stdin
+into the stream (goodbye at end of input), the stream to stdout, exit 0 when
+both directions ended cleanly, non-zero otherwise.
 ${ENVIRONMENT_HELP}
 
-Checks (--list prints them all): hs.* handshake, bs.* box stream. Every hostile check in the
-server role is followed by a valid handshake: a server that stopped answering or exited fails
-it (an exit is named a CRASH). The stall checks fail a peer that keeps a stalled handshake
-longer than --stall-timeout (default ${DEFAULT_STALL_LIMIT_MS} ms). A check that cannot apply to a role is
+Checks (--list prints them all): hs.* handshake, bs.* box stream. Every hostile
+check in the server role is followed by a valid handshake: a server that
+stopped answering or exited fails it (an exit is named a CRASH). The stall
+checks fail a peer that keeps a stalled handshake longer than --stall-timeout
+(default ${DEFAULT_STALL_LIMIT_MS} ms). A check that cannot apply to a role is
 skipped and says why. WARN (a zero-length packet refused) does not fail the run.
 
-Output: a line per check as it finishes, --json for one document, --junit FILE for CI.
-With --verbose, the stderr of CMD is passed through (it is discarded otherwise).
-Exit status: 0 if no check failed, 8 if any did, 6 if the server cannot be reached.
+Output: a line per check as it finishes, --json for one document, --junit FILE
+for CI. With --verbose, the stderr of CMD is passed through (else discarded).
+Exit status: 0 if no check failed, 8 if any did, 6 if the server cannot be
+reached.
 
 Examples:
   $ shs conformance net:pub.example.org:8008~shs:KEY
-  $ shs conformance server --cmd 'shs listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" \\
-      --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat'
+  $ shs conformance server --cmd 'shs listen \\
+      "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" \\
+      --keys "$SHS_CONFORMANCE_KEYS_FILE" \\
+      --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat'
   $ shs conformance client --cmd 'shs connect "$SHS_CONFORMANCE_ADDRESS" \\
-      --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY"'
-  $ shs conformance client --cmd '...' --only hs.small-order --json --junit report.xml`
+      --keys "$SHS_CONFORMANCE_KEYS_FILE" \\
+      --network-key "$SHS_CONFORMANCE_NETWORK_KEY"'
+  $ shs conformance client --cmd '...' --only hs.small-order --json \\
+      --junit report.xml`
 
 function list (text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined

@@ -34,18 +34,19 @@ interface ConnectOptions extends CommonOptions {
 const MAX_TUNNEL_DIALS = 4
 
 const EXAMPLES = `
-ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen" prints, and what
-Scuttlebutt pubs publish), or HOST:PORT together with --remote @KEY.ed25519.
+ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen"
+prints, and what Scuttlebutt pubs publish), or HOST:PORT together with
+--remote @KEY.ed25519.
 
 Examples:
-  $ shs connect net:pub.example.org:8008~shs:KEY < file.bin      # send a file
+  $ shs connect net:pub.example.org:8008~shs:KEY < file.bin   # send a file
   $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
-  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl http://127.0.0.1:8080/
-  $ shs connect net:HOST:8008~shs:KEY --verbose < /dev/null      # just test the handshake
+  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl 127.0.0.1:8080
+  $ shs connect net:HOST:8008~shs:KEY -v < /dev/null   # just test the handshake
 
-Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent, then goodbye,
-and shs exits 0 (at once if stdin had already ended). A second Ctrl-C aborts at once (exit 130)
-and the server sees the stream cut off.`
+Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent,
+then goodbye, and shs exits 0 (at once if stdin had already ended). A second
+Ctrl-C aborts at once (exit 130) and the server sees the stream cut off.`
 
 export function registerConnect (program: Command): void {
   program.command('connect')
@@ -66,11 +67,12 @@ export function registerConnect (program: Command): void {
 }
 
 async function runConnect (addressText: string, options: ConnectOptions): Promise<ExitCode> {
-  const log = new Log(options.verbose === true)
+  const progress = createProgress(options.progress === true)
+  // Log lines go above the progress line, never over it.
+  const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseRemoteAddress(addressText, options.remote)
   const local = options.local === undefined ? undefined : parseListenAddress(options.local, '--local')
   const identity = await loadIdentity(options, log)
-  const progress = createProgress(options.progress === true)
   const ourId = formatId(identity.keys.publicKey)
   const idleTimeout = options.idleTimeout === undefined || options.idleTimeout === 0 ? undefined : options.idleTimeout
   const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log }

@@ -12,9 +12,10 @@ interface IdOptions {
 }
 
 const EXAMPLES = `
-Prints the id on the first line and its fingerprint on the second. To check that the id
-someone sent you is really theirs, run "shs id THEIR_ID" and compare the digits with the
-ones they read from "shs id" on their machine (on the phone, or in person).
+Prints the id on the first line and its fingerprint on the second. To check
+that the id someone sent you is really theirs, run "shs id THEIR_ID" and compare
+the digits with the ones they read from "shs id" on their machine (on the
+phone, or in person).
 
 Examples:
   $ shs id                              # your id and fingerprint

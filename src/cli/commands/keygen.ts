@@ -11,13 +11,14 @@ interface KeygenOptions {
 }
 
 const EXAMPLES = `
-Prints the new id on stdout; the file is readable by you alone (mode 0600) and has the
-ssb-keys format, so Scuttlebutt software can load it (and shs loads theirs).
+Prints the new id on stdout; the file is readable by you alone (mode 0600) and
+has the ssb-keys format, so Scuttlebutt software can load it (and shs loads
+theirs).
 
 Examples:
   $ shs keygen                          # default file, prints @....ed25519
   $ shs keygen --out ./server.secret    # a second identity, e.g. for a server
-  $ shs keygen --out ./server.secret --force   # replace it (the old identity is lost)`
+  $ shs keygen -o ./server.secret -f    # replace it: the old identity is lost`
 
 export function registerKeygen (program: Command): void {
   program.command('keygen')

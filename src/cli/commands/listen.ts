@@ -44,22 +44,26 @@ const DEFAULT_MAX_COMMANDS = 64
 const DEFAULT_SERVER_IDLE_TIMEOUT_MS = 300_000
 
 const EXAMPLES = `
-Prints "listening on HOST:PORT" and the multiserver address clients need on stderr. HOST
-defaults to 127.0.0.1; listen on 0.0.0.0 (or ::) to accept clients from other machines.
+Prints "listening on HOST:PORT" and the multiserver address clients need on
+stderr. HOST defaults to 127.0.0.1; listen on 0.0.0.0 (or ::) to accept clients
+from other machines. --exec gives its command $${REMOTE_ID_ENV} and
+$${REMOTE_ADDRESS_ENV}.
 
 Examples:
-  $ shs listen 8008 > received.bin        # first client's data to stdout, stdin to it
+  $ shs listen 8008 > received.bin      # first client's data to stdout
   $ shs listen 0.0.0.0:8008 --allow ~/.config/shs/allowed --exec 'tar xf -'
-  $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # per client; also $${REMOTE_ADDRESS_ENV}
-  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel to a web server
-  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage
+  $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # for each client
+  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel
+  $ shs listen 8008 --timeout 2000 --verbose   # drop slow handshakes
 
-Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello within 5 s of
-connecting; one address may have --max-per-source handshakes in progress, all addresses
-together --max-pending (from three quarters of it on, new connections are dropped at random, as
-sshd's MaxStartups does). Refused clients are told nothing: they see a hang-up and should retry.
---exec commands run in process groups of their own and end with the server. In stdin/stdout
-mode, Ctrl-C (or SIGTERM) ends the session with goodbye and exit 0; a second one aborts.`
+Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello
+within 5 s of connecting; one address may have --max-per-source handshakes in
+progress, all addresses together --max-pending (from three quarters of it on,
+new connections are dropped at random, as sshd's MaxStartups does). Refused
+clients are told nothing: they see a hang-up and should retry. --exec commands
+run in process groups of their own and end with the server. In stdin/stdout
+mode, Ctrl-C (or SIGTERM) ends the session with goodbye and exit 0; a second
+one aborts.`
 
 export function registerListen (program: Command): void {
   program.command('listen')
@@ -69,7 +73,7 @@ export function registerListen (program: Command): void {
     .addOption(networkKeyOption())
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
-    .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)').conflicts('exec'))
+    .addOption(new Option('--forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)').conflicts('exec'))
     .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
     .addOption(limitOption('--max-pending <n>', 'handshakes in progress at once, from all addresses (~10 KiB each)', DEFAULT_MAX_PENDING_HANDSHAKES))
     .addOption(limitOption('--max-per-source <n>', 'handshakes in progress at once from one address (IPv6: one /64)', DEFAULT_MAX_PENDING_PER_SOURCE))
@@ -91,7 +95,9 @@ type Mode =
   | { readonly kind: 'forward', readonly target: HostPort }
 
 async function runListen (where: string, options: ListenOptions): Promise<ExitCode> {
-  const log = new Log(options.verbose === true)
+  const progress = createProgress(options.progress === true)
+  // Log lines go above the progress line, never over it.
+  const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseListenAddress(where, '[HOST:]PORT')
   const mode: Mode = options.exec !== undefined
     ? { kind: 'exec', command: options.exec }
@@ -100,7 +106,6 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
       : { kind: 'stdio' }
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
-  const progress = createProgress(options.progress === true)
   const children = new Set<ChildProcess>()
   const limits = serveLimits(mode, options)
   /** --exec clients accepted whose command has not started yet: they count toward --max-clients too. */

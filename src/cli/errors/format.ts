@@ -6,6 +6,7 @@
 import { CommanderError } from 'commander'
 import { ShsError } from '../../index.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
+import { packageInfo } from '../package-info.ts'
 import { CliError } from './cli-error.ts'
 
 export interface Failure {
@@ -27,7 +28,7 @@ export function describeFailure (err: unknown, context: FailureContext = {}): Fa
     return { exitCode: EXIT.NETWORK, message: `the connection failed (${code}): the peer went away or the network dropped; try again` }
   }
   const text = err instanceof Error ? err.message : String(err)
-  return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${text} (this is a bug in shs; please report it with the command you ran)` }
+  return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${text} (this is a bug in shs; please report it, with the command you ran, at ${packageInfo().bugsUrl})` }
 }
 
 const NETWORK_ERRNO = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN'])
@@ -92,7 +93,7 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
       return { exitCode: EXIT.KEYS, message: err.message }
     case 'ERR_SHS_ABORTED':
     case 'ERR_SHS_INVALID_STATE':
-      return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${err.message} (this is a bug in shs; please report it)` }
+      return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${err.message} (this is a bug in shs; please report it, with the command you ran, at ${packageInfo().bugsUrl})` }
   }
 }
 

@@ -1,0 +1,12 @@
+// Mocha's settings. The whole suite runs only when no test file is named: mocha adds a
+// configured `spec` to the files given on its command line, so `npm test -- test/x.test.ts`
+// (or `npx mocha test/x.test.ts`) would otherwise run everything.
+const named = process.argv.slice(2).some((arg) => !arg.startsWith('-') && /\.(ts|js|mjs|cjs)$/.test(arg))
+
+module.exports = {
+  extension: ['ts'],
+  timeout: 20000,
+  exit: false,
+  reporter: 'spec',
+  ...(named ? {} : { spec: ['test/**/*.test.ts'] })
+}
