@@ -34,7 +34,9 @@ export function buildProgram (): Command {
     .version(packageInfo().version, '-V, --version')
     .addHelpText('after', OVERVIEW)
     // Option descriptions wrap at 80 columns even on a wider terminal, like the texts above.
-    .configureHelp({ helpWidth: HELP_COLUMNS })
+    // The command list leaves out "[options]" (each command's own help lists them), so that the
+    // longest usage still leaves commander room to wrap the descriptions beside it.
+    .configureHelp({ helpWidth: HELP_COLUMNS, subcommandTerm: (command) => `${command.name()} ${command.usage().replace(/^\[options\] ?/, '')}`.trimEnd() })
     // Subcommands inherit these settings: they must be set before the commands are added.
     .exitOverride()
     .configureOutput({

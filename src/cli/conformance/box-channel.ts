@@ -42,8 +42,7 @@ export class BoxChannel {
         if (packet.kind === 'data') {
           received.push(packet.plaintext)
           total += packet.plaintext.byteLength
-        }
-        else if (packet.kind === 'goodbye') goodbye = true
+        } else if (packet.kind === 'goodbye') goodbye = true
         else error = packet.reason
       }
     }

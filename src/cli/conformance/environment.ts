@@ -13,13 +13,16 @@ import { serializeKeyFile } from '../keyfile.ts'
 export const ENVIRONMENT_HELP = `
 Environment of CMD:
   SHS_CONFORMANCE_HOST         127.0.0.1
-  SHS_CONFORMANCE_PORT         the port to listen on (server) or connect to (client)
+  SHS_CONFORMANCE_PORT         the port to listen on (server role) or to
+                               connect to (client role)
   SHS_CONFORMANCE_ADDRESS      net:HOST:PORT~shs:SERVER_KEY
   SHS_CONFORMANCE_SERVER_KEY   the server's public key, base64 (32 bytes)
   SHS_CONFORMANCE_NETWORK_KEY  the network key, base64 (32 bytes)
-  SHS_CONFORMANCE_SECRET       base64 of the 64-byte secret key CMD must use: the
-                               server's (server role) or the client's (client role)
-  SHS_CONFORMANCE_KEYS_FILE    the same secret as an ssb-keys file (for shs --keys)`
+  SHS_CONFORMANCE_SECRET       base64 of the 64-byte secret key CMD must
+                               use: the server's (server role) or the
+                               client's (client role)
+  SHS_CONFORMANCE_KEYS_FILE    the same secret as an ssb-keys file (for
+                               shs --keys)`
 
 export interface CommandEnvironment {
   readonly host: string

@@ -239,7 +239,7 @@ export function handshakeChecks (): CheckDefinition[] {
   return [
     valid(),
     badHello('hs.wrong-network-key', 'the peer must refuse a hello made with another network key',
-      'a hello made with another network key', (_key, _good) => HandshakeSeam.client(generateKeyPair(), randomBytes(NETWORK_KEY_BYTES), generateKeyPair().publicKey).hello(), false),
+      'a hello made with another network key', () => HandshakeSeam.client(generateKeyPair(), randomBytes(NETWORK_KEY_BYTES), generateKeyPair().publicKey).hello(), false),
     wrongServerKey(),
     badHello('hs.random-hello', 'the peer must refuse a random first message', '64 random bytes', () => randomBytes(HELLO_BYTES), false),
     badHello('hs.truncated-hello', 'the peer must refuse a truncated hello', 'half a hello, then end of stream', (_key, good) => truncate(good), false),

@@ -151,5 +151,4 @@ export class RawConnection {
   #waitUntil (condition: () => boolean, ms: number): Promise<boolean> {
     return waitUntil([this.changes], condition, ms)
   }
-
 }
