@@ -1,0 +1,62 @@
+/**
+ * Both crypto backends pass the same checks (the 159 recorded handshake calls and the box-stream
+ * known answers): in Node, each in its own child process selected the way users get it (the
+ * `browser` import condition picks the portable one), and the portable one in headless Chromium.
+ */
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { Browser } from 'puppeteer-core'
+import { bundle, launchChromium, pageWith } from '../scripts/browser/harness.ts'
+import { SHARED_CHECK_COUNT, type SharedCheckReport } from './helpers/shared-checks.ts'
+
+const run = promisify(execFile)
+const here = path.dirname(fileURLToPath(import.meta.url))
+const PORTABLE = '@noble (portable)'
+const NATIVE = 'sodium-native'
+
+function assertAllPassed (report: SharedCheckReport, backend: string): void {
+  assert.equal(report.backend, backend, 'the conditions selected the expected backend')
+  const failures = report.failed.map((f) => `${f.name}: ${f.message}`).join('\n')
+  assert.equal(report.failed.length, 0, `failed on ${backend}:\n${failures}`)
+  assert.equal(report.passed.length, SHARED_CHECK_COUNT)
+}
+
+async function reportInNode (conditions: string[]): Promise<SharedCheckReport> {
+  const flags = conditions.flatMap((condition) => ['--conditions', condition])
+  const { stdout } = await run(process.execPath, [...flags, path.join(here, 'helpers', 'run-shared-checks.ts')])
+  return JSON.parse(stdout) as SharedCheckReport
+}
+
+describe('crypto backends: the same vectors and known answers on each', function () {
+  it(`sodium-native in Node (${SHARED_CHECK_COUNT} checks)`, async () => {
+    assertAllPassed(await reportInNode(['shs-source']), NATIVE)
+  })
+
+  it(`the portable backend in Node, selected by the browser condition (${SHARED_CHECK_COUNT} checks)`, async () => {
+    assertAllPassed(await reportInNode(['shs-source', 'browser']), PORTABLE)
+  })
+
+  describe('in headless Chromium', function () {
+    let browser: Browser | undefined
+
+    after(async () => { await browser?.close() })
+
+    it(`the portable backend passes (${SHARED_CHECK_COUNT} checks)`, async () => {
+      const built = await bundle('test/browser/entry.ts', {
+        alias: { 'node:assert/strict': path.join(here, 'browser', 'assert.ts') }
+      })
+      assert.doesNotMatch(built.code, /sodium-native/, 'the browser bundle holds no trace of the native addon')
+      browser = await launchChromium()
+      const { page, errors } = await pageWith(browser, built.code)
+      const report = await page.evaluate(() => (globalThis as unknown as {
+        shsBundle: { runSharedChecks: () => SharedCheckReport }
+      }).shsBundle.runSharedChecks())
+      assert.deepEqual(errors, [], 'the page threw no errors')
+      assert.match(await page.evaluate(() => navigator.userAgent), /HeadlessChrome/)
+      assertAllPassed(report, PORTABLE)
+    })
+  })
+})
