@@ -9,6 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Browser } from 'puppeteer-core'
+import { measure } from '../scripts/browser/bench-entry.ts'
 import { bundle, launchChromium, pageWith } from '../scripts/browser/harness.ts'
 import { SHARED_CHECK_COUNT, type SharedCheckReport } from './helpers/shared-checks.ts'
 
@@ -37,6 +38,12 @@ describe('crypto backends: the same vectors and known answers on each', function
 
   it(`the portable backend in Node, selected by the browser condition (${SHARED_CHECK_COUNT} checks)`, async () => {
     assertAllPassed(await reportInNode(['shs-source', 'browser']), PORTABLE)
+  })
+
+  it('the bench entry (npm run bench:backends) completes its handshakes and codec rounds (smoke, no timing asserted)', async () => {
+    const result = await measure(1)
+    assert.equal(result.backend, NATIVE)
+    for (const value of [result.sealMBps, result.openMBps, result.handshakeMs]) assert.ok(Number.isFinite(value) && value > 0)
   })
 
   describe('in headless Chromium', function () {
