@@ -47,8 +47,9 @@ describe('crypto backends: the same vectors and known answers on each', function
   })
 
   describe('in headless Chromium', function () {
-    let browser: Browser | undefined
+    let browser: Browser
 
+    before(async () => { browser = await launchChromium() })
     after(async () => { await browser?.close() })
 
     it(`the portable backend passes (${SHARED_CHECK_COUNT} checks)`, async () => {
@@ -56,7 +57,6 @@ describe('crypto backends: the same vectors and known answers on each', function
         alias: { 'node:assert/strict': path.join(here, 'browser', 'assert.ts') }
       })
       assert.doesNotMatch(built.code, /sodium-native/, 'the browser bundle holds no trace of the native addon')
-      browser = await launchChromium()
       const { page, errors } = await pageWith(browser, built.code)
       const report = await page.evaluate(() => (globalThis as unknown as {
         shsBundle: { runSharedChecks: () => SharedCheckReport }
@@ -64,6 +64,23 @@ describe('crypto backends: the same vectors and known answers on each', function
       assert.deepEqual(errors, [], 'the page threw no errors')
       assert.match(await page.evaluate(() => navigator.userAgent), /HeadlessChrome/)
       assertAllPassed(report, PORTABLE)
+    })
+
+    it('a bundler building the published dist/ for the browser gets the portable backend, and it runs', async () => {
+      const built = await bundle('dist/crypto/keys.js', { source: false })
+      assert.doesNotMatch(built.code, /sodium-native/)
+      assert.match(built.code, /@noble \(portable\)/, 'the dist build names the portable backend')
+      const { page, errors } = await pageWith(browser, built.code)
+      const lengths = await page.evaluate(() => {
+        const { generateKeyPair, asKeyPair } = (globalThis as unknown as {
+          shsBundle: { generateKeyPair: () => { publicKey: Uint8Array, secretKey: Uint8Array }, asKeyPair: (keys: unknown) => unknown }
+        }).shsBundle
+        const keys = generateKeyPair()
+        asKeyPair(keys)
+        return [keys.publicKey.byteLength, keys.secretKey.byteLength]
+      })
+      assert.deepEqual(errors, [])
+      assert.deepEqual(lengths, [32, 64])
     })
   })
 })

@@ -23,6 +23,8 @@ export interface BundleOptions {
   alias?: Record<string, string>
   /** The global the IIFE assigns the entry's exports to. */
   globalName?: string
+  /** Resolve `#crypto-backend` to src/ (the default, for tests and benches) or, with false, to dist/ as an installed package does. */
+  source?: boolean
 }
 
 export interface Bundle {
@@ -53,7 +55,7 @@ export async function bundle (entry: string, options: BundleOptions = {}): Promi
     globalName: options.globalName ?? 'shsBundle',
     target: TARGET,
     // `shs-source` maps `#crypto-backend` to src/ rather than dist/; `browser` is implied by the platform.
-    conditions: ['shs-source'],
+    conditions: options.source === false ? [] : ['shs-source'],
     minify: options.minify === true,
     legalComments: 'none',
     logLevel: 'silent',
