@@ -8,5 +8,7 @@ module.exports = {
   timeout: 20000,
   exit: false,
   reporter: 'spec',
+  // src/ resolves #crypto-backend to its own TypeScript, not to the built dist/ (package.json imports).
+  'node-option': ['conditions=shs-source'],
   ...(named ? {} : { spec: ['test/**/*.test.ts'] })
 }

@@ -5,6 +5,7 @@ import sodium from 'sodium-native'
 import { BoxStreamDecoder, BoxStreamEncoder, BoxStreamError } from '../src/index.ts'
 import { incrementNonce } from '../src/boxstream/nonce.ts'
 import { concat, fromHex, randomPayload, splitIrregular, toHex } from './helpers/bytes.ts'
+import { KAT_KEY, KAT_NONCE, KAT_OUTPUT } from './helpers/boxstream-known-answers.ts'
 
 const require = createRequire(import.meta.url)
 type PullSource = (end: unknown, cb: (end: unknown, data?: Buffer) => void) => void
@@ -17,12 +18,6 @@ const boxes = require('pull-box-stream') as {
   createBoxStream: (key: Buffer, nonce: Buffer) => unknown
   createUnboxStream: (key: Buffer, nonce: Buffer) => unknown
 }
-
-const KAT_KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
-/** Ends in 00 ff ff fe: packet 1's header nonce carries across three bytes. */
-const KAT_NONCE = concat([new Uint8Array(20).fill(0xab), fromHex('00fffffe')])
-/** pull-box-stream@1.0.13's output for the writes "hello", "box-stream" and then the end. */
-const KAT_OUTPUT = 'aafe9e649a94cd4907280b15af567a6c66d2fb40755d5c54ab8dc54c9a6bb4ae42503f9a456d9df32a139d2567c9f827e1732ebc8332ab6cc393b864cf842ab19149d6815cdf2007991f9c72a75ab931350bff70164594460cd735cdefe2b65eace924f958fd0b62e31eedc43c4e6889ad574cb3a6'
 
 function referenceBox (key: Uint8Array, nonce: Uint8Array, writes: Uint8Array[]): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {

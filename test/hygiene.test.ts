@@ -3,8 +3,8 @@
  * buffer that held a secret is zero once it is no longer needed.
  *
  * The secret census wraps the libsodium functions that produce or consume secrets and keeps a
- * reference to each buffer involved (DH results, ephemeral and curve secret keys, hash outputs
- * and states, every secretbox key), so the test can look at the very memory the implementation
+ * reference to each buffer involved (DH results, ephemeral and curve secret keys, hash inputs
+ * and outputs, every secretbox key), so the test can look at the very memory the implementation
  * used, without any accessor into it.
  */
 import assert from 'node:assert/strict'
@@ -98,12 +98,12 @@ describe('hygiene', function () {
       const server = SecretHandshake.server({ keys: serverKeys, networkKey: SSB_NETWORK_KEY })
       const sessions = runHandshake(client, server)
       const handedOver = sessions.flatMap((s) => [s.encryptKey, s.decryptKey])
-      census.assertWiped({ except: handedOver, expectKinds: ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash state', 'secretbox key'] })
+      census.assertWiped({ except: handedOver, expectKinds: ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash input', 'secretbox key'] })
     })
 
     type Watch = (fn: () => void) => void
     const EMPTY: Uint8Array = new Uint8Array(0)
-    const DEEP: Kind[] = ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash state', 'secretbox key']
+    const DEEP: Kind[] = ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash input', 'secretbox key']
     const failures: Array<{ name: string, role: 'client' | 'server', expectKinds: Kind[], run: (victim: SecretHandshake, peer: SecretHandshake, watch: Watch) => void }> = [
       {
         name: 'a random message 1',
@@ -312,7 +312,7 @@ function written (machine: SecretHandshake): Uint8Array {
   return (action as { bytes: Uint8Array }).bytes
 }
 
-type Kind = 'ephemeral secret key' | 'DH result' | 'curve secret key' | 'hash output' | 'hash state' | 'secretbox key'
+type Kind = 'ephemeral secret key' | 'DH result' | 'curve secret key' | 'hash output' | 'hash input' | 'secretbox key'
 
 /** Which argument of which libsodium function holds a secret (libsodium puts keys last). */
 const WATCHED: ReadonlyArray<[string, Kind, (args: unknown[]) => unknown]> = [
@@ -320,8 +320,8 @@ const WATCHED: ReadonlyArray<[string, Kind, (args: unknown[]) => unknown]> = [
   ['crypto_scalarmult', 'DH result', (args) => args[0]],
   ['crypto_sign_ed25519_sk_to_curve25519', 'curve secret key', (args) => args[0]],
   ['crypto_hash_sha256', 'hash output', (args) => args[0]],
-  ['crypto_hash_sha256_init', 'hash state', (args) => args[0]],
-  ['crypto_hash_sha256_final', 'hash output', (args) => args[1]],
+  // Every SHA-256 input in SHS1 is secret: a DH result, or the concatenation sha256() joined and wipes.
+  ['crypto_hash_sha256', 'hash input', (args) => args[1]],
   ...['crypto_secretbox_easy', 'crypto_secretbox_open_easy', 'crypto_secretbox_detached', 'crypto_secretbox_open_detached']
     .map((name): [string, Kind, (args: unknown[]) => unknown] => [name, 'secretbox key', (args) => args[args.length - 1]])
 ]
@@ -337,15 +337,18 @@ class SecretCensus {
 
   install (): void {
     const library = sodium as unknown as Record<string, unknown>
-    for (const [name, kind, pick] of WATCHED) {
+    for (const [name] of WATCHED) {
       if (this.#originals.has(name)) continue
       const original = library[name]
       if (typeof original !== 'function') throw new Error(`sodium-native has no function ${name}`)
       this.#originals.set(name, original)
+      const watches = WATCHED.filter(([watched]) => watched === name)
       library[name] = (...args: unknown[]): unknown => {
         const result: unknown = Reflect.apply(original, library, args)
-        const buffer = pick(args)
-        if (buffer instanceof Uint8Array) this.#seen.push({ kind, buffer })
+        for (const [, kind, pick] of watches) {
+          const buffer = pick(args)
+          if (buffer instanceof Uint8Array) this.#seen.push({ kind, buffer })
+        }
         return result
       }
     }

@@ -3,7 +3,7 @@
  * buffers at most one packet, so a hostile peer cannot make it hold more than 4130 bytes. Any
  * failure is final: the key is wiped and nothing more is ever delivered (shs1.md, "Box-stream").
  */
-import sodium from 'sodium-native'
+import { allocUnsafe, sodium } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
 import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
@@ -78,7 +78,7 @@ export class BoxStreamDecoder {
     const reuseInput = options?.reuseInput === true
     // Plaintext is never longer than the ciphertext it came from, so one buffer the size of the
     // input holds every body this call opens: at most one allocation per chunk, not per packet.
-    const output = reuseInput ? bytes : Buffer.allocUnsafe(bytes.byteLength + this.#partialLength)
+    const output = reuseInput ? bytes : allocUnsafe(bytes.byteLength + this.#partialLength)
     const sink: DecodeSink = { output, written: 0, reuseInput, spilled: undefined }
     try {
       this.#decodeInto(bytes, sink)
@@ -123,7 +123,7 @@ export class BoxStreamDecoder {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
         // packet of a chunk can be such a body.
-        const plaintext = Buffer.allocUnsafe(state.length)
+        const plaintext = allocUnsafe(state.length)
         this.#openBody(packetPart, plaintext)
         sink.spilled = plaintext
       } else {

@@ -2,7 +2,7 @@
  * Box-stream encoder: plaintext in, sealed packets out, no I/O. Each call seals everything it is
  * given into one output buffer, so an adapter can hand the transport one write per batch.
  */
-import sodium from 'sodium-native'
+import { allocUnsafe, sodium } from '#crypto-backend'
 import { BoxStreamError } from '../errors.ts'
 import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
@@ -62,7 +62,7 @@ export class BoxStreamEncoder {
     // Every byte of the output is written below, so it need not be zeroed first.
     const sealed = output !== undefined && output.byteLength >= sealedLength
       ? output.subarray(0, sealedLength)
-      : Buffer.allocUnsafe(sealedLength)
+      : allocUnsafe(sealedLength)
     let chunkIndex = 0
     let chunkOffset = 0
     let outputOffset = 0

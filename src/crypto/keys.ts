@@ -3,7 +3,7 @@
  * public key), their Curve25519 forms for SHS1's Diffie-Hellman steps, and the checks that
  * turn malformed input into an `InvalidKeyError` before any of it reaches libsodium.
  */
-import sodium from 'sodium-native'
+import { sodium } from '#crypto-backend'
 import { InvalidKeyError } from '../errors.ts'
 import {
   CURVE_KEY_BYTES, NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES,

@@ -3,7 +3,7 @@
  * named. Every function here is synchronous and side-effect free apart from its outputs; the
  * callers decide when to wipe what they were given.
  */
-import sodium from 'sodium-native'
+import { sodium } from '#crypto-backend'
 import { InvalidKeyError } from '../errors.ts'
 
 export const PUBLIC_KEY_BYTES = 32
@@ -51,8 +51,8 @@ export function verifyHmac (mac: Uint8Array, message: Uint8Array, key: Uint8Arra
 }
 
 /**
- * SHA-256 over the concatenation of `parts`, streamed so that no temporary concatenation of
- * secrets is left behind for the caller to wipe.
+ * SHA-256 over the concatenation of `parts`; the temporary concatenation (of secrets) is wiped
+ * here, so the caller has nothing extra to wipe.
  */
 export function sha256 (...parts: Uint8Array[]): Uint8Array {
   const digest = new Uint8Array(HASH_BYTES)
@@ -60,11 +60,9 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
     sodium.crypto_hash_sha256(digest, parts[0] as Uint8Array)
     return digest
   }
-  const state = new Uint8Array(sodium.crypto_hash_sha256_STATEBYTES)
-  sodium.crypto_hash_sha256_init(state)
-  for (const part of parts) sodium.crypto_hash_sha256_update(state, part)
-  sodium.crypto_hash_sha256_final(state, digest)
-  wipe(state)
+  const joined = concatBytes(...parts)
+  sodium.crypto_hash_sha256(digest, joined)
+  wipe(joined)
   return digest
 }
 
