@@ -4,12 +4,13 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type Command, Option } from 'commander'
-import type { SecureStream, ShsError } from '../../index.ts'
+import { readFile } from 'node:fs/promises'
+import { type SecureStream, type ShsError, formatWsAddress } from '../../index.ts'
 import { AllowList } from '../allow.ts'
 import { type HostPort, formatHostPort, formatMultiserver, parseHostPort, parseListenAddress } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
 import { describeFailure } from '../errors/format.ts'
-import type { ExitCode } from '../exit-codes.ts'
+import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { exitOnSignal } from '../exit.ts'
 import { formatId } from '../identity.ts'
 import { Log } from '../log.ts'
@@ -24,6 +25,9 @@ import { joinStdio } from '../stdio.ts'
 
 interface ListenOptions extends CommonOptions {
   allow?: string
+  ws?: boolean
+  tlsCert?: string
+  tlsKey?: string
   exec?: string
   forward?: string
   progress?: boolean
@@ -38,7 +42,9 @@ Examples:
   $ shs listen 0.0.0.0:8008 --allow ~/.config/shs/allowed --exec 'tar xf -'
   $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # per client; also $${REMOTE_ADDRESS_ENV}
   $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel to a web server
-  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage`
+  $ shs listen 8008 --timeout 2000 --verbose         # drop slow handshakes, show each stage
+  $ shs listen --ws 8989                             # WebSocket clients: ws://127.0.0.1:8989~shs:KEY
+  $ shs listen --ws 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem   # wss:`
 
 export function registerListen (program: Command): void {
   program.command('listen')
@@ -46,6 +52,9 @@ export function registerListen (program: Command): void {
     .argument('<[host:]port>', 'where to listen; port 0 picks a free port')
     .addOption(keysOption())
     .addOption(networkKeyOption())
+    .option('--ws', 'accept WebSocket clients (as multiserver\'s ws plugin serves them) instead of TCP ones')
+    .option('--tls-cert <file>', 'with --ws: serve wss: with this certificate (PEM); needs --tls-key')
+    .option('--tls-key <file>', 'with --ws: the private key (PEM) of --tls-cert')
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
     .addOption(new Option('-f, --forward <host:port>', 'join each client to a new TCP connection to HOST:PORT').conflicts('exec'))
@@ -71,6 +80,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     : options.forward !== undefined
       ? { kind: 'forward', target: parseHostPort(options.forward, undefined, '--forward') }
       : { kind: 'stdio' }
+  const webSocket = await webSocketSettings(options)
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
   const progress = createProgress(options.progress === true)
@@ -119,6 +129,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   server = await serve({
     ...identity,
     address,
+    webSocket,
     timeout: options.timeout,
     log,
     onStream,
@@ -138,7 +149,10 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   })
 
   const bound = server.address
-  log.info(`listening on ${formatHostPort(bound)} as ${formatMultiserver(bound, identity.keys.publicKey)}`)
+  const multiserver = webSocket === undefined
+    ? formatMultiserver(bound, identity.keys.publicKey)
+    : formatWsAddress({ host: bound.host, port: bound.port, secure: bound.secure }, identity.keys.publicKey)
+  log.info(`listening on ${formatHostPort(bound)} as ${multiserver}`)
   log.info(allow === undefined
     ? 'accepting any client that knows this server\'s key (restrict with --allow FILE)'
     : `accepting only the ${allow.count} id(s) listed in ${allow.list.path}`)
@@ -155,6 +169,26 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   const code = await done
   await stop()
   return code
+}
+
+/** --ws, with --tls-cert and --tls-key for wss:. */
+async function webSocketSettings (options: ListenOptions): Promise<{ cert?: string, key?: string } | undefined> {
+  const { tlsCert, tlsKey } = options
+  if (options.ws !== true) {
+    if (tlsCert !== undefined || tlsKey !== undefined) throw new CliError(EXIT.USAGE, '--tls-cert and --tls-key serve wss: and need --ws')
+    return undefined
+  }
+  if (tlsCert === undefined && tlsKey === undefined) return {}
+  if (tlsCert === undefined || tlsKey === undefined) throw new CliError(EXIT.USAGE, 'wss: needs both --tls-cert FILE and --tls-key FILE')
+  return { cert: await readPem(tlsCert, '--tls-cert'), key: await readPem(tlsKey, '--tls-key') }
+}
+
+async function readPem (path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new CliError(EXIT.USAGE, `cannot read ${flag} ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a PEM file`, { cause: err })
+  }
 }
 
 function describeMode (mode: Mode): string {
