@@ -17,14 +17,33 @@ export interface PullDuplex<T> {
 
 function ignore (): void {}
 
-/** Reads a pull source as an async iterable; stopping early (break, throw) aborts the source. */
-export async function * fromPullSource<T> (source: PullSource<T>): AsyncGenerator<T, void, undefined> {
+/**
+ * Reads a pull source as an async iterable; stopping early (break, throw) aborts the source,
+ * unless `abortOnReturn` is false: a transport must not be torn down just because the box
+ * stream inside it ended (our goodbye may still be on its way out).
+ */
+export async function * fromPullSource<T> (source: PullSource<T>, abortOnReturn = true): AsyncGenerator<T, void, undefined> {
+  // Callbacks not yet consumed. One read has one callback, but pull-websocket's source calls the
+  // same callback again for every message that arrives before the next read: keep those too.
+  const answers: Array<{ end: PullEnd, data?: T }> = []
+  let wake: (() => void) | undefined
+  let reading = false
   let ended = false
   try {
     for (;;) {
-      const { end, data } = await new Promise<{ end: PullEnd, data?: T }>((resolve) => {
-        source(null, (end, data) => { resolve({ end, data }) })
-      })
+      if (answers.length === 0 && !reading) {
+        reading = true
+        source(null, (end, data) => {
+          reading = false
+          answers.push({ end, data })
+          wake?.()
+        })
+      }
+      if (answers.length === 0) await new Promise<void>((resolve) => { wake = resolve })
+      wake = undefined
+      const answer = answers.shift()
+      if (answer === undefined) continue
+      const { end, data } = answer
       if (end === true) { ended = true; return }
       if (end !== null && end !== undefined && end !== false) {
         ended = true
@@ -33,7 +52,7 @@ export async function * fromPullSource<T> (source: PullSource<T>): AsyncGenerato
       yield data as T
     }
   } finally {
-    if (!ended) source(true, ignore)
+    if (!ended && abortOnReturn) source(true, ignore)
   }
 }
 

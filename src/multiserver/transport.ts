@@ -8,7 +8,7 @@ export function pullToByteDuplex (stream: PullDuplex<Buffer>): ByteDuplex {
   let stopSink: (error: Error) => void = ignore
   let aborted = false
   return {
-    source: fromPullSource(stream.source),
+    source: fromPullSource(stream.source, false),
     sink: async (chunks) => {
       await new Promise<void>((resolve) => {
         const outgoing = stoppableSource(chunks, resolve)

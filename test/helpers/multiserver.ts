@@ -83,3 +83,35 @@ export async function pullCollect (source: PullDuplex['source']): Promise<Buffer
     pull(source, pull.collect((err: Error | null, chunks: Buffer[]) => { if (err !== null) reject(err); else resolve(Buffer.concat(chunks)) }))
   })
 }
+
+/**
+ * Sends `payload` and reads it back echoed, ending our side only once all of it came back: a
+ * WebSocket cannot be half-closed, and multiserver's ws plugin closes it when our side ends.
+ */
+export async function pullEcho (stream: PullDuplex, chunks: Buffer[]): Promise<Buffer> {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
+  let allBack: () => void = () => {}
+  const back = new Promise<void>((resolve) => { allBack = resolve })
+  let i = 0
+  const source = (abort: unknown, cb: (end: unknown, data?: Buffer) => void): void => {
+    if (abort !== null && abort !== undefined) { cb(abort); return }
+    if (i < chunks.length) { cb(null, chunks[i++]); return }
+    back.then(() => { cb(true) }, cb)
+  }
+  const received: Buffer[] = []
+  let length = 0
+  return await new Promise((resolve, reject) => {
+    pull(source, stream, pull.drain((chunk: Buffer) => {
+      received.push(chunk)
+      length += chunk.length
+      if (length < total) return true
+      allBack()
+      // All of it is back: stop here rather than wait for the peer's goodbye, which a WebSocket
+      // closed by our own end (multiserver's ws plugin closes it then) may never deliver.
+      return false
+    }, (err: Error | null) => {
+      if (err !== null && err !== true as unknown) reject(err)
+      else resolve(Buffer.concat(received))
+    }))
+  })
+}

@@ -13,7 +13,7 @@ import {
 } from '../../src/index.ts'
 import { webSocketDuplex } from '../../src/ws/duplex.ts'
 import { collect, randomPayload, splitIrregular } from '../helpers/bytes.ts'
-import { pull, pullCollect, startStockServer, stockConnect, stockShs } from '../helpers/multiserver.ts'
+import { pull, pullEcho, startStockServer, stockConnect, stockShs } from '../helpers/multiserver.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -64,8 +64,8 @@ describe('SHS over WebSocket', function () {
       const stream = await stockConnect(address, stockShs(clientKeys, networkKey))
       assert.deepEqual(stream.remote, Buffer.from(serverKeys.publicKey))
       const payload = Buffer.from(randomPayload(300_000))
-      const received = pullCollect(pull(pull.values(splitIrregular(payload).map((c) => Buffer.from(c))), stream, pull.through()) as never)
-      assert.deepEqual(await received, payload)
+      const received = await pullEcho(stream, splitIrregular(payload).map((c) => Buffer.from(c)))
+      assert.ok(received.equals(payload))
       assert.deepEqual(accepted, clientKeys.publicKey)
     } finally {
       await listener.close()
