@@ -96,6 +96,40 @@ describe('shs-transport/multiserver: a drop-in for multiserver/plugins/shs', fun
     }
   })
 
+  it('holds backpressure: a peer that stops reading stops our sender pulling from its source', async () => {
+    const CHUNK = Buffer.alloc(64 * 1024, 1)
+    // Far above what loopback socket buffers hold, far below what an unthrottled pull would reach.
+    const BOUND = 64 * 1024 * 1024
+    const held: PullDuplex[] = []
+    const server = await startStockServer('net', stockShs(serverKeys, appKey), (stream) => { held.push(stream) })
+    try {
+      const client = await stockConnect(server.address, ourShs({ keys: asSodium(clientKeys), appKey }))
+      let produced = 0
+      // An endless source that counts what the sender took from it.
+      pull((abort: unknown, cb: (end: unknown, data?: Buffer) => void) => {
+        if (abort !== null && abort !== undefined) { cb(abort); return }
+        produced += CHUNK.length
+        cb(null, CHUNK)
+      }, client.sink)
+      // Event-loop turns, not wall-clock: wait until the sender stops pulling (or passes the bound).
+      let last = -1
+      let still = 0
+      for (let turn = 0; turn < 1_000_000 && still < 500 && produced <= BOUND; turn++) {
+        await new Promise((resolve) => setImmediate(resolve))
+        still = produced === last ? still + 1 : 0
+        last = produced
+      }
+      assert.ok(produced <= BOUND, `the sender pulled ${produced} bytes for a peer that reads nothing`)
+      assert.equal(held.length, 1, 'the server holds the connection, unread')
+      assert.ok(produced > 0)
+      // Tear both ends down (the stock server's close waits for its connections).
+      await new Promise((resolve) => { client.source(true, resolve) })
+      await new Promise((resolve) => { held[0]?.source(true, resolve) })
+    } finally {
+      await server.close()
+    }
+  })
+
   describe('refusals fail as with the stock plugin', () => {
     const cases = {
       'auth refuses': { serverAuth: (_pk: Buffer, cb: (err: null, auth: boolean) => void) => { cb(null, false) }, clientAppKey: appKey },
