@@ -3,7 +3,7 @@
  * (`net:HOST:PORT~shs:KEY;ws://HOST:PORT~shs:KEY`) whose alternatives are tried in order until
  * one completes the handshake.
  */
-import { generateKeyPair } from '../crypto/keys.ts'
+import { asKeyPair, asNetworkKey, generateKeyPair } from '../crypto/keys.ts'
 import { AbortError, ConnectionError, ShsError } from '../errors.ts'
 import { type ConnectOptions as HostConnectOptions, connect as connectTcp } from '../net/connect.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
@@ -24,6 +24,9 @@ export type ConnectOptions = HostConnectOptions | AddressConnectOptions
 /** Connects to an SHS server over TCP (`host`, `port`, `remotePublicKey`) or at a multiserver `address`. */
 export async function connect (options: ConnectOptions): Promise<SecureStream> {
   if (!('address' in options)) return await connectTcp(options)
+  // Misuse fails fast and locally, before any alternative is tried.
+  asKeyPair(options.keys)
+  asNetworkKey(options.networkKey)
   const resolved = resolveAddress(options.address)
   const attempts: AddressAttempt[] = []
   for (const alternative of resolved) {

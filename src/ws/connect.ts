@@ -5,7 +5,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.ts'
 import { ConnectionError } from '../errors.ts'
 import { clientHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
-import { type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
 
 export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSocketDuplexOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
@@ -25,7 +25,7 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
 }
 
 async function openSocket (url: string, ca: WebSocketConnectOptions['ca'], deadline: Parameters<Parameters<typeof withDeadline>[1]>[0]): Promise<WebSocket> {
-  const socket = new WebSocket(url, { ca: ca as string | Buffer | Array<string | Buffer> | undefined, perMessageDeflate: false })
+  const socket = new WebSocket(url, { ca: ca as string | Buffer | Array<string | Buffer> | undefined, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
   const opened = new Promise<WebSocket>((resolve, reject) => {
     socket.once('open', () => { socket.off('error', reject); resolve(socket) })
     socket.once('error', (err) => {

@@ -9,6 +9,14 @@ import type { ByteDuplex } from '../stream/types.ts'
 
 /** Messages queued before we pause the socket, so a slow reader bounds what a fast peer makes us hold. */
 const QUEUE_HIGH_WATER = 16
+/**
+ * The largest message we accept (the ws package's default is 100 MiB). Box-stream peers send a
+ * packet or a few per message (multiserver sends each header and body apart), so this is
+ * plenty, and with the queue above bounds what one peer can make us hold to 4 MiB.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024
+/** We send at most this much per message, well under what any peer accepts. */
+const SEND_SLICE_BYTES = 64 * 1024
 
 export interface WebSocketDuplexOptions {
   /**
@@ -68,7 +76,11 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
   return {
     source: source(),
     sink: async (chunks: AsyncIterable<Uint8Array>) => {
-      for await (const chunk of chunks) await send(socket, chunk)
+      for await (const chunk of chunks) {
+        for (let offset = 0; offset < chunk.byteLength; offset += SEND_SLICE_BYTES) {
+          await send(socket, chunk.subarray(offset, offset + SEND_SLICE_BYTES))
+        }
+      }
       sinkDone = true
       if (ended || socket.readyState !== socket.OPEN) closeWhenBothEnded()
       else if (failure === undefined) socket.once('close', closeWhenBothEnded)

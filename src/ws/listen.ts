@@ -10,7 +10,7 @@ import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, HandshakeError, ShsError } from '../errors.ts'
 import { serverHandshake } from '../stream/handshake.ts'
 import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
-import { type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
 
 export interface WebSocketRemote {
   host: string
@@ -61,7 +61,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   const sockets = new Set<WebSocket>()
   const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
   let pending = 0
-  const wss = new WebSocketServer({ server, perMessageDeflate: false })
+  const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
   wss.on('connection', (socket, request) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))

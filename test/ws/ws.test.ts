@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net'
 import { generate } from 'selfsigned'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
-  AllAddressesFailedError, ConnectionError, SSB_NETWORK_KEY, type SecureStream, connect, connectWebSocket,
+  AllAddressesFailedError, ConnectionError, InvalidKeyError, SSB_NETWORK_KEY, type SecureStream, connect, connectWebSocket,
   formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket
 } from '../../src/index.ts'
 import { webSocketDuplex } from '../../src/ws/duplex.ts'
 import { collect, randomPayload, splitIrregular } from '../helpers/bytes.ts'
+import { assertNoLeaks, countResources } from '../helpers/resources.ts'
 import { pull, pullEcho, startStockServer, stockConnect, stockShs } from '../helpers/multiserver.ts'
 
 const serverKeys = generateKeyPair()
@@ -25,6 +26,12 @@ async function echo (stream: SecureStream): Promise<void> {
 
 describe('SHS over WebSocket', function () {
   this.timeout(30_000)
+  let baseline: Map<string, number>
+  beforeEach(async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    baseline = countResources()
+  })
+  afterEach(async () => { await assertNoLeaks(baseline) })
 
   it('ours to ours: 1 MiB both ways at once, ended by goodbye both ways', async () => {
     const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey }, (stream) => { void echo(stream) })
@@ -70,6 +77,27 @@ describe('SHS over WebSocket', function () {
     } finally {
       await listener.close()
     }
+  })
+
+  it('drops a peer that sends a message larger than any box-stream peer sends', async () => {
+    let reported: (message: string) => void = () => {}
+    const failure = new Promise<string>((resolve) => { reported = resolve })
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey, onHandshakeError: (err) => { reported(err.message) } }, () => {})
+    try {
+      const socket = new WebSocket(`ws://127.0.0.1:${listener.address().port}`)
+      const closed = new Promise((resolve) => socket.once('close', resolve))
+      await new Promise((resolve) => socket.once('open', resolve))
+      socket.send(new Uint8Array(1024 * 1024))
+      assert.match(await failure, /hung up/)
+      await closed
+    } finally {
+      await listener.close()
+    }
+  })
+
+  it('refuses bad keys before dialing any alternative', async () => {
+    await assert.rejects(connect({ address: `ws://127.0.0.1:1~shs:${Buffer.from(serverKeys.publicKey).toString('base64')}`, keys: { publicKey: clientKeys.publicKey, secretKey: serverKeys.secretKey }, networkKey }),
+      (err: unknown) => err instanceof InvalidKeyError)
   })
 
   it('wss: with a self-signed certificate the client is told to trust (ca)', async () => {
