@@ -57,7 +57,7 @@ export function init (api: SecretStackApi, config: SecretStackShsConfig): void {
         else cb(null, auth ?? true)
       })
     }
-  } as ShsPluginOptions)
+  })
   if (plugin.publicKey === undefined) throw new Error('shs-transport/secret-stack needs config.keys or config.seed')
 
   const id = `@${formatKey(plugin.publicKey)}.ed25519`

@@ -24,10 +24,11 @@ export type ConnectOptions = HostConnectOptions | AddressConnectOptions
 /** Connects to an SHS server over TCP (`host`, `port`, `remotePublicKey`) or at a multiserver `address`. */
 export async function connect (options: ConnectOptions): Promise<SecureStream> {
   if (!('address' in options)) return await connectTcp(options)
+  const { address, ...rest } = options
   // Misuse fails fast and locally, before any alternative is tried.
-  asKeyPair(options.keys)
-  asNetworkKey(options.networkKey)
-  const resolved = resolveAddress(options.address)
+  asKeyPair(rest.keys)
+  asNetworkKey(rest.networkKey)
+  const resolved = resolveAddress(address)
   const attempts: AddressAttempt[] = []
   for (const alternative of resolved) {
     if ('unusable' in alternative) {
@@ -35,7 +36,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
       continue
     }
     try {
-      return await connectEndpoint(alternative.endpoint, options)
+      return await connectEndpoint(alternative.endpoint, rest)
     } catch (err) {
       const error = err instanceof ShsError ? err : new ConnectionError(String(err), { cause: err })
       // The caller gave up: trying the next address would ignore their wish.
@@ -50,15 +51,11 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
 
 /** One alternative; `shs:KEY:SEED` means: authenticate as the key pair grown from SEED. */
 export async function connectEndpoint (endpoint: ShsEndpoint, options: Omit<AddressConnectOptions, 'address'>): Promise<SecureStream> {
-  const { address: _unused, ...rest } = options as AddressConnectOptions
-  const common = {
-    ...rest,
-    keys: endpoint.seed === undefined ? options.keys : generateKeyPair(endpoint.seed),
-    remotePublicKey: endpoint.remotePublicKey
-  }
+  const { ca, pingInterval, ...handshake } = options
+  const keys = endpoint.seed === undefined ? options.keys : generateKeyPair(endpoint.seed)
+  const { remotePublicKey } = endpoint
   if (endpoint.transport === 'net') {
-    const { ca: _ca, pingInterval: _ping, ...tcp } = common
-    return await connectTcp({ ...tcp, host: endpoint.host, port: endpoint.port })
+    return await connectTcp({ ...handshake, keys, remotePublicKey, host: endpoint.host, port: endpoint.port })
   }
-  return await connectWebSocket({ ...common, url: endpoint.url })
+  return await connectWebSocket({ ...handshake, keys, remotePublicKey, url: endpoint.url, ca, pingInterval })
 }
