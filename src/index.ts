@@ -26,4 +26,4 @@ export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'
 export {
   listenWebSocket, type WebSocketListenOptions, type WebSocketListener, type WebSocketRemote
 } from './ws/listen.ts'
-export type { WebSocketDuplexOptions } from './ws/duplex.ts'
+export { type WebSocketDuplexOptions, webSocketDuplex } from './ws/duplex.ts'

@@ -9,9 +9,8 @@ import { generate } from 'selfsigned'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
   AllAddressesFailedError, ConnectionError, InvalidKeyError, SSB_NETWORK_KEY, type SecureStream, connect, connectWebSocket,
-  formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket
+  formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket, webSocketDuplex
 } from '../../src/index.ts'
-import { webSocketDuplex } from '../../src/ws/duplex.ts'
 import { collect, randomPayload, splitIrregular } from '../helpers/bytes.ts'
 import { assertNoLeaks, countResources } from '../helpers/resources.ts'
 import { pull, pullEcho, startStockServer, stockConnect, stockShs } from '../helpers/multiserver.ts'
