@@ -33,6 +33,8 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
   let failure: Error | undefined
   let wake: (() => void) | undefined
   let sinkDone = false
+  /** We stopped reading: the peer's goodbye came (the box stream needs nothing after it), or the socket closed. */
+  let readDone = false
   const notify = (): void => { wake?.(); wake = undefined }
 
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -50,9 +52,9 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
       'it or the network between us is gone')
   })
 
-  // Neither side of a WebSocket can be closed alone: close once we are done writing and the peer is done too.
+  // Neither side of a WebSocket can be closed alone: close once we are done writing and done reading.
   const closeWhenBothEnded = (): void => {
-    if (sinkDone && ended) socket.close()
+    if (sinkDone && (ended || readDone)) socket.close()
   }
 
   async function * source (): AsyncGenerator<Uint8Array> {
@@ -69,6 +71,7 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
         await new Promise<void>((resolve) => { wake = resolve })
       }
     } finally {
+      readDone = true
       closeWhenBothEnded()
     }
   }
@@ -82,8 +85,7 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
         }
       }
       sinkDone = true
-      if (ended || socket.readyState !== socket.OPEN) closeWhenBothEnded()
-      else if (failure === undefined) socket.once('close', closeWhenBothEnded)
+      closeWhenBothEnded()
     },
     abort: () => {
       stopPing()

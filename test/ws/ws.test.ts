@@ -32,14 +32,16 @@ describe('SHS over WebSocket', function () {
   })
   afterEach(async () => { await assertNoLeaks(baseline) })
 
-  it('ours to ours: 1 MiB both ways at once, ended by goodbye both ways', async () => {
+  it('ours to ours: 1 MiB both ways at once, ended by goodbye both ways, then the WebSocket closes by itself', async () => {
     const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey }, (stream) => { void echo(stream) })
     try {
+      const listening = countResources()
       const { host, port } = listener.address()
       const stream = await connectWebSocket({ url: `ws://${host}:${port}`, keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey })
       const payload = randomPayload(1024 * 1024)
       const [received] = await Promise.all([collect(stream.source), stream.sink(splitIrregular(payload))])
       assert.deepEqual(received, payload)
+      await assertNoLeaks(listening)
     } finally {
       await listener.close()
     }
