@@ -96,6 +96,23 @@ describe('SHS over WebSocket', function () {
     }
   })
 
+  it('closes WebSockets beyond maxPendingHandshakes at once, reported as ERR_SHS_BUSY', async () => {
+    let reported: (code: string) => void = () => {}
+    const busy = new Promise<string>((resolve) => { reported = resolve })
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey, maxPendingHandshakes: 1, onHandshakeError: (err) => { reported(err.code) } }, () => {})
+    try {
+      const url = `ws://127.0.0.1:${listener.address().port}`
+      const silent = new WebSocket(url)
+      await new Promise((resolve) => silent.once('open', resolve))
+      const extra = new WebSocket(url)
+      const extraClosed = new Promise((resolve) => extra.once('close', resolve))
+      assert.equal(await busy, 'ERR_SHS_BUSY')
+      await extraClosed
+    } finally {
+      await listener.close()
+    }
+  })
+
   it('refuses bad keys before dialing any alternative', async () => {
     await assert.rejects(connect({ address: `ws://127.0.0.1:1~shs:${Buffer.from(serverKeys.publicKey).toString('base64')}`, keys: { publicKey: clientKeys.publicKey, secretKey: serverKeys.secretKey }, networkKey }),
       (err: unknown) => err instanceof InvalidKeyError)
