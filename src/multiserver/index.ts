@@ -1,5 +1,5 @@
 /**
- * `shs-transport/multiserver`: `require('shs-transport/multiserver')` (CommonJS, Node >= 22.12)
+ * `shs-transport/multiserver`: `require('shs-transport/multiserver')` (CommonJS, through Node's require(esm))
  * and `import shs from 'shs-transport/multiserver'` both give the plugin function, so replacing
  * `require('multiserver/plugins/shs')` is the whole migration.
  */

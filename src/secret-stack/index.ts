@@ -1,6 +1,6 @@
 /**
- * `shs-transport/secret-stack`: `.use(require('shs-transport/secret-stack'))` (CommonJS, Node >=
- * 22.12) or `.use(plugin)` after `import plugin from 'shs-transport/secret-stack'`, where
+ * `shs-transport/secret-stack`: `.use(require('shs-transport/secret-stack'))` (CommonJS, through
+ * Node's require(esm)) or `.use(plugin)` after `import plugin from 'shs-transport/secret-stack'`, where
  * `secret-stack/plugins/shs` used to be.
  */
 import { init, name, version } from './plugin.ts'
