@@ -71,7 +71,8 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
     return function shsTransform (stream, cb) {
       const duplex = pullToByteDuplex(stream)
       let authValue: unknown
-      const secured = address?.key !== undefined
+      // Missing keys and the like reject here rather than throw into multiserver.
+      const secured = Promise.resolve().then(async () => address?.key !== undefined
         ? clientHandshake(duplex, {
           keys: address.seed === undefined ? requireKeys(keys) : generateKeyPair(address.seed),
           networkKey,
@@ -86,16 +87,19 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
             auth(Buffer.from(remote), (err, value) => {
               if (err !== null && err !== undefined) { reject(err); return }
               authValue = value
-              resolve(value !== null && value !== undefined && value !== false)
+              // Any falsy value refuses, as in the reference.
+              resolve(Boolean(value))
             })
           })
-        })
+        }))
       secured.then(
         (secure) => { cb(null, toPullStream(secure, authValue)) },
         (err: unknown) => {
           // As the reference: a failed handshake does not say who it was with.
           const error = (err instanceof Error ? err : new Error(String(err))) as Error & { address?: string }
           error.address = 'shs:'
+          // The handshake has released the transport already, unless it never started.
+          duplex.abort?.(error)
           cb(error)
         })
     }

@@ -96,6 +96,16 @@ describe('shs-transport/multiserver: a drop-in for multiserver/plugins/shs', fun
     }
   })
 
+  it('without keys or a seed, a connection fails through the callback instead of throwing', async () => {
+    const server = await startStockServer('net', stockShs(serverKeys, appKey), (stream) => { pull(stream, stream) })
+    try {
+      await assert.rejects(stockConnect(server.address, ourShs({ appKey })), (err: Error & { address?: string }) =>
+        /needs keys or a seed/.test(err.message) && /~shs:$/.test(err.address ?? ''))
+    } finally {
+      await server.close()
+    }
+  })
+
   it('holds backpressure: a peer that stops reading stops our sender pulling from its source', async () => {
     const CHUNK = Buffer.alloc(64 * 1024, 1)
     // Far above what loopback socket buffers hold, far below what an unthrottled pull would reach.
