@@ -4,7 +4,7 @@
  */
 export { generateKeyPair, type KeyPair } from './crypto/keys.ts'
 export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
-export { connect, type ConnectOptions } from './net/connect.ts'
+export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
 export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
 export {
   Admission, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionEnvironment, type AdmissionOptions,
@@ -30,3 +30,9 @@ export {
   ShsError, InvalidKeyError, HandshakeError, HandshakeTimeoutError, AbortError, ConnectionError,
   BoxStreamError, type ShsErrorCode
 } from './errors.ts'
+export * from './ssb/index.ts'
+export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'
+export {
+  listenWebSocket, type WebSocketListenOptions, type WebSocketListener, type WebSocketRemote
+} from './ws/listen.ts'
+export { type WebSocketDuplexOptions, webSocketDuplex } from './ws/duplex.ts'

@@ -1,10 +1,14 @@
 /**
  * Where to connect and where to listen. Remote addresses are Scuttlebutt multiserver addresses
- * (`net:HOST:PORT~shs:<base64 key>`, the form SSB pubs publish) or `HOST:PORT` with `--remote`.
+ * (`net:HOST:PORT~shs:KEY`, `ws://HOST:PORT~shs:KEY`, several joined by `;`), parsed by the
+ * library, or `HOST:PORT` / `HOST PORT` (like nc) with `--remote`.
  */
+import {
+  InvalidAddressError, InvalidKeyError, type ShsEndpoint, formatId, formatNetAddress, parseEndpoints
+} from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
-import { formatId, parseId } from './identity.ts'
+import { parseId } from './identity.ts'
 export { formatHostPort } from '../net/address.ts'
 
 export interface HostPort {
@@ -17,48 +21,61 @@ export interface RemoteAddress extends HostPort {
   remotePublicKey: Uint8Array
 }
 
+/** What `connect` dials: a multiserver address whose alternatives the library tries in order. */
+export interface DialTarget {
+  /** The multiserver address, with the key of --remote filled in. */
+  address: string
+  endpoints: ShsEndpoint[]
+}
+
 const MAX_PORT = 65_535
 const DEFAULT_LISTEN_HOST = '127.0.0.1'
 
-/** ADDRESS of `connect` and `conformance`, with the optional `--remote ID`. */
-export function parseRemoteAddress (address: string, remote: string | undefined): RemoteAddress {
+/** ADDRESS (and PORT, in nc's `HOST PORT` form) of `connect`, with the optional `--remote ID`. */
+export function parseDialTarget (address: string, port: string | undefined, remote: string | undefined): DialTarget {
   const trimmed = address.trim()
   const fromFlag = remote === undefined ? undefined : parseId(remote, '--remote')
-  const parsed = trimmed.includes('~') || trimmed.startsWith('net:')
-    ? parseMultiserver(trimmed)
-    : { ...parseHostPort(trimmed, undefined, 'ADDRESS'), remotePublicKey: undefined }
-  if (parsed.port === 0) throw new CliError(EXIT.USAGE, 'ADDRESS has port 0: give the port the server listens on')
-  const { remotePublicKey } = parsed
-  if (remotePublicKey !== undefined && fromFlag !== undefined && formatId(fromFlag) !== formatId(remotePublicKey)) {
+  if (port !== undefined || !isMultiserver(trimmed)) {
+    const hostPort = port === undefined
+      ? parseHostPort(trimmed, undefined, 'ADDRESS')
+      : { host: trimmed, port: parsePort(port.trim(), 'PORT') }
+    if (hostPort.port === 0) throw new CliError(EXIT.USAGE, 'ADDRESS has port 0: give the port the server listens on')
+    if (fromFlag === undefined) {
+      const example = `net:${hostPort.host}:${hostPort.port}~shs:KEY`
+      throw new CliError(EXIT.USAGE, `"${[trimmed, port].filter(Boolean).join(' ')}" does not say which server key to expect: ` +
+        `use the multiserver address ${example} (as "shs listen" prints it), or add --remote @KEY.ed25519`)
+    }
+    const multiserver = formatNetAddress(hostPort, fromFlag)
+    return { address: multiserver, endpoints: endpointsOf(multiserver) }
+  }
+  const endpoints = endpointsOf(trimmed)
+  if (fromFlag !== undefined && endpoints.some((endpoint) => formatId(endpoint.remotePublicKey) !== formatId(fromFlag))) {
     throw new CliError(EXIT.USAGE, 'ADDRESS names a server key and --remote names another: drop one of them')
   }
-  const key = remotePublicKey ?? fromFlag
-  if (key === undefined) {
-    throw new CliError(EXIT.USAGE, `"${trimmed}" does not say which server key to expect: use a multiserver ` +
-      'address net:HOST:PORT~shs:KEY (as "shs listen" prints it), or add --remote @KEY.ed25519')
-  }
-  return { host: parsed.host, port: parsed.port, remotePublicKey: key }
+  return { address: trimmed, endpoints }
 }
 
-/**
- * A multiserver address may list several ways to reach a peer, separated by `;`, each a chain
- * of `~`-separated protocols; we can use the first `net:` one, with or without its `~shs:KEY`.
- */
-function parseMultiserver (address: string): HostPort & { remotePublicKey: Uint8Array | undefined } {
-  for (const alternative of address.split(';')) {
-    const [transport, secure, ...rest] = alternative.split('~')
-    if (transport === undefined || !transport.startsWith('net:')) continue
-    const hostPort = parseHostPort(transport.slice('net:'.length), undefined, 'ADDRESS')
-    if (secure === undefined) return { ...hostPort, remotePublicKey: undefined }
-    if (!secure.startsWith('shs:') || rest.length > 0) {
-      throw new CliError(EXIT.USAGE, `"${alternative}" is not net:HOST:PORT~shs:KEY: ` +
-        'shs speaks only the plain shs protocol on top of net')
-    }
-    // Some addresses append more fields after the key (shs:KEY:SEED); the key comes first.
-    const [key] = secure.slice('shs:'.length).split(':')
-    return { ...hostPort, remotePublicKey: parseId(key ?? '', 'the key in ADDRESS') }
+/** ADDRESS of `conformance`: its first `net:` alternative (the checks speak raw TCP). */
+export function parseRemoteAddress (address: string, remote: string | undefined): RemoteAddress {
+  const target = parseDialTarget(address, undefined, remote)
+  const net = target.endpoints.find((endpoint) => endpoint.transport === 'net')
+  if (net === undefined) {
+    throw new CliError(EXIT.USAGE, `"${address.trim()}" has no net:HOST:PORT~shs:KEY alternative: this command only dials TCP`)
   }
-  throw new CliError(EXIT.USAGE, `"${address}" has no net:HOST:PORT~shs:KEY part: shs only dials TCP (net:) addresses`)
+  return { host: net.host, port: net.port, remotePublicKey: net.remotePublicKey }
+}
+
+function isMultiserver (text: string): boolean {
+  return text.includes('~') || /^(net|wss?):/.test(text)
+}
+
+function endpointsOf (address: string): ShsEndpoint[] {
+  try {
+    return parseEndpoints(address)
+  } catch (err) {
+    if (!(err instanceof InvalidAddressError || err instanceof InvalidKeyError)) throw err
+    throw new CliError(EXIT.USAGE, `ADDRESS: ${err.message}`, { cause: err })
+  }
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT`, an unbracketed IPv6 host as multiserver writes it, or `PORT` if a default host is given. */
@@ -91,9 +108,7 @@ function parsePort (text: string, what: string): number {
   return port
 }
 
-/** How people type an endpoint back in: IPv6 hosts in brackets. */
-
 /** The multiserver form other SSB software and `shs connect` accept. */
-export function formatMultiserver ({ host, port }: HostPort, publicKey: Uint8Array): string {
-  return `net:${host}:${port}~shs:${formatId(publicKey).slice(1, -'.ed25519'.length)}`
+export function formatMultiserver (hostPort: HostPort, publicKey: Uint8Array): string {
+  return formatNetAddress(hostPort, publicKey)
 }

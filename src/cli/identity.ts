@@ -1,19 +1,13 @@
 /**
- * Scuttlebutt's textual forms of a public key: the id `@<base64>.ed25519` people pass around,
- * and a numeric fingerprint two people can read aloud to each other to compare keys.
+ * Scuttlebutt's id `@<base64>.ed25519` (from the library) with the CLI's usage errors, and a
+ * numeric fingerprint two people can read aloud to each other to compare keys.
  */
 import { createHash } from 'node:crypto'
-import { fromString } from 'uint8arrays/from-string'
-import { toString } from 'uint8arrays/to-string'
-import { asPublicKey } from '../crypto/keys.ts'
-import { InvalidKeyError } from '../errors.ts'
+import { InvalidKeyError, formatId, parseId as parseIdText } from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 
-const PUBLIC_KEY_BYTES = 32
-const ID_SUFFIX = '.ed25519'
-/** A 32-byte key is 44 base64 characters with padding; ids always carry the padding. */
-const BASE64_KEY_PATTERN = /^[A-Za-z0-9+/]{43}=$/
+export { formatId }
 
 /** The fingerprint is 8 groups of 5 digits (~133 bits), like Signal's safety numbers. */
 const FINGERPRINT_GROUPS = 8
@@ -22,27 +16,13 @@ const FINGERPRINT_GROUP_MODULUS = 100_000n
 /** Domain-separates the fingerprint hash so it never equals a hash computed for another purpose. */
 const FINGERPRINT_CONTEXT = 'shs-transport fingerprint v1\n'
 
-export function formatId (publicKey: Uint8Array): string {
-  return `@${toString(publicKey, 'base64pad')}${ID_SUFFIX}`
-}
-
-/** `@<base64>.ed25519`, `<base64>.ed25519` or bare base64 (as in multiserver addresses). */
+/** `@<base64>.ed25519`, `<base64>.ed25519` or bare base64 (as in multiserver addresses); a bad one is a usage error. */
 export function parseId (text: string, what: string): Uint8Array {
-  const trimmed = text.trim()
-  const base64 = trimmed.replace(/^@/, '').replace(/\.ed25519$/, '')
-  if (!BASE64_KEY_PATTERN.test(base64)) {
-    throw new CliError(EXIT.USAGE,
-      `${what} is not a Scuttlebutt id: expected @<44 base64 characters>.ed25519, got "${shorten(trimmed)}"`)
-  }
-  const bytes = fromString(base64, 'base64pad')
-  if (bytes.byteLength !== PUBLIC_KEY_BYTES) {
-    throw new CliError(EXIT.USAGE, `${what} does not hold a ${PUBLIC_KEY_BYTES}-byte key: check that it was copied whole`)
-  }
   try {
-    return asPublicKey(bytes, what)
+    return parseIdText(text, what)
   } catch (err) {
     if (!(err instanceof InvalidKeyError)) throw err
-    throw new CliError(EXIT.USAGE, `${what} is not a valid Ed25519 public key: check that it was copied whole`, { cause: err })
+    throw new CliError(EXIT.USAGE, err.message, { cause: err })
   }
 }
 
@@ -56,9 +36,4 @@ export function fingerprint (publicKey: Uint8Array): string {
     groups.push(value.toString().padStart(5, '0'))
   }
   return groups.join(' ')
-}
-
-function shorten (text: string): string {
-  const MAX_SHOWN = 60
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text
 }

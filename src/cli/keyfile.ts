@@ -1,63 +1,23 @@
 /**
- * Secret key files in the ssb-keys format: a JSON object with `curve`, `public`, `private` and
- * `id`, surrounded by `#` comment lines, so files written here load in ssb-keys and files that
- * ssb-keys (or any Scuttlebutt client) wrote load here.
+ * Reading and writing secret key files (the ssb-keys format the library parses and formats):
+ * never overwrite by accident, mode 0600, and error messages that name the file and the flag.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { fromString } from 'uint8arrays/from-string'
-import { toString } from 'uint8arrays/to-string'
-import { asKeyPair } from '../crypto/keys.ts'
-import { InvalidKeyError } from '../errors.ts'
-import { type KeyPair, generateKeyPair } from '../index.ts'
+import { InvalidKeyError, type KeyPair, formatSecretFile, generateKeyPair, parseSecretFile } from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
-import { formatId } from './identity.ts'
 
-const CURVE = 'ed25519'
 const SECRET_FILE_MODE = 0o600
 const SECRET_DIR_MODE = 0o700
 /** Bits that let anyone but the owner read or write the file. */
 const GROUP_OTHER_BITS = 0o077
-const PUBLIC_KEY_BYTES = 32
-const SECRET_KEY_BYTES = 64
-
-export interface KeyFileJson {
-  curve: string
-  public: string
-  private: string
-  id: string
-}
-
-export function toKeyFileJson (keys: KeyPair): KeyFileJson {
-  return {
-    curve: CURVE,
-    public: `${toString(keys.publicKey, 'base64pad')}.${CURVE}`,
-    private: `${toString(keys.secretKey, 'base64pad')}.${CURVE}`,
-    id: formatId(keys.publicKey)
-  }
-}
-
-export function serializeKeyFile (keys: KeyPair): string {
-  const json = toKeyFileJson(keys)
-  return [
-    '# SECRET KEY for shs (Secure Scuttlebutt secret handshake). Never share this file.',
-    '# Whoever has it can pretend to be you. Keep it readable by you alone (mode 0600).',
-    '#',
-    JSON.stringify(json, null, 2),
-    '#',
-    '# Your public id, the only part that is safe to share:',
-    '#',
-    `#   ${json.id}`,
-    ''
-  ].join('\n')
-}
 
 /** Writes a fresh identity; refuses to replace an existing file unless `force`. */
 export async function writeNewKeyFile (path: string, force: boolean): Promise<KeyPair> {
   const keys = generateKeyPair()
-  const text = serializeKeyFile(keys)
+  const text = formatSecretFile(keys)
   await mkdir(dirname(path), { recursive: true, mode: SECRET_DIR_MODE })
     .catch((err: unknown) => { throw explainWriteError(err, path) })
   if (!force) {
@@ -112,62 +72,13 @@ export async function loadKeyFile (path: string, warn: (message: string) => void
 }
 
 export function parseKeyFile (text: string, path: string): KeyPair {
-  // ssb-keys files wrap the JSON in '#' comment lines; drop them before parsing.
-  const body = text.split('\n').filter((line) => !/^\s*#/.test(line)).join('\n').trim()
-  if (body === '') throw malformed(path, 'it holds only comments')
-  if (!body.startsWith('{')) return fromLegacyKeyFile(body, path)
-  let json: unknown
   try {
-    json = JSON.parse(body)
-  } catch {
-    throw malformed(path, 'its JSON does not parse')
-  }
-  if (typeof json !== 'object' || json === null) throw malformed(path, 'it is not a JSON object')
-  const { curve, private: secretText, public: publicText } = json as Partial<Record<keyof KeyFileJson, unknown>>
-  if (curve !== undefined && curve !== CURVE) {
-    throw malformed(path, `its curve is "${String(curve)}", and SHS needs ${CURVE}`)
-  }
-  if (typeof secretText !== 'string') throw malformed(path, 'it has no "private" key')
-  const secretKey = decodeKey(secretText, SECRET_KEY_BYTES, path, 'private')
-  const publicKey = typeof publicText === 'string'
-    ? decodeKey(publicText, PUBLIC_KEY_BYTES, path, 'public')
-    : secretKey.slice(PUBLIC_KEY_BYTES)
-  return checkPair({ publicKey, secretKey }, path)
-}
-
-/** ssb-keys' "legacy" files hold just the private key: the public key is its second half. */
-function fromLegacyKeyFile (body: string, path: string): KeyPair {
-  const secretKey = decodeKey(body, SECRET_KEY_BYTES, path, 'private')
-  return checkPair({ publicKey: secretKey.slice(PUBLIC_KEY_BYTES), secretKey }, path)
-}
-
-function decodeKey (text: string, length: number, path: string, field: string): Uint8Array {
-  const base64 = text.trim().replace(/^@/, '').replace(/\.ed25519$/, '')
-  let bytes: Uint8Array
-  try {
-    bytes = fromString(base64, 'base64pad')
-  } catch {
-    throw malformed(path, `its "${field}" key is not base64`)
-  }
-  if (bytes.byteLength !== length) {
-    throw malformed(path, `its "${field}" key is ${bytes.byteLength} bytes, expected ${length}`)
-  }
-  return bytes
-}
-
-function checkPair (keys: KeyPair, path: string): KeyPair {
-  try {
-    asKeyPair(keys)
+    return parseSecretFile(text)
   } catch (err) {
     if (!(err instanceof InvalidKeyError)) throw err
-    throw malformed(path, 'its public and private keys do not belong together')
+    throw new CliError(EXIT.KEYS, `${path} is not a usable secret key file (${err.message}); ` +
+      'restore it from a backup, or make a new identity with "shs keygen --out FILE"', { cause: err })
   }
-  return keys
-}
-
-function malformed (path: string, why: string): CliError {
-  return new CliError(EXIT.KEYS, `${path} is not a usable secret key file: ${why}; ` +
-    'restore it from a backup, or make a new identity with "shs keygen --out FILE"')
 }
 
 function explainReadError (err: unknown, path: string): CliError {

@@ -5,9 +5,9 @@
  */
 import {
   HandshakeTimeoutError, type HandshakeProgress, type KeyPair, type MessageName, type RemoteAddress as Peer,
-  type SecureStream, type ShsError, connect, listen
+  type SecureStream, type ShsError, connect, listen, listenWebSocket
 } from '../index.ts'
-import { type HostPort, type RemoteAddress, formatHostPort } from './address.ts'
+import { type DialTarget, type HostPort, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log, StageTimer } from './log.ts'
 import { CliError } from './errors/cli-error.ts'
@@ -46,33 +46,34 @@ export interface DialOptions extends Identity {
   label: string
   /** Milliseconds the established stream may go without a byte either way; undefined for no limit. */
   idleTimeout?: number | undefined
+  /** PEM certificate authorities to trust for wss: addresses (besides the system's). */
+  ca?: string | undefined
 }
 
-export async function dial (address: RemoteAddress, options: DialOptions): Promise<SecureStream> {
-  const where = formatHostPort(address)
+export async function dial (target: DialTarget, options: DialOptions): Promise<SecureStream> {
+  const where = target.address
   const timer = options.log.timer(options.label)
   timer.stage(`connecting to ${where}`)
-  let tcpConnected = false
+  let transportConnected = false
   let stream: SecureStream
   try {
     stream = await connect({
-      host: address.host,
-      port: address.port,
+      address: target.address,
       keys: options.keys,
       networkKey: options.networkKey,
-      remotePublicKey: address.remotePublicKey,
       timeout: options.timeout,
       ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
+      ca: options.ca,
       onHandshakeProgress: (progress) => {
-        // The client writes its hello the moment TCP connects, so the first event marks both.
-        if (!tcpConnected) timer.stage('tcp connected')
-        tcpConnected = true
+        // The client writes its hello the moment the connection opens, so the first event marks both.
+        if (!transportConnected) timer.stage(connectedText(target))
+        transportConnected = true
         timer.stage(stageText(progress))
       }
     })
   } catch (err) {
-    // The library words a stalled TCP connect as a stalled handshake; no SHS peer was even reached.
-    if (err instanceof HandshakeTimeoutError && !tcpConnected) {
+    // The library words a stalled connect as a stalled handshake; no SHS peer was even reached.
+    if (err instanceof HandshakeTimeoutError && !transportConnected) {
       throw new CliError(EXIT.TIMEOUT, `could not connect to ${where} within ${options.timeout} ms: ` +
         'the host may be down or a firewall drops packets; check the address or raise --timeout', { cause: err })
     }
@@ -94,8 +95,16 @@ export interface ServeLimits {
   idleTimeout: number | undefined
 }
 
+function connectedText (target: DialTarget): string {
+  const [only, ...others] = target.endpoints
+  if (only === undefined || others.length > 0) return 'connected'
+  return only.transport === 'net' ? 'tcp connected' : 'websocket open'
+}
+
 export interface ServeOptions extends Identity {
   address: HostPort
+  /** Accept WebSocket clients instead of TCP ones; with `cert` and `key` (PEM) over TLS (wss:). */
+  webSocket?: { cert?: string, key?: string } | undefined
   timeout: number
   limits: ServeLimits
   /** Decides on each client after it proved its key (shs1.md: before message 4 is sent). */
@@ -115,7 +124,7 @@ export interface ConnectionInfo {
 }
 
 export interface SecureServer {
-  address: HostPort
+  address: HostPort & { secure?: boolean }
   /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
   stopAccepting (): void
   /** Also destroys every connection this server accepted; resolves once all are closed. */
@@ -124,7 +133,7 @@ export interface SecureServer {
 
 export async function serve (options: ServeOptions): Promise<SecureServer> {
   const connections = new Connections(options.log)
-  const listener = await listen({
+  const listenOptions = {
     host: options.address.host,
     port: options.address.port,
     keys: options.keys,
@@ -134,15 +143,19 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     maxPendingPerSource: Math.min(options.limits.maxPerSource, options.limits.maxPending),
     maxConnections: options.limits.maxClients,
     ...(options.limits.idleTimeout === undefined ? {} : { idleTimeout: options.limits.idleTimeout }),
-    onConnection: (peer) => { connections.accepted(peer) },
-    authorize: async (publicKey, peer) => await options.authorize(publicKey, connections.get(peer).info),
-    onHandshakeProgress: (progress, peer) => { connections.get(peer).timer.stage(stageText(progress)) },
-    onHandshakeError: (err, peer) => { options.onHandshakeError(err, connections.done(peer).info) }
-  }, (stream, peer) => {
+    onConnection: (peer: Peer) => { connections.accepted(peer) },
+    authorize: async (publicKey: Uint8Array, peer: Peer) => await options.authorize(publicKey, connections.get(peer).info),
+    onHandshakeProgress: (progress: HandshakeProgress, peer: Peer) => { connections.get(peer).timer.stage(stageText(progress)) },
+    onHandshakeError: (err: ShsError, peer: Peer) => { options.onHandshakeError(err, connections.done(peer).info) }
+  }
+  const onStream = (stream: SecureStream, peer: Peer): void => {
     const { info, timer } = connections.done(peer)
     timer.stage(`handshake complete: client is ${formatId(stream.remotePublicKey)}`)
     options.onStream(stream, info)
-  })
+  }
+  const listener = options.webSocket === undefined
+    ? await listen(listenOptions, onStream)
+    : await listenWebSocket({ ...listenOptions, ...options.webSocket }, onStream)
   return {
     address: listener.address(),
     stopAccepting: () => { listener.stopAccepting() },

@@ -3,8 +3,9 @@
  * with --local every local TCP connection gets its own secure connection (like `ssh -L`).
  */
 import type { Command } from 'commander'
+import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import { type HostPort, type RemoteAddress, formatHostPort, parseListenAddress, parseRemoteAddress } from '../address.ts'
+import { type DialTarget, type HostPort, formatHostPort, parseDialTarget, parseListenAddress } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
 import { describeFailure } from '../errors/format.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
@@ -22,6 +23,7 @@ import { joinStdio } from '../stdio.ts'
 
 interface ConnectOptions extends CommonOptions {
   remote?: string
+  ca?: string
   local?: string
   progress?: boolean
   idleTimeout?: number
@@ -34,15 +36,20 @@ interface ConnectOptions extends CommonOptions {
 const MAX_TUNNEL_DIALS = 4
 
 const EXAMPLES = `
-ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY (what "shs listen"
-prints, and what Scuttlebutt pubs publish), or HOST:PORT together with
---remote @KEY.ed25519.
+ADDRESS is a multiserver address, net:HOST:PORT~shs:KEY or
+ws://HOST:PORT~shs:KEY (what "shs listen" prints, and what Scuttlebutt pubs
+publish); several joined by ";" are tried in order. Or HOST:PORT, or HOST PORT
+as with nc, together with --remote @KEY.ed25519.
 
 Examples:
   $ shs connect net:pub.example.org:8008~shs:KEY < file.bin   # send a file
   $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
   $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl 127.0.0.1:8080
   $ shs connect net:HOST:8008~shs:KEY -v < /dev/null   # just test the handshake
+  $ shs connect 'ws://HOST:8989~shs:KEY'               # over a WebSocket
+  $ shs connect 'wss://HOST~shs:KEY' --ca server.pem   # a self-signed server
+  $ shs connect 'net:HOST:8008~shs:KEY;ws://HOST:8989~shs:KEY'  # first that works
+  $ shs connect HOST 8008 --remote @KEY.ed25519
 
 Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent,
 then goodbye, and shs exits 0 (at once if stdin had already ended). A second
@@ -51,31 +58,34 @@ Ctrl-C aborts at once (exit 130) and the server sees the stream cut off.`
 export function registerConnect (program: Command): void {
   program.command('connect')
     .description('connect to an SHS server: join stdin/stdout to it, or tunnel --local connections')
-    .argument('<address>', 'net:HOST:PORT~shs:KEY, or HOST:PORT with --remote')
+    .argument('<address>', 'net:HOST:PORT~shs:KEY, ws://HOST:PORT~shs:KEY (several joined by ;), or HOST:PORT with --remote')
+    .argument('[port]', 'PORT, when ADDRESS is just a HOST (like nc HOST PORT); needs --remote')
     .option('-r, --remote <id>', 'the server\'s id (@<base64>.ed25519) when ADDRESS is HOST:PORT')
     .addOption(keysOption())
     .addOption(networkKeyOption())
+    .option('--ca <file>', 'for wss: addresses, trust the certificate authority (or self-signed certificate) in FILE (PEM)')
     .option('-l, --local <[host:]port>', 'listen here and carry each local connection to the server (like ssh -L)')
     .addOption(timeoutOption('milliseconds for the TCP connection and the handshake together'))
     .addOption(idleTimeoutOption('close the connection after this many milliseconds without a byte either way; 0 for never (default)'))
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
-    .action(async (address: string, options: ConnectOptions) => {
-      process.exitCode = await runConnect(address, options)
+    .action(async (address: string, port: string | undefined, options: ConnectOptions) => {
+      process.exitCode = await runConnect(address, port, options)
     })
 }
 
-async function runConnect (addressText: string, options: ConnectOptions): Promise<ExitCode> {
+async function runConnect (addressText: string, port: string | undefined, options: ConnectOptions): Promise<ExitCode> {
   const progress = createProgress(options.progress === true)
   // Log lines go above the progress line, never over it.
   const log = new Log(options.verbose === true, (line) => { progress.print(line) })
-  const address = parseRemoteAddress(addressText, options.remote)
+  const address = parseDialTarget(addressText, port, options.remote)
+  const ca = options.ca === undefined ? undefined : await readCa(options.ca)
   const local = options.local === undefined ? undefined : parseListenAddress(options.local, '--local')
   const identity = await loadIdentity(options, log)
   const ourId = formatId(identity.keys.publicKey)
   const idleTimeout = options.idleTimeout === undefined || options.idleTimeout === 0 ? undefined : options.idleTimeout
-  const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log }
+  const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log, ca }
   if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, ourId)
 
   let stream
@@ -93,10 +103,20 @@ interface DialSettings extends Identity {
   timeout: number
   idleTimeout: number | undefined
   log: Log
+  ca: string | undefined
+}
+
+async function readCa (path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new CliError(EXIT.USAGE, `cannot read --ca ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): ` +
+      'give the PEM file of the server\'s certificate or of its certificate authority', { cause: err })
+  }
 }
 
 /** Serves until interrupted; a local connection whose handshake fails is closed and logged. */
-async function runTunnel (local: HostPort, address: RemoteAddress, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
+async function runTunnel (local: HostPort, address: DialTarget, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
   const { log } = settings
   const sockets = new Set<net.Socket>()
   const dials = new DialQueue(MAX_TUNNEL_DIALS)
@@ -133,7 +153,7 @@ async function runTunnel (local: HostPort, address: RemoteAddress, settings: Dia
   server.on('error', (err: Error) => { log.warn(`the local listening socket failed: ${err.message}`) })
   const bound = server.address() as net.AddressInfo
   log.info(`listening on ${formatHostPort({ host: bound.address, port: bound.port })}, ` +
-    `carrying each connection to ${formatHostPort(address)} (${formatId(address.remotePublicKey)})`)
+    `carrying each connection to ${address.address}`)
   await new Promise<never>(() => {
     exitOnSignal(() => {
       server.close()

@@ -4,12 +4,13 @@
  */
 import type { ChildProcess } from 'node:child_process'
 import { type Command, Option } from 'commander'
-import { DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type SecureStream, type ShsError } from '../../index.ts'
+import { readFile } from 'node:fs/promises'
+import { DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type SecureStream, type ShsError, formatWsAddress } from '../../index.ts'
 import { AllowList } from '../allow.ts'
 import { type HostPort, formatHostPort, formatMultiserver, parseHostPort, parseListenAddress } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
 import { describeFailure } from '../errors/format.ts'
-import type { ExitCode } from '../exit-codes.ts'
+import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { exitOnSignal } from '../exit.ts'
 import { formatId } from '../identity.ts'
 import { Log } from '../log.ts'
@@ -25,6 +26,9 @@ import { joinStdio } from '../stdio.ts'
 
 interface ListenOptions extends CommonOptions {
   allow?: string
+  ws?: boolean
+  tlsCert?: string
+  tlsKey?: string
   exec?: string
   forward?: string
   progress?: boolean
@@ -55,6 +59,8 @@ Examples:
   $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # for each client
   $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel
   $ shs listen 8008 --timeout 2000 --verbose   # drop slow handshakes
+  $ shs listen --ws 8989        # WebSocket clients: ws://127.0.0.1:8989~shs:KEY
+  $ shs listen --ws 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem   # wss:
 
 Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello
 within 5 s of connecting; one address may have --max-per-source handshakes in
@@ -71,6 +77,9 @@ export function registerListen (program: Command): void {
     .argument('<[host:]port>', 'where to listen; port 0 picks a free port')
     .addOption(keysOption())
     .addOption(networkKeyOption())
+    .option('--ws', 'accept WebSocket clients (as multiserver\'s ws plugin serves them) instead of TCP ones')
+    .option('--tls-cert <file>', 'with --ws: serve wss: with this certificate (PEM); needs --tls-key')
+    .option('--tls-key <file>', 'with --ws: the private key (PEM) of --tls-cert')
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
     .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
     .addOption(new Option('--forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)').conflicts('exec'))
@@ -104,6 +113,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     : options.forward !== undefined
       ? { kind: 'forward', target: parseHostPort(options.forward, undefined, '--forward') }
       : { kind: 'stdio' }
+  const webSocket = await webSocketSettings(options)
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
   const children = new Set<ChildProcess>()
@@ -171,6 +181,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   server = await serve({
     ...identity,
     address,
+    webSocket,
     timeout: options.timeout,
     limits,
     log,
@@ -198,7 +209,10 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   })
 
   const bound = server.address
-  log.info(`listening on ${formatHostPort(bound)} as ${formatMultiserver(bound, identity.keys.publicKey)}`)
+  const multiserver = webSocket === undefined
+    ? formatMultiserver(bound, identity.keys.publicKey)
+    : formatWsAddress({ host: bound.host, port: bound.port, secure: bound.secure }, identity.keys.publicKey)
+  log.info(`listening on ${formatHostPort(bound)} as ${multiserver}`)
   log.info(allow === undefined
     ? 'accepting any client that knows this server\'s key (restrict with --allow FILE)'
     : `accepting only the ${allow.count} id(s) listed in ${allow.list.path}`)
@@ -224,6 +238,26 @@ function serveLimits (mode: Mode, options: ListenOptions): ServeLimits {
     maxPerSource: options.maxPerSource,
     maxClients: options.maxClients ?? (mode.kind === 'exec' ? DEFAULT_MAX_COMMANDS : DEFAULT_MAX_CLIENTS),
     idleTimeout: idle === 0 ? undefined : idle
+  }
+}
+
+/** --ws, with --tls-cert and --tls-key for wss:. */
+async function webSocketSettings (options: ListenOptions): Promise<{ cert?: string, key?: string } | undefined> {
+  const { tlsCert, tlsKey } = options
+  if (options.ws !== true) {
+    if (tlsCert !== undefined || tlsKey !== undefined) throw new CliError(EXIT.USAGE, '--tls-cert and --tls-key serve wss: and need --ws')
+    return undefined
+  }
+  if (tlsCert === undefined && tlsKey === undefined) return {}
+  if (tlsCert === undefined || tlsKey === undefined) throw new CliError(EXIT.USAGE, 'wss: needs both --tls-cert FILE and --tls-key FILE')
+  return { cert: await readPem(tlsCert, '--tls-cert'), key: await readPem(tlsKey, '--tls-key') }
+}
+
+async function readPem (path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw new CliError(EXIT.USAGE, `cannot read ${flag} ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)}): give a PEM file`, { cause: err })
   }
 }
 

@@ -7,8 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toString } from 'uint8arrays/to-string'
-import type { KeyPair } from '../../index.ts'
-import { serializeKeyFile } from '../keyfile.ts'
+import { type KeyPair, formatSecretFile } from '../../index.ts'
 
 export const ENVIRONMENT_HELP = `
 Environment of CMD:
@@ -49,7 +48,7 @@ export class KeysFolder {
 
   async write (keys: KeyPair): Promise<string> {
     const path = join(this.#dir, `${toString(keys.publicKey, 'base16').slice(0, 16)}.secret`)
-    await writeFile(path, serializeKeyFile(keys), { mode: 0o600 })
+    await writeFile(path, formatSecretFile(keys), { mode: 0o600 })
     return path
   }
 

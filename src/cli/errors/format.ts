@@ -4,7 +4,7 @@
  * The library's messages name its API options (`networkKey`); here they name the flags.
  */
 import { CommanderError } from 'commander'
-import { ShsError } from '../../index.ts'
+import { type AllAddressesFailedError, ShsError } from '../../index.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { packageInfo } from '../package-info.ts'
 import { CliError } from './cli-error.ts'
@@ -76,6 +76,10 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
       }
     case 'ERR_SHS_CONNECTION':
       return { exitCode: EXIT.NETWORK, message: err.message }
+    case 'ERR_SHS_INVALID_ADDRESS':
+      return { exitCode: EXIT.USAGE, message: err.message }
+    case 'ERR_SHS_ALL_ADDRESSES_FAILED':
+      return describeAttempts(err as AllAddressesFailedError, context)
     case 'ERR_BOX_STREAM_TRUNCATED':
       return {
         exitCode: EXIT.STREAM,
@@ -105,4 +109,14 @@ function refused (message: string): Failure {
 function firstClause (message: string): string {
   const colon = message.indexOf(': ')
   return colon === -1 ? message : message.slice(0, colon)
+}
+
+/** Each address with our own wording of its failure; the exit code is that of the last one tried. */
+function describeAttempts (err: AllAddressesFailedError, context: FailureContext): Failure {
+  const failures = err.attempts.map((attempt) => ({ address: attempt.address, ...describeFailure(attempt.error, context) }))
+  return {
+    exitCode: failures.at(-1)?.exitCode ?? EXIT.NETWORK,
+    message: `none of the ${failures.length} addresses worked:\n` +
+      failures.map((failure, i) => `  ${i + 1}. ${failure.address}: ${failure.message}`).join('\n')
+  }
 }

@@ -1,0 +1,163 @@
+/**
+ * A multiserver transform plugin that takes the place of `multiserver/plugins/shs`: the same
+ * options, the same `{ name, create, parse, stringify, publicKey }`, the same streams (pull-stream
+ * duplexes with `.remote`, `.auth` and `.address`), with this library's handshake and box stream
+ * in place of the reference secret-handshake.
+ */
+import { fromString } from 'uint8arrays/from-string'
+import { toString } from 'uint8arrays/to-string'
+import { type KeyPair, generateKeyPair } from '../crypto/keys.ts'
+import { PUBLIC_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
+import { ShsError } from '../errors.ts'
+import { clientHandshake, serverHandshake } from '../stream/handshake.ts'
+import type { SecureStream } from '../stream/types.ts'
+import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
+import { type PullDuplex, fromPullSource, toPullSource } from './pull.ts'
+import { pullToByteDuplex } from './transport.ts'
+
+/** What multiserver's shs plugin is given. */
+export interface ShsPluginOptions {
+  /** `{ publicKey, secretKey }` (Buffers, as sodium returns them), or an ssb-keys object. */
+  keys?: KeyPair | SsbKeys
+  /** A 32-byte seed to grow the key pair from, when `keys` is not given. */
+  seed?: Uint8Array
+  /** The network key (caps.shs): 32 bytes, or their base64. */
+  appKey: Uint8Array | string
+  /** Decides on each client: `cb(err)` refuses with an error, `cb(null, falsy)` refuses, anything else accepts and becomes `stream.auth`. */
+  auth?: AuthCallback
+  /** Another name for `auth`, as secret-stack passes it. */
+  authenticate?: AuthCallback
+  /** Milliseconds for the handshake (default 5000, as the reference's pull-handshake). */
+  timeout?: number
+}
+
+export type AuthCallback = (publicKey: Buffer, cb: (err?: Error | null, auth?: unknown) => void) => void
+
+/** The stream multiserver hands the application: a pull duplex of Buffers and what the handshake proved. */
+export interface ShsPullStream extends PullDuplex<Buffer> {
+  /** The peer's long-term public key. */
+  remote: Buffer
+  /** On the server: what `auth` called back with. */
+  auth?: unknown
+  /** `shs:<base64 key of the peer>` */
+  address: string
+  meta?: unknown
+}
+
+/** What `parse('shs:KEY[:SEED]')` returns, as multiserver's shs plugin returns it. */
+export interface ShsAddress {
+  key: Buffer
+  seed?: Buffer | undefined
+}
+
+export interface ShsPlugin {
+  name: 'shs'
+  create (address?: ShsAddress | null): (stream: PullDuplex<Buffer> & { address?: string }, cb: (err: (Error & { address?: string }) | null, stream?: ShsPullStream) => void) => void
+  parse (text: string): ShsAddress | null
+  stringify (): string | undefined
+  publicKey: Buffer | undefined
+}
+
+const DEFAULT_TIMEOUT_MS = 5000
+
+export default function shs (options: ShsPluginOptions): ShsPlugin {
+  const keys = toKeyPair(options)
+  const networkKey = typeof options.appKey === 'string' ? fromString(options.appKey, 'base64pad') : options.appKey
+  const auth = options.auth ?? options.authenticate
+  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS
+  const publicKey = keys === undefined ? undefined : Buffer.from(keys.publicKey)
+
+  function create (address?: ShsAddress | null): ReturnType<ShsPlugin['create']> {
+    return function shsTransform (stream, cb) {
+      const duplex = pullToByteDuplex(stream)
+      let authValue: unknown
+      // Missing keys and the like reject here rather than throw into multiserver.
+      const secured = Promise.resolve().then(async () => address?.key !== undefined
+        ? clientHandshake(duplex, {
+            keys: address.seed === undefined ? requireKeys(keys) : generateKeyPair(address.seed),
+            networkKey,
+            remotePublicKey: address.key,
+            timeout
+          })
+        : serverHandshake(duplex, {
+            keys: requireKeys(keys),
+            networkKey,
+            timeout,
+            authorize: auth === undefined ? undefined : async (remote) => await new Promise<boolean>((resolve, reject) => {
+              auth(Buffer.from(remote), (err, value) => {
+                if (err !== null && err !== undefined) { reject(err); return }
+                authValue = value
+                // Any falsy value refuses, as in the reference.
+                resolve(Boolean(value))
+              })
+            })
+          }))
+      secured.then(
+        (secure) => { cb(null, toPullStream(secure, authValue)) },
+        (err: unknown) => {
+          // As the reference: a failed handshake does not say who it was with.
+          const error = (err instanceof Error ? err : new Error(String(err))) as Error & { address?: string }
+          error.address = 'shs:'
+          // The handshake has released the transport already, unless it never started.
+          duplex.abort?.(error)
+          cb(error)
+        })
+    }
+  }
+
+  return {
+    name: 'shs',
+    create,
+    parse,
+    stringify: () => publicKey === undefined ? undefined : `shs:${publicKey.toString('base64')}`,
+    publicKey
+  }
+}
+
+/** `shs:KEY` or `shs:KEY:SEED` (base64, 32 bytes each); null for anything else, as the reference. */
+export function parse (text: string): ShsAddress | null {
+  const [name, key, seed] = text.split(':')
+  if (name !== 'shs' || key === undefined) return null
+  const keyBytes = decode(key, PUBLIC_KEY_BYTES)
+  if (keyBytes === undefined) return null
+  if (seed === undefined) return { key: keyBytes, seed: undefined }
+  const seedBytes = decode(seed, SEED_BYTES)
+  return seedBytes === undefined ? null : { key: keyBytes, seed: seedBytes }
+}
+
+function decode (base64: string, length: number): Buffer | undefined {
+  const bytes = Buffer.from(base64, 'base64')
+  return bytes.byteLength === length ? bytes : undefined
+}
+
+function toKeyPair (options: ShsPluginOptions): KeyPair | undefined {
+  const { keys, seed } = options
+  if (keys !== undefined && keys !== null) {
+    return typeof (keys as SsbKeys).private === 'string' ? fromSsbKeys(keys as SsbKeys) : keys as KeyPair
+  }
+  return seed === undefined ? undefined : generateKeyPair(seed)
+}
+
+function requireKeys (keys: KeyPair | undefined): KeyPair {
+  if (keys === undefined) throw new ShsError('ERR_SHS_INVALID_KEY', 'the shs plugin needs keys or a seed to accept or make connections')
+  return keys
+}
+
+/** The secure stream as multiserver's shs streams look: Buffers both ways, the peer's key and address on it. */
+function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
+  const remote = Buffer.from(secure.remotePublicKey)
+  return {
+    source: toPullSource(asBuffers(secure.source)),
+    sink: (read) => {
+      // A failed write means the connection is gone; the source reports it to the reader.
+      secure.sink(fromPullSource(read)).catch((err: unknown) => { secure.abort(err instanceof Error ? err : undefined) })
+    },
+    remote,
+    auth,
+    address: `shs:${toString(remote, 'base64pad')}`
+  }
+}
+
+async function * asBuffers (source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}

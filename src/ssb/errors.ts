@@ -1,0 +1,29 @@
+/** Errors of the Scuttlebutt layer that the core does not know about. */
+import { ShsError } from '../errors.ts'
+
+/** A multiserver address that does not parse, or that names nothing we can dial. */
+export class InvalidAddressError extends ShsError {
+  constructor (message: string) {
+    super('ERR_SHS_INVALID_ADDRESS', message)
+    this.name = 'InvalidAddressError'
+  }
+}
+
+/** One alternative of a multiserver address that was tried, or skipped, and why it did not work. */
+export interface AddressAttempt {
+  /** The alternative, as written. */
+  readonly address: string
+  readonly error: ShsError
+}
+
+/** Every alternative of an address list failed; `attempts` says why each one did, in order. */
+export class AllAddressesFailedError extends ShsError {
+  readonly attempts: readonly AddressAttempt[]
+
+  constructor (attempts: readonly AddressAttempt[]) {
+    super('ERR_SHS_ALL_ADDRESSES_FAILED', `none of the ${attempts.length} addresses worked:\n` +
+      attempts.map((attempt, i) => `  ${i + 1}. ${attempt.address}: ${attempt.error.message}`).join('\n'))
+    this.name = 'AllAddressesFailedError'
+    this.attempts = attempts
+  }
+}
