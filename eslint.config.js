@@ -32,6 +32,11 @@ export default tseslint.config(
   {
     // Plain JavaScript run by Node (scripts, the unused-tape stub): Node's globals.
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable' } }
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', module: 'writable', Buffer: 'readonly' } }
+  },
+  {
+    // CommonJS files (the fixtures that prove require() works) can only load with require().
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' }
   }
 )

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 /** Written on other branches at the same time as this one; linked from the README already. */
-const PAGES_ON_THEIR_WAY = new Set(['docs/CONNECTION.md', 'docs/SCUTTLEBUTT.md'])
+const PAGES_ON_THEIR_WAY = new Set(['docs/CONNECTION.md'])
 /** A front page read in five minutes. */
 const README_MAX_LINES = 120
 

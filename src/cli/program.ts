@@ -34,9 +34,9 @@ export function buildProgram (): Command {
     .version(packageInfo().version, '-V, --version')
     .addHelpText('after', OVERVIEW)
     // Option descriptions wrap at 80 columns even on a wider terminal, like the texts above.
-    // The command list leaves out "[options]" (each command's own help lists them), so that the
-    // longest usage still leaves commander room to wrap the descriptions beside it.
-    .configureHelp({ helpWidth: HELP_COLUMNS, subcommandTerm: (command) => `${command.name()} ${command.usage().replace(/^\[options\] ?/, '')}`.trimEnd() })
+    // The command list shows each command's arguments without "[options]" (its own help lists
+    // them), so the longest entry still leaves commander room to wrap the descriptions beside it.
+    .configureHelp({ helpWidth: HELP_COLUMNS, subcommandTerm: commandTerm })
     // Subcommands inherit these settings: they must be set before the commands are added.
     .exitOverride()
     .configureOutput({
@@ -50,4 +50,12 @@ export function buildProgram (): Command {
   registerConnect(program)
   registerConformance(program)
   return program
+}
+
+function commandTerm (command: Command): string {
+  const args = command.registeredArguments.map((arg) => {
+    const name = arg.name() + (arg.variadic ? '...' : '')
+    return arg.required ? `<${name}>` : `[${name}]`
+  })
+  return [command.name(), ...args].join(' ')
 }

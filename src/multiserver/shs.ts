@@ -71,6 +71,14 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
     return function shsTransform (stream, cb) {
       const duplex = pullToByteDuplex(stream)
       let authValue: unknown
+      const askAuth = async (remote: Uint8Array): Promise<boolean> => await new Promise<boolean>((resolve, reject) => {
+        auth?.(Buffer.from(remote), (err, value) => {
+          if (err !== null && err !== undefined) { reject(err); return }
+          authValue = value
+          // Any falsy value refuses, as in the reference.
+          resolve(Boolean(value))
+        })
+      })
       // Missing keys and the like reject here rather than throw into multiserver.
       const secured = Promise.resolve().then(async () => address?.key !== undefined
         ? clientHandshake(duplex, {
@@ -83,14 +91,7 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
             keys: requireKeys(keys),
             networkKey,
             timeout,
-            authorize: auth === undefined ? undefined : async (remote) => await new Promise<boolean>((resolve, reject) => {
-              auth(Buffer.from(remote), (err, value) => {
-                if (err !== null && err !== undefined) { reject(err); return }
-                authValue = value
-                // Any falsy value refuses, as in the reference.
-                resolve(Boolean(value))
-              })
-            })
+            authorize: auth === undefined ? undefined : askAuth
           }))
       secured.then(
         (secure) => { cb(null, toPullStream(secure, authValue)) },

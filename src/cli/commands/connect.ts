@@ -48,7 +48,7 @@ Examples:
   $ shs connect net:HOST:8008~shs:KEY -v < /dev/null   # just test the handshake
   $ shs connect 'ws://HOST:8989~shs:KEY'               # over a WebSocket
   $ shs connect 'wss://HOST~shs:KEY' --ca server.pem   # a self-signed server
-  $ shs connect 'net:HOST:8008~shs:KEY;ws://HOST:8989~shs:KEY'  # first that works
+  $ shs connect 'net:HOST:8008~shs:KEY;ws://HOST:8989~shs:KEY'   # in order
   $ shs connect HOST 8008 --remote @KEY.ed25519
 
 Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent,
