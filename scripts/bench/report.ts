@@ -47,11 +47,6 @@ export class Report {
   add (row: Row): void {
     this.rows.push(row)
   }
-
-  /** The samples of the row with this label (a floor that later rows are bounded by). */
-  samples (label: string): readonly number[] {
-    return this.rows.find((row) => row.label === label)?.ours ?? []
-  }
 }
 
 function ratio (row: Row, of: 'bound' | 'peer'): number | undefined {

@@ -3,8 +3,8 @@
  * goes to stderr; stdout gets one Markdown table (medians, min–max, the bound each row is held to,
  * ours / bound, ours / peer, and each goal met or not); `--json FILE` writes every sample too.
  * Sections run one after another, never in parallel: two-process runs need both cores. A section
- * that fails costs its rows (noted under the table), never the run: the exit code is 0 unless the
- * options are wrong. See docs/PERFORMANCE.md for what bounds each number.
+ * that fails or overruns its time limit costs its rows (noted under the table), never the run: the
+ * exit code is 0 unless the options are wrong. See docs/PERFORMANCE.md for what bounds each number.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -24,6 +24,9 @@ const SECTIONS: Readonly<Record<SectionName, (config: BenchConfig, report: Repor
   memory: measureMemory
 }
 
+/** A section still running after this long is given up (noted), so the bench always ends. */
+const SECTION_LIMIT_MS = 10 * 60 * MS_PER_SECOND
+
 const config = parseConfig()
 const report = new Report()
 const started = performance.now()
@@ -32,7 +35,11 @@ log(`shs-transport bench${config.quick ? ' (quick)' : ''}: ${config.runs} runs, 
 for (const [name, measure] of Object.entries(SECTIONS)) {
   if (!config.only.has(name as SectionName)) continue
   try {
-    await measure(config, report)
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`still running after ${SECTION_LIMIT_MS / MS_PER_SECOND} s`)) }, SECTION_LIMIT_MS)
+    })
+    await Promise.race([measure(config, report), limit]).finally(() => { clearTimeout(timer) })
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     report.notes.push(`the ${name} section failed, its rows are missing: ${message}`)

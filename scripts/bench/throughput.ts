@@ -15,9 +15,6 @@ import { type BenchServer, type ImplName, type ServerMode, type Target, fromHex,
 const BULK_WRITE_BYTES = 64 * KiB
 const SMALL_WRITE_BYTES = 100
 
-export const SEAL = 'floor: libsodium seal, 4 KiB chunks'
-export const OPEN = 'floor: libsodium open, 4 KiB chunks'
-
 interface Servers {
   readonly targets: Map<string, Target>
   close (): Promise<void>
@@ -84,8 +81,8 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
     })
     const series = (name: string): number[] => s[name] ?? []
     const unit = 'MiB/s'
-    report.add({ label: SEAL, unit, ours: series('seal') })
-    report.add({ label: OPEN, unit, ours: series('open') })
+    report.add({ label: 'floor: libsodium seal, 4 KiB chunks', unit, ours: series('seal') })
+    report.add({ label: 'floor: libsodium open, 4 KiB chunks', unit, ours: series('open') })
     report.add({ label: 'floor: raw TCP, one process', unit, ours: series('tcp one') })
     report.add({ label: 'floor: raw TCP, two processes', unit, ours: series('tcp two') })
     report.add({ label: 'floor: one thread = 1 / (1/seal + 1/open)', unit, ours: perRun(serial, series('seal'), series('open')) })
