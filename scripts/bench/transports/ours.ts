@@ -94,7 +94,9 @@ async function roundTrip (target: Target, count: number): Promise<number> {
   const elapsed = performance.now() - started
   outbox.end()
   await sending
-  while ((await replies.next()).done !== true);
+  // The echo server's goodbye follows ours and ends the source.
+  let rest = await replies.next()
+  while (rest.done !== true) rest = await replies.next()
   return elapsed / count
 }
 
