@@ -48,6 +48,11 @@ for (const [name, measure] of Object.entries(SECTIONS)) {
 }
 const wallSeconds = (performance.now() - started) / MS_PER_SECOND
 const load = [loadBefore, os.loadavg()[0] ?? Number.NaN]
+const cores = os.availableParallelism()
+if (Math.max(...load) > cores) {
+  report.notes.push(`the load average (${load.map((value) => value.toFixed(1)).join(' → ')}) exceeded the ${cores} cores: other processes ` +
+    'took CPU time from this run, so its numbers are low and spread and even its ratios can move; judge goals on a quiet machine')
+}
 process.stdout.write(formatTable(report, config, wallSeconds, load) + '\n')
 if (config.jsonPath !== undefined) {
   await mkdir(dirname(config.jsonPath), { recursive: true })
