@@ -1,125 +1,77 @@
 /**
- * Command line and environment for `npm run bench`. The defaults follow issue 5 (256 MiB per
- * throughput run, 5 runs, 10 000 held connections); `--quick` shrinks everything for development.
+ * Options of `npm run bench` and the sizes every section uses. The defaults follow issue 14
+ * (256 MiB per throughput run, medians of 5 runs, 16 clients); `--quick` is a smoke run.
  *
- *   node --expose-gc scripts/bench/run.ts [--quick] [--mib N] [--runs N] [--only a,b]
- *                                         [--json FILE] [--svg FILE] [--connections N] [--no-wait]
- *   BENCH_MIB=N (or SHS_BENCH_MIB=N, as scripts/bench/libp2p.ts reads it) sets --mib.
+ *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE]
  */
 import { parseArgs } from 'node:util'
 
-export const MiB = 1024 * 1024
 export const KiB = 1024
+export const MiB = 1024 * KiB
+export const MS_PER_SECOND = 1000
+export const US_PER_MS = 1000
+export const HOST = '127.0.0.1'
 
-/** Benchmark groups, for --only. The floors are measured inside `throughput`, interleaved with what they bound. */
-export const SECTIONS = ['throughput', 'sizes', 'libp2p', 'handshake', 'memory'] as const
+export const SECTIONS = ['throughput', 'small-writes', 'libp2p', 'handshake', 'memory'] as const
 export type SectionName = typeof SECTIONS[number]
 
 export interface BenchConfig {
   readonly quick: boolean
-  /** Bytes per throughput run. */
-  readonly bytes: number
-  /** Runs per metric (medians of these). */
+  /** Runs per measurement; every value in the table is the median of these. */
   readonly runs: number
-  /** Payload sizes of the cost-versus-size sweep (one process). */
-  readonly sizes: readonly number[]
-  /** Connections opened to measure the memory of one idle connection. */
-  readonly idleConnections: number
-  /** Connections held at once in one process (the 10 000 goal); memory is sampled at `checkpoints`. */
-  readonly heldConnections: number
-  readonly checkpoints: readonly number[]
-  /** Handshakes per sample: in memory, and sequential connect + handshake + close over TCP. */
-  readonly inMemoryHandshakes: number
-  readonly sequentialHandshakes: number
-  /** Concurrent clients of the server-under-load test, and its timing window. */
+  /** Bytes per bulk transfer, written 64 KiB at a time. */
+  readonly bytes: number
+  /** Bytes per small-writes transfer (100-byte writes against 64 KiB writes). */
+  readonly smallWriteBytes: number
+  /** 1-byte echo round trips per sample. */
+  readonly roundTrips: number
+  /** In-memory handshake pairs per sample. */
+  readonly pairs: number
+  /** Issue 14: the server under load from 16 concurrent clients in another process. */
   readonly loadClients: number
   readonly loadWarmupMs: number
   readonly loadWindowMs: number
+  /** Idle connections held per memory sample. */
+  readonly idleConnections: number
   readonly only: ReadonlySet<SectionName>
-  readonly jsonPath: string
-  readonly svgPath: string
-  /** Before each section, wait at most this long for other processes to go quiet (0: never wait). */
-  readonly waitForQuietMs: number
+  readonly jsonPath: string | undefined
 }
 
-const DEFAULT_MIB = 256
-const QUICK_MIB = 16
-const DEFAULT_RUNS = 5
-const QUICK_RUNS = 3
-const DEFAULT_SIZES = [1 * KiB, 16 * KiB, 256 * KiB, 4 * MiB, 64 * MiB]
-const DEFAULT_IDLE_CONNECTIONS = 1000
-const QUICK_IDLE_CONNECTIONS = 200
-const DEFAULT_HELD_CONNECTIONS = 10_000
-const QUICK_HELD_CONNECTIONS = 1000
-/** Fractions of the held count at which memory is sampled for the plot. */
-const CHECKPOINT_FRACTIONS = [0.1, 0.25, 0.5, 1]
-const DEFAULT_IN_MEMORY_HANDSHAKES = 200
-const DEFAULT_SEQUENTIAL_HANDSHAKES = 200
-const QUICK_HANDSHAKES = 50
-/** Issue 5: "16 concurrent clients". */
+const FULL = { runs: 5, mib: 256, smallMiB: 16, roundTrips: 500, pairs: 200, warmupMs: 300, windowMs: 1500, idle: 1000 }
+const QUICK = { runs: 2, mib: 8, smallMiB: 1, roundTrips: 50, pairs: 20, warmupMs: 100, windowMs: 300, idle: 100 }
 const LOAD_CLIENTS = 16
-const LOAD_WARMUP_MS = 300
-const LOAD_WINDOW_MS = 1500
-const QUICK_LOAD_WINDOW_MS = 500
-/** On a shared machine, a section waits this long at most for other work to finish first. */
-const WAIT_FOR_QUIET_MS = 60_000
-const DEFAULT_JSON = 'bench-results/latest.json'
-const DEFAULT_SVG = 'docs/bench.svg'
-/** A quick run must not overwrite the plot docs/PERFORMANCE.md shows. */
-const QUICK_SVG = 'bench-results/bench.svg'
 
 export function parseConfig (argv: readonly string[] = process.argv.slice(2)): BenchConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
       quick: { type: 'boolean', default: false },
-      mib: { type: 'string' },
       runs: { type: 'string' },
+      mib: { type: 'string' },
       only: { type: 'string' },
-      json: { type: 'string' },
-      svg: { type: 'string' },
-      connections: { type: 'string' },
-      'no-wait': { type: 'boolean', default: false }
+      json: { type: 'string' }
     }
   })
   const quick = values.quick === true
-  const mibText = values.mib ?? process.env.BENCH_MIB ?? process.env.SHS_BENCH_MIB
-  const mib = mibText === undefined ? (quick ? QUICK_MIB : DEFAULT_MIB) : positive(mibText, '--mib / BENCH_MIB')
-  const bytes = Math.round(mib * MiB)
-  const runs = values.runs === undefined ? (quick ? QUICK_RUNS : DEFAULT_RUNS) : Math.round(positive(values.runs, '--runs'))
-  const held = values.connections === undefined
-    ? (quick ? QUICK_HELD_CONNECTIONS : DEFAULT_HELD_CONNECTIONS)
-    : Math.round(positive(values.connections, '--connections'))
+  const size = quick ? QUICK : FULL
+  const only = values.only?.split(',').map((name) => name.trim()) ?? [...SECTIONS]
+  for (const name of only) {
+    if (!(SECTIONS as readonly string[]).includes(name)) throw new RangeError(`--only: unknown section "${name}"; choose from ${SECTIONS.join(', ')}`)
+  }
   return {
     quick,
-    bytes,
-    runs,
-    // The sweep never goes past the throughput size, whose result it reuses as its last point.
-    sizes: [...DEFAULT_SIZES.filter((size) => size < bytes), bytes],
-    idleConnections: Math.min(held, quick ? QUICK_IDLE_CONNECTIONS : DEFAULT_IDLE_CONNECTIONS),
-    heldConnections: held,
-    checkpoints: CHECKPOINT_FRACTIONS.map((fraction) => Math.round(held * fraction)),
-    inMemoryHandshakes: quick ? QUICK_HANDSHAKES : DEFAULT_IN_MEMORY_HANDSHAKES,
-    sequentialHandshakes: quick ? QUICK_HANDSHAKES : DEFAULT_SEQUENTIAL_HANDSHAKES,
+    runs: values.runs === undefined ? size.runs : Math.round(positive(values.runs, '--runs')),
+    bytes: Math.round((values.mib === undefined ? size.mib : positive(values.mib, '--mib')) * MiB),
+    smallWriteBytes: size.smallMiB * MiB,
+    roundTrips: size.roundTrips,
+    pairs: size.pairs,
     loadClients: LOAD_CLIENTS,
-    loadWarmupMs: LOAD_WARMUP_MS,
-    loadWindowMs: quick ? QUICK_LOAD_WINDOW_MS : LOAD_WINDOW_MS,
-    only: parseSections(values.only),
-    jsonPath: values.json ?? DEFAULT_JSON,
-    svgPath: values.svg ?? (quick ? QUICK_SVG : DEFAULT_SVG),
-    waitForQuietMs: values['no-wait'] === true ? 0 : WAIT_FOR_QUIET_MS
+    loadWarmupMs: size.warmupMs,
+    loadWindowMs: size.windowMs,
+    idleConnections: size.idle,
+    only: new Set(only as SectionName[]),
+    jsonPath: values.json
   }
-}
-
-function parseSections (text: string | undefined): ReadonlySet<SectionName> {
-  if (text === undefined) return new Set(SECTIONS)
-  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '')
-  for (const name of names) {
-    if (!(SECTIONS as readonly string[]).includes(name)) {
-      throw new RangeError(`--only: unknown section "${name}"; choose from ${SECTIONS.join(', ')}`)
-    }
-  }
-  return new Set(names as SectionName[])
 }
 
 function positive (text: string, name: string): number {
@@ -128,9 +80,16 @@ function positive (text: string, name: string): number {
   return value
 }
 
-/** "256 MiB", "16 KiB": sizes the way the table prints them. */
-export function formatBytes (bytes: number): string {
-  if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`
-  if (bytes >= KiB && bytes % KiB === 0) return `${bytes / KiB} KiB`
-  return `${bytes} B`
+const started = performance.now()
+
+/** Progress on stderr, stamped with the seconds since start; stdout carries only the table. */
+export function log (message: string): void {
+  const seconds = ((performance.now() - started) / MS_PER_SECOND).toFixed(0).padStart(4)
+  process.stderr.write(`[${seconds} s] ${message}\n`)
 }
+
+export function mibPerSecond (bytes: number, ms: number): number {
+  return bytes / MiB / (ms / MS_PER_SECOND)
+}
+
+export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }

@@ -1,80 +1,117 @@
 /**
- * The floors: what libsodium alone and raw TCP alone do on this machine, and the best a box
- * stream could reach from them.
- *
- * - seal / open: `crypto_secretbox_easy` / `crypto_secretbox_open_easy` over the same bytes in
- *   4 KiB chunks (the box stream's packet body), output buffers reused: no allocation, no I/O.
- * - one-thread floor = 1 / (1/seal + 1/open): one thread seals and opens every byte (issue 5's
- *   definition). Shown beside it, not used by any goal: the same with the thread also moving the
- *   bytes through loopback TCP, the most a one-process box stream could reach on this machine.
- * - two-process floor = min(seal, open, TCP between two processes): each process does one side,
- *   so the slowest stage sets the pace.
- * Raw TCP is measured by throughput.ts in the same interleaved loop (impl/tcp.ts).
+ * What libsodium alone does on this machine, the floors the bounds are computed from:
+ * - seal / open: `crypto_secretbox_easy` / `_open_easy` over the same bytes in 4 KiB chunks (the
+ *   box stream's packet body) into reused buffers: no allocation, no I/O, no header packets;
+ *   bytes per second of this process's CPU time, so time other processes take is not counted;
+ * - the crypto of one server handshake: each libsodium call SHS1 requires of one side, timed on
+ *   its own, times how often one side makes it. Work an implementation adds (copies, re-checks)
+ *   is not in the floor. A client makes the same calls, so a pair costs twice as much.
  */
 import sodium from 'sodium-native'
-import type { Results } from './model.ts'
-import { mibPerSecond } from './rig.ts'
-import { summarize } from './stats.ts'
+import { US_PER_MS, mibPerSecond } from './config.ts'
 
 /** The box stream's largest packet body. */
-export const PACKET_BYTES = 4096
-const KEY_BYTES = 32
-const NONCE_BYTES = 24
+const PACKET_BYTES = 4096
 const MAC_BYTES = 16
 
-export const FLOORS_SECTION = 'Floors (libsodium alone, raw TCP alone)'
-
-function randomBytes (length: number): Uint8Array {
+function random (length: number): Uint8Array {
   const bytes = new Uint8Array(length)
   sodium.randombytes_buf(bytes)
   return bytes
 }
 
-const key = randomBytes(KEY_BYTES)
-const nonce = randomBytes(NONCE_BYTES)
-const plaintext = randomBytes(PACKET_BYTES)
+const key = random(32)
+const nonce = random(24)
+const plain = random(PACKET_BYTES)
 const sealed = new Uint8Array(PACKET_BYTES + MAC_BYTES)
 const opened = new Uint8Array(PACKET_BYTES)
-sodium.crypto_secretbox_easy(sealed, plaintext, nonce, key)
+sodium.crypto_secretbox_easy(sealed, plain, nonce, key)
 
-/** Seals `bytes` in 4 KiB chunks into one reused output buffer; MiB/s. */
+/** Milliseconds of this process's CPU time that `work` takes. */
+function cpuMs (work: () => void): number {
+  const cpu = process.cpuUsage()
+  work()
+  const used = process.cpuUsage(cpu)
+  return (used.user + used.system) / US_PER_MS
+}
+
+/** MiB per CPU second sealing `bytes` in packet-sized chunks. */
 export function measureSeal (bytes: number): number {
-  const packets = Math.ceil(bytes / PACKET_BYTES)
-  const started = performance.now()
-  for (let packet = 0; packet < packets; packet++) sodium.crypto_secretbox_easy(sealed, plaintext, nonce, key)
-  return mibPerSecond(bytes, performance.now() - started)
+  return mibPerSecond(bytes, cpuMs(() => {
+    for (let done = 0; done < bytes; done += PACKET_BYTES) sodium.crypto_secretbox_easy(sealed, plain, nonce, key)
+  }))
 }
 
-/** Opens (authenticates and decrypts) `bytes` in 4 KiB chunks into one reused output buffer; MiB/s. */
+/** MiB per CPU second authenticating and opening `bytes` in packet-sized chunks. */
 export function measureOpen (bytes: number): number {
-  const packets = Math.ceil(bytes / PACKET_BYTES)
   let valid = true
-  const started = performance.now()
-  for (let packet = 0; packet < packets; packet++) valid &&= sodium.crypto_secretbox_open_easy(opened, sealed, nonce, key)
-  const elapsed = performance.now() - started
+  const ms = cpuMs(() => {
+    for (let done = 0; done < bytes; done += PACKET_BYTES) valid &&= sodium.crypto_secretbox_open_easy(opened, sealed, nonce, key)
+  })
   if (!valid) throw new Error('secretbox_open failed on its own ciphertext')
-  return mibPerSecond(bytes, elapsed)
+  return mibPerSecond(bytes, ms)
 }
 
-/** Adds the derived floors, run by run, from the seal, open and TCP samples already in `results`. */
-export function deriveFloors (results: Results): void {
-  const seal = results.metrics.get('floors.seal')?.samples ?? []
-  const open = results.metrics.get('floors.open')?.samples ?? []
-  const tcpTwo = results.metrics.get('floors.tcp.two')?.samples ?? []
-  const oneThread = seal.map((rate, run) => 1 / (1 / rate + 1 / (open[run] ?? Number.NaN)))
-  const tcpOne = results.metrics.get('floors.tcp.one')?.samples ?? []
-  const oneThreadWithTcp = seal.map((rate, run) => 1 / (1 / rate + 1 / (open[run] ?? Number.NaN) + 1 / (tcpOne[run] ?? Number.NaN)))
-  const twoProcess = seal.map((rate, run) => Math.min(rate, open[run] ?? Number.NaN, tcpTwo[run] ?? Number.NaN))
-  results.add({
-    id: 'floors.one', section: FLOORS_SECTION, label: 'one-thread floor = 1 / (1/seal + 1/open)',
-    unit: 'MiB/s', samples: oneThread, summary: summarize(oneThread), better: 'higher'
-  })
-  results.add({
-    id: 'floors.oneWithTcp', section: FLOORS_SECTION, label: 'one thread, TCP included = 1 / (1/seal + 1/open + 1/TCP one process)',
-    unit: 'MiB/s', samples: oneThreadWithTcp, summary: summarize(oneThreadWithTcp), better: 'higher'
-  })
-  results.add({
-    id: 'floors.two', section: FLOORS_SECTION, label: 'two-process floor = min(seal, open, TCP two processes)',
-    unit: 'MiB/s', samples: twoProcess, summary: summarize(twoProcess), better: 'higher'
-  })
+/** [call, times per side]: per side one ephemeral key pair, three X25519 (ab, aB, Ab), one signature and
+ * one verification, the hello HMAC and its check, two Ed25519 → Curve25519 conversions, six SHA-256
+ * (hash of ab, two box keys, the shared secret, two session keys), one small secretbox and one open. */
+function handshakeCalls (): Array<[() => void, number]> {
+  const edPublic = new Uint8Array(32)
+  const edSecret = new Uint8Array(64)
+  sodium.crypto_sign_keypair(edPublic, edSecret)
+  const curvePublic = new Uint8Array(32)
+  const curveSecret = new Uint8Array(32)
+  sodium.crypto_box_keypair(curvePublic, curveSecret)
+  const out = new Uint8Array(32)
+  const signed = random(160)
+  const signature = new Uint8Array(64)
+  sodium.crypto_sign_detached(signature, signed, edSecret)
+  const mac = new Uint8Array(32)
+  const macKey = random(32)
+  sodium.crypto_auth(mac, curvePublic, macKey)
+  const hashed = random(128)
+  const box = random(96)
+  const boxed = new Uint8Array(96 + MAC_BYTES)
+  sodium.crypto_secretbox_easy(boxed, box, nonce, key)
+  const unboxed = new Uint8Array(96)
+  const check = (ok: boolean): void => { if (!ok) throw new Error('a libsodium check failed on valid input') }
+  return [
+    [() => { sodium.crypto_box_keypair(curvePublic, curveSecret) }, 1],
+    [() => { sodium.crypto_scalarmult(out, curveSecret, curvePublic) }, 3],
+    [() => { sodium.crypto_sign_detached(signature, signed, edSecret) }, 1],
+    [() => { check(sodium.crypto_sign_verify_detached(signature, signed, edPublic)) }, 1],
+    [() => { sodium.crypto_sign_ed25519_pk_to_curve25519(out, edPublic) }, 1],
+    [() => { sodium.crypto_sign_ed25519_sk_to_curve25519(out, edSecret) }, 1],
+    [() => { sodium.crypto_auth(mac, curvePublic, macKey) }, 1],
+    [() => { check(sodium.crypto_auth_verify(mac, curvePublic, macKey)) }, 1],
+    [() => { sodium.crypto_hash_sha256(out, hashed) }, 6],
+    [() => { sodium.crypto_secretbox_easy(boxed, box, nonce, key) }, 1],
+    [() => { check(sodium.crypto_secretbox_open_easy(unboxed, boxed, nonce, key)) }, 1]
+  ]
+}
+
+/**
+ * Each call runs in SLICES short slices; per slice the process's CPU time (not wall time, so
+ * preemption by other processes does not count) is divided by the calls, and the cheapest slice
+ * counts: other work on the machine only ever adds time.
+ */
+const SLICES = 10
+const SLICE_MS = 2
+
+function microsecondsPerCall (call: () => void): number {
+  let best = Number.POSITIVE_INFINITY
+  for (let slice = 0; slice < SLICES; slice++) {
+    let calls = 0
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    while (performance.now() - started < SLICE_MS) { call(); calls++ }
+    const used = process.cpuUsage(cpu)
+    best = Math.min(best, (used.user + used.system) / calls)
+  }
+  return best
+}
+
+/** Microseconds of libsodium work in one server handshake (half a pair). */
+export function measureServerHandshakeFloor (): number {
+  return handshakeCalls().reduce((sum, [call, times]) => sum + microsecondsPerCall(call) * times, 0)
 }

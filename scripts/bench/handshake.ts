@@ -1,132 +1,145 @@
 /**
- * The handshake without a network: its floor (the libsodium calls alone, handshake-floor.ts),
- * a pair through our public stream API over in-memory duplexes, the same pair driving the
- * sans-IO machines directly (how much the adapters add), and the reference's pair over
- * pull-streams.
+ * Handshakes: a client–server pair over in-memory duplexes (no network), and a server under load
+ * from 16 concurrent clients in a child process, each looping connect + handshake + close. The
+ * server's handshakes per second are counted in a window after a warm-up, with the CPU time this
+ * process spent per handshake; both are set against the reference under the same load and against
+ * the crypto floor (floors.ts), interleaved run by run.
  */
-import {
-  SSB_NETWORK_KEY, SecretHandshake, clientHandshake, generateKeyPair, serverHandshake
-} from '../../src/index.ts'
-import type { BenchConfig } from './config.ts'
-import { type HandshakeFloor, measureHandshakeFloor } from './handshake-floor.ts'
-import { memoryPair } from './impl/memory-pair.ts'
-import { referenceApi } from './impl/reference.ts'
-import type { Results } from './model.ts'
-import type { Progress } from './progress.ts'
-import { logRetake, quietSample } from './quiet.ts'
-import { interleave, summarize } from './stats.ts'
+import { pushable } from 'it-pushable'
+import { SSB_NETWORK_KEY as networkKey, type ByteDuplex, clientHandshake, generateKeyPair, serverHandshake } from '../../src/index.ts'
+import { startChild } from './child.ts'
+import { type BenchConfig, MS_PER_SECOND, US_PER_MS, log, sleep } from './config.ts'
+import { measureServerHandshakeFloor } from './floors.ts'
+import type { Report } from './report.ts'
+import { interleave } from './stats.ts'
+import { TIMEOUT_MS, acceptAll, appKey, pull, refKeys, shs } from './transports/reference.ts'
+import { type ImplName, hex, loadTransport } from './transports/types.ts'
 
-export const HANDSHAKE_SECTION = 'Handshake'
-const US_PER_MS = 1000
-const MS_PER_SECOND = 1000
+/** The client process runs this much longer than the window, so the window never sees it wind down. */
+const LOAD_MARGIN_MS = 300
+const BUSY_CLIENTS = 0.9
+const PERCENT = 100
 
-const clientKeys = generateKeyPair()
-const serverKeys = generateKeyPair()
-const networkKey = SSB_NETWORK_KEY
-
-/** A pair's handshake, timed, then its teardown (not timed: it is not part of the handshake). */
-type Pair = () => Promise<() => void>
-
-const NOTHING_TO_TEAR_DOWN = (): void => {}
-
-async function streamPair (): Promise<() => void> {
-  const [clientEnd, serverEnd] = memoryPair()
-  const [client, server] = await Promise.all([
-    clientHandshake(clientEnd, { keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey }),
-    serverHandshake(serverEnd, { keys: serverKeys, networkKey })
-  ])
-  return () => {
-    client.abort()
-    server.abort()
-  }
-}
-
-/** Both machines in lock step: every message written is handed to the other side at once. */
-async function machinePair (): Promise<() => void> {
-  const client = SecretHandshake.client({ keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey })
-  const server = SecretHandshake.server({ keys: serverKeys, networkKey })
-  const inboxes = new Map<SecretHandshake, Uint8Array[]>([[client, []], [server, []]])
-  const other = (machine: SecretHandshake): SecretHandshake => machine === client ? server : client
-  while (!client.isComplete || !server.isComplete) {
-    for (const machine of [client, server]) {
-      const action = machine.next()
-      if (action.type === 'write') inboxes.get(other(machine))?.push(action.bytes)
-      else if (action.type === 'authorize') machine.authorize(true)
-      else if (action.type === 'read') {
-        const message = inboxes.get(machine)?.shift()
-        if (message !== undefined) machine.receive(message)
+/** Two connected in-memory it-pipe duplexes. */
+function memoryPair (): [ByteDuplex, ByteDuplex] {
+  const toServer = pushable<Uint8Array>()
+  const toClient = pushable<Uint8Array>()
+  const end = (inbox: AsyncIterable<Uint8Array>, outbox: typeof toServer): ByteDuplex => ({
+    source: inbox,
+    async sink (source) {
+      try {
+        for await (const chunk of source) outbox.push(chunk)
+      } finally {
+        outbox.end()
       }
-    }
-  }
-  return NOTHING_TO_TEAR_DOWN
+    },
+    abort () { outbox.end() }
+  })
+  return [end(toClient, toServer), end(toServer, toClient)]
 }
 
-const { shs, pull, appKey, timeout, acceptAll } = referenceApi
-const refClientKeys = { publicKey: Buffer.from(clientKeys.publicKey), secretKey: Buffer.from(clientKeys.secretKey) }
-const refServerKeys = { publicKey: Buffer.from(serverKeys.publicKey), secretKey: Buffer.from(serverKeys.secretKey) }
+const client = generateKeyPair()
+const server = generateKeyPair()
 
-async function referencePair (): Promise<() => void> {
+async function oursPair (): Promise<void> {
+  const [clientEnd, serverEnd] = memoryPair()
+  const streams = await Promise.all([
+    clientHandshake(clientEnd, { keys: client, networkKey, remotePublicKey: server.publicKey }),
+    serverHandshake(serverEnd, { keys: server, networkKey })
+  ])
+  for (const stream of streams) stream.abort()
+}
+
+const refClient = refKeys()
+const refServer = refKeys()
+
+async function referencePair (): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let done = 0
     const finished = (err: unknown): void => {
       if (err != null) reject(err instanceof Error ? err : new Error(String(err)))
       else if (++done === 2) resolve()
     }
-    const client = shs.createClient(refClientKeys, appKey, timeout)(refServerKeys.publicKey, finished)
-    const server = shs.createServer(refServerKeys, acceptAll, appKey, timeout)(finished)
-    pull(client.source, server.sink)
-    pull(server.source, client.sink)
+    const clientEnd = shs.createClient(refClient, appKey, TIMEOUT_MS)(refServer.publicKey, finished)
+    const serverEnd = shs.createServer(refServer, acceptAll, appKey, TIMEOUT_MS)(finished)
+    pull(clientEnd.source, serverEnd.sink)
+    pull(serverEnd.source, clientEnd.sink)
   })
-  // Nothing holds resources: the pull-streams are collected with the pair.
-  return NOTHING_TO_TEAR_DOWN
 }
 
-type PairName = 'ours' | 'machine' | 'reference'
-const PAIRS: Readonly<Record<PairName, Pair>> = { ours: streamPair, machine: machinePair, reference: referencePair }
-
-export async function measureHandshakes (config: BenchConfig, results: Results, progress: Progress): Promise<void> {
-  progress.section(`handshake in memory: ${config.inMemoryHandshakes} pairs per sample, interleaved with its libsodium floor`)
-  const serverRates: number[] = []
-  const costs: Array<Readonly<Record<string, number>>> = []
-  let lastFloor: HandshakeFloor | undefined
-  // The floor is one of the interleaved tasks, so it sees the same machine as the pairs it bounds.
-  const tasks: Readonly<Record<'floor' | PairName, () => Promise<number>>> = {
-    floor: async () => {
-      lastFloor = measureHandshakeFloor()
-      return lastFloor.pairUs / US_PER_MS
-    },
-    ours: async () => await timePairs(PAIRS.ours, config.inMemoryHandshakes),
-    machine: async () => await timePairs(PAIRS.machine, config.inMemoryHandshakes),
-    reference: async () => await timePairs(PAIRS.reference, config.inMemoryHandshakes)
-  }
-  const samples = await interleave(config.runs, ['floor', 'ours', 'machine', 'reference'] as const, async (name, run) => {
-    const ms = await quietSample(tasks[name], logRetake(progress, `in-memory ${name} run ${run + 1}`))
-    if (name === 'floor' && lastFloor !== undefined) {
-      costs.push(lastFloor.costs)
-      serverRates.push(US_PER_MS * MS_PER_SECOND / lastFloor.serverUs)
-    }
-    progress.log(`  run ${run + 1}/${config.runs}  in-memory pair, ${name.padEnd(9)} ${ms.toFixed(3)} ms`)
-    return ms
-  })
-  results.raw.handshakeFloorCostsUs = costs
-  const add = (id: string, label: string, unit: 'ms' | 'per s', values: number[], better: 'higher' | 'lower'): void => {
-    results.add({ id, section: HANDSHAKE_SECTION, label, unit, samples: values, summary: summarize(values), better })
-  }
-  add('handshake.floor.pair', 'floor: libsodium calls of one handshake pair', 'ms', samples.floor, 'lower')
-  add('handshake.memory.ours', 'in-memory pair, ours (clientHandshake + serverHandshake)', 'ms', samples.ours, 'lower')
-  add('handshake.memory.machine', 'in-memory pair, ours, sans-IO machines only', 'ms', samples.machine, 'lower')
-  add('handshake.memory.reference', 'in-memory pair, reference', 'ms', samples.reference, 'lower')
-  add('handshake.floor.serverRate', 'floor: server handshakes per second (1 / server-side libsodium calls)', 'per s', serverRates, 'higher')
+/** Mean ms per pair over `count` pairs. */
+async function timePairs (pair: () => Promise<void>, count: number): Promise<number> {
+  const started = performance.now()
+  for (let index = 0; index < count; index++) await pair()
+  return (performance.now() - started) / count
 }
 
-/** Milliseconds per pair over `count` pairs, teardown excluded. */
-async function timePairs (pair: Pair, count: number): Promise<number> {
-  let elapsed = 0
-  for (let index = 0; index < count; index++) {
+interface LoadRun { rate: number, cpuUs: number, clientsBusy: number, failed: number }
+
+/** One run: a fresh server here, a fresh client process, so runs do not inherit each other's state. */
+async function underLoad (impl: ImplName, config: BenchConfig): Promise<LoadRun> {
+  const listener = await (await loadTransport(impl)).serve({ kind: 'echo' })
+  const { port, publicKey } = listener.target
+  const runMs = config.loadWarmupMs + config.loadWindowMs + LOAD_MARGIN_MS
+  const clients = startChild(['load', impl, String(port), hex(publicKey), String(config.loadClients), String(runMs)])
+  try {
+    await clients.next()
+    await sleep(config.loadWarmupMs)
+    const count = listener.accepted()
+    const cpu = process.cpuUsage()
     const started = performance.now()
-    const tearDown = await pair()
-    elapsed += performance.now() - started
-    tearDown()
+    await sleep(config.loadWindowMs)
+    const handshakes = listener.accepted() - count
+    const used = process.cpuUsage(cpu)
+    const elapsed = performance.now() - started
+    const { busy, failed } = await clients.next()
+    return {
+      rate: handshakes / (elapsed / MS_PER_SECOND),
+      cpuUs: (used.user + used.system) / handshakes,
+      clientsBusy: Number(busy),
+      failed: Number(failed)
+    }
+  } finally {
+    await clients.stop()
+    await listener.close()
   }
-  return elapsed / count
+}
+
+export async function measureHandshakes (config: BenchConfig, report: Report): Promise<void> {
+  log(`handshakes: ${config.pairs} in-memory pairs per sample; a server under ${config.loadClients} clients, ${config.loadWindowMs} ms windows`)
+  const load: Record<string, LoadRun[]> = { ours: [], reference: [] }
+  const s = await interleave(config.runs, ['floor', 'ours pair', 'reference pair', 'ours load', 'reference load'], async (name, run) => {
+    let value: number
+    if (name === 'floor') value = measureServerHandshakeFloor()
+    else if (name.endsWith('pair')) value = await timePairs(name === 'ours pair' ? oursPair : referencePair, config.pairs)
+    else {
+      const impl = name === 'ours load' ? 'ours' : 'reference'
+      const result = await underLoad(impl, config)
+      load[impl]?.push(result)
+      value = result.rate
+      if (result.clientsBusy > BUSY_CLIENTS) report.notes.push(`${impl} under load, run ${run + 1}: the client process used ${(result.clientsBusy * PERCENT).toFixed(0)}% of a core, so the clients may have set the rate`)
+      if (result.failed > 0) report.notes.push(`${impl} under load, run ${run + 1}: ${result.failed} client connections failed`)
+    }
+    log(`  run ${run + 1}/${config.runs}  ${name.padEnd(15)} ${value.toPrecision(4)} ${name === 'floor' ? 'µs per server handshake' : name.endsWith('pair') ? 'ms per pair' : 'handshakes/s'}`)
+    return value
+  })
+  report.extra.load = load
+  const floorUs = s.floor
+  report.add({
+    label: 'handshake pair in memory (client + server)', unit: 'ms', ours: s['ours pair'],
+    peer: { name: 'reference', samples: s['reference pair'] },
+    bound: { name: 'crypto floor of a pair', samples: floorUs.map((us) => 2 * us / US_PER_MS) },
+    remark: 'no goal in issue 14'
+  })
+  report.add({
+    label: `server handshakes under ${config.loadClients} clients`, unit: 'per s', ours: s['ours load'],
+    peer: { name: 'reference', samples: s['reference load'] },
+    goals: [{ of: 'peer', compare: '>=', target: 1.5 }]
+  })
+  report.add({
+    label: 'server CPU per handshake under that load', unit: 'µs', ours: (load.ours ?? []).map((run) => run.cpuUs),
+    peer: { name: 'reference', samples: (load.reference ?? []).map((run) => run.cpuUs) },
+    bound: { name: 'crypto floor per server handshake', samples: floorUs },
+    goals: [{ of: 'bound', compare: '<=', target: 1.5 }]
+  })
 }

@@ -1,123 +1,137 @@
-/** The one table `npm run bench` prints (Markdown, so docs/PERFORMANCE.md can show it as is), and its JSON twin. */
+/**
+ * The one table `npm run bench` prints: per scenario our median and range, the peer's, the bound
+ * this run allows, the two ratios of issue 14 (ours / bound, ours / peer) and each goal met or not.
+ * Ratios are of medians measured side by side in this run; absolute numbers move with the machine.
+ */
 import os from 'node:os'
-import { type BenchConfig, formatBytes } from './config.ts'
-import { GOALS } from './goals.ts'
-import { WRITE_CHUNK_BYTES } from './impl/types.ts'
-import type { GoalResult, Metric, Results, Unit } from './model.ts'
+import type { BenchConfig } from './config.ts'
+import { type Summary, summarize } from './stats.ts'
 
-export interface RunInfo {
-  readonly date: string
-  readonly node: string
-  readonly platform: string
-  readonly cpu: string
-  readonly cores: number
-  readonly wallSeconds: number
-  /** One-minute load averages when the bench started and ended: other work on the machine skews everything. */
-  readonly loadAverage: readonly [number, number]
-  /** Share of all CPUs other processes used while the bench ran (0–1), where the OS tells. */
-  readonly otherProcessesCpu: number | undefined
+export type Unit = 'MiB/s' | 'ms' | 'µs' | 'per s' | 'KiB'
+
+export interface Series {
+  /** How the table names it: "reference", "noise", "1 / (1/open + 1/TCP)". */
+  readonly name: string
+  readonly samples: readonly number[]
 }
 
-export function runInfo (wallSeconds: number, loadAtStart: number, otherProcessesCpu?: number): RunInfo {
-  const cpus = os.cpus()
-  return {
-    date: new Date().toISOString().slice(0, 10),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
-    cores: cpus.length,
-    wallSeconds,
-    loadAverage: [loadAtStart, os.loadavg()[0] ?? Number.NaN],
-    otherProcessesCpu
+export interface Goal {
+  readonly of: 'bound' | 'peer'
+  readonly compare: '>=' | '<='
+  readonly target: number
+}
+
+export interface Row {
+  readonly label: string
+  readonly unit: Unit
+  /** Our samples, or the measured value of a floor. */
+  readonly ours: readonly number[]
+  readonly peer?: Series
+  readonly bound?: Series
+  readonly goals?: readonly Goal[]
+  /** Shown in the goal column of a row without goals. */
+  readonly remark?: string
+}
+
+interface GoalResult extends Goal {
+  readonly ratio: number | undefined
+  readonly met: boolean | undefined
+}
+
+export class Report {
+  readonly rows: Row[] = []
+  readonly notes: string[] = []
+  /** Numbers kept in the JSON only (client CPU under load, per-call handshake costs). */
+  readonly extra: Record<string, unknown> = {}
+
+  add (row: Row): void {
+    this.rows.push(row)
   }
 }
 
-export function evaluateGoals (results: Results): GoalResult[] {
-  return GOALS.map((goal) => {
-    const numerator = results.median(goal.numerator)
-    const denominator = typeof goal.denominator === 'string' ? results.median(goal.denominator) : goal.denominator.value
-    if (numerator === undefined || denominator === undefined || denominator === 0) return { ...goal, ratio: undefined, pass: undefined }
-    const ratio = numerator / denominator
-    return { ...goal, ratio, pass: goal.compare === '>=' ? ratio >= goal.target : ratio <= goal.target }
+function ratio (row: Row, of: 'bound' | 'peer'): number | undefined {
+  const other = row[of]
+  if (other === undefined) return undefined
+  const value = summarize(row.ours).median / summarize(other.samples).median
+  return Number.isFinite(value) ? value : undefined
+}
+
+function evaluate (row: Row): GoalResult[] {
+  return (row.goals ?? []).map((goal) => {
+    const value = ratio(row, goal.of)
+    const met = value === undefined ? undefined : goal.compare === '>=' ? value >= goal.target : value <= goal.target
+    return { ...goal, ratio: value, met }
   })
 }
 
-const SECONDS_PER_MINUTE = 60
-const HIGH_RATE = 100
-const SIGNIFICANT_DIGITS = 3
-const PERCENT = 100
+const WHOLE_ABOVE = 100
 
-function formatValue (value: number, unit: Unit): string {
+function formatNumber (value: number, unit: Unit): string {
   if (Number.isNaN(value)) return 'n/a'
-  switch (unit) {
-    case 'MiB/s': case 'per s': return value >= HIGH_RATE ? value.toFixed(0) : value.toFixed(1)
-    case 'connections': return value.toFixed(0)
-    case 'KiB': return value.toFixed(2)
-    case 'ms': case 'µs': return value.toPrecision(SIGNIFICANT_DIGITS)
-  }
+  if (unit === 'KiB') return value.toFixed(2)
+  if (unit === 'ms' || unit === 'µs') return value.toPrecision(3)
+  return value >= WHOLE_ABOVE ? value.toFixed(0) : value.toFixed(1)
 }
 
-function formatWall (seconds: number): string {
-  const whole = Math.round(seconds)
-  return `${Math.floor(whole / SECONDS_PER_MINUTE)} min ${whole % SECONDS_PER_MINUTE} s`
+function formatSamples (samples: readonly number[], unit: Unit): string {
+  const { median, min, max }: Summary = summarize(samples)
+  const range = samples.length > 1 ? ` (${formatNumber(min, unit)}–${formatNumber(max, unit)})` : ''
+  return formatNumber(median, unit) + range
 }
 
-const COLUMNS = ['metric', 'median', 'min – max', 'goal', 'ratio', 'result']
-
-function row (cells: readonly string[]): string {
-  return `| ${cells.join(' | ')} |`
+function formatGoal (goal: GoalResult, row: Row): string {
+  const against = goal.of === 'bound' ? 'bound' : row.peer?.name ?? 'peer'
+  const verdict = goal.met === undefined ? 'not measured' : goal.met ? 'met' : 'not met'
+  return `${goal.compare === '>=' ? '≥' : '≤'} ${goal.target} x ${against}: ${verdict}`
 }
 
-function metricRows (metric: Metric, goals: readonly GoalResult[]): string[] {
-  const { median, min, max } = metric.summary
-  const range = metric.samples.length > 1 ? `${formatValue(min, metric.unit)} – ${formatValue(max, metric.unit)}` : ''
-  const goalCells = (goal: GoalResult | undefined): string[] => goal === undefined
-    ? ['', '', '']
-    : [`${goal.text} ${goal.compare === '>=' ? '≥' : '≤'} ${goal.target}`,
-        goal.ratio === undefined ? 'n/a' : goal.ratio.toFixed(2),
-        goal.pass === undefined ? 'n/a' : goal.pass ? 'PASS' : '**FAIL**']
-  const mine = goals.filter((goal) => goal.row === metric.id)
-  const lines = [row([metric.label, `${formatValue(median, metric.unit)} ${metric.unit}`, range, ...goalCells(mine[0])])]
-  for (const goal of mine.slice(1)) lines.push(row(['', '', '', ...goalCells(goal)]))
-  return lines
-}
+const cell = (text: string): string => text.replaceAll('|', '\\|')
 
-export function formatReport (results: Results, config: BenchConfig, info: RunInfo, goals: readonly GoalResult[]): string {
+export function formatTable (report: Report, config: BenchConfig, wallSeconds: number, load: readonly number[]): string {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU'
   const lines = [
-    `shs-transport \`npm run bench\` · ${info.date} · Node ${info.node} · ${info.platform} · ${info.cores} × ${info.cpu} · wall time ${formatWall(info.wallSeconds)} · ` +
-      (info.otherProcessesCpu === undefined ? '' : `other processes used ${(info.otherProcessesCpu * PERCENT).toFixed(0)}% of the CPUs meanwhile`) +
-      (config.quick ? ' · QUICK RUN' : ''),
-    `Throughput: ${formatBytes(config.bytes)} per run in ${formatBytes(WRITE_CHUNK_BYTES)} writes, loopback TCP. Every value is the median of ${config.runs} runs ` +
-      '(min – max beside it), all measured in this one run on this machine; ratios compare medians. MiB/s = 2^20 bytes/s. ' +
-      '"Per connection end": the growth of the server and the client process averaged, per connection.',
+    `shs-transport \`npm run bench${config.quick ? ' -- --quick' : ''}\` · ${new Date().toISOString().slice(0, 16)}Z · Node ${process.version} · ` +
+      `${os.availableParallelism()} × ${cpu} · ${Math.round(wallSeconds)} s · load average ${load.map((value) => value.toFixed(1)).join(' → ')}`,
+    `Medians of ${config.runs} runs (min–max in brackets), all taken side by side in this run; ratios compare medians; for times, ` +
+      'a ratio below 1 means ours takes less. Other work on a shared machine lowers and spreads every number: compare ratios, not runs.',
     '',
-    row(COLUMNS),
-    row(['---', '--:', '--:', '---', '--:', '---'])
+    '| scenario | ours | peer | bound | ours / bound | ours / peer | goal |',
+    '|---|--:|--:|--:|--:|--:|---|'
   ]
-  let section = ''
-  for (const metric of results.metrics.values()) {
-    if (metric.section !== section) {
-      section = metric.section
-      lines.push(row([`**${section}**`, '', '', '', '', '']))
-    }
-    lines.push(...metricRows(metric, goals))
+  let met = 0
+  let judged = 0
+  for (const row of report.rows) {
+    const goals = evaluate(row)
+    judged += goals.filter((goal) => goal.met !== undefined).length
+    met += goals.filter((goal) => goal.met === true).length
+    const named = (series: Series | undefined): string => series === undefined ? '' : `${series.name} ${formatSamples(series.samples, row.unit)}`
+    const ratioCell = (of: 'bound' | 'peer'): string => ratio(row, of)?.toFixed(2) ?? ''
+    lines.push('| ' + [
+      `${row.label} (${row.unit})`, formatSamples(row.ours, row.unit), named(row.peer), named(row.bound),
+      ratioCell('bound'), ratioCell('peer'), goals.length > 0 ? goals.map((goal) => formatGoal(goal, row)).join('; ') : row.remark ?? ''
+    ].map(cell).join(' | ') + ' |')
   }
-  const judged = goals.filter((goal) => goal.pass !== undefined)
-  lines.push('', `Goals met: ${judged.filter((goal) => goal.pass === true).length} of ${judged.length}` +
-    (judged.length < goals.length ? ` (${goals.length - judged.length} not measured in this run)` : '') + '.')
-  for (const note of results.notes) lines.push(`Note: ${note}`)
+  const total = report.rows.reduce((sum, row) => sum + (row.goals?.length ?? 0), 0)
+  lines.push('', `Goals met: ${met} of ${judged}` + (judged < total ? ` (${total - judged} not measured in this run).` : '.'))
+  for (const note of report.notes) lines.push(`Note: ${note}`)
   return lines.join('\n')
 }
 
-export function toJson (results: Results, config: BenchConfig, info: RunInfo, goals: readonly GoalResult[]): unknown {
+export function toJson (report: Report, config: BenchConfig, wallSeconds: number, load: readonly number[]): unknown {
   return {
-    info,
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().map((entry) => entry.model),
+    wallSeconds,
+    loadAverage: load,
     config: { ...config, only: [...config.only] },
-    metrics: [...results.metrics.values()],
-    goals,
-    sizes: results.sizes,
-    connections: results.connections,
-    notes: results.notes,
-    raw: results.raw
+    rows: report.rows.map((row) => ({
+      ...row,
+      summary: { ours: summarize(row.ours), peer: row.peer && summarize(row.peer.samples), bound: row.bound && summarize(row.bound.samples) },
+      ratios: { bound: ratio(row, 'bound'), peer: ratio(row, 'peer') },
+      goals: evaluate(row)
+    })),
+    notes: report.notes,
+    extra: report.extra
   }
 }

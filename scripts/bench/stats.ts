@@ -1,4 +1,4 @@
-/** Summaries of repeated measurements: the median resists one-off stalls (GC, scheduler), min–max shows the spread. */
+/** Repeated samples: taken round-robin so drift hits every task alike; summed up as median and range. */
 
 export interface Summary {
   readonly median: number
@@ -6,21 +6,17 @@ export interface Summary {
   readonly max: number
 }
 
-export function median (values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1
-    ? sorted[middle] as number
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-}
-
 export function summarize (values: readonly number[]): Summary {
   if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN }
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) }
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  const median = sorted.length % 2 === 1
+    ? sorted[middle] as number
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number }
 }
 
-/** Runs `task` once per run, each time over every entry, so slow drift (heat, noise) hits all entries alike. */
+/** Each run visits every task once, in order; returns each task's samples. */
 export async function interleave<T extends string> (
   runs: number,
   names: readonly T[],
@@ -31,4 +27,15 @@ export async function interleave<T extends string> (
     for (const name of names) samples[name].push(await task(name, run))
   }
   return samples
+}
+
+/** `combine` applied run by run to samples taken in the same runs (a bound from its floors). */
+export function perRun (combine: (...values: number[]) => number, ...series: ReadonlyArray<readonly number[]>): number[] {
+  const runs = Math.min(...series.map((values) => values.length))
+  return Array.from({ length: runs }, (_, run) => combine(...series.map((values) => values[run] as number)))
+}
+
+/** 1 / (1/a + 1/b + ...): the rate of stages one thread runs one after the other. */
+export function serial (...rates: number[]): number {
+  return 1 / rates.reduce((sum, rate) => sum + 1 / rate, 0)
 }

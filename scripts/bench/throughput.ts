@@ -1,63 +1,141 @@
 /**
- * Bulk throughput of the box stream over TCP: ours and the npm reference, with both ends in one
- * process and with the receiver in a child process, next to the floors (libsodium seal/open,
- * raw TCP) measured in the same loop. Every run visits every task once, so drift hits all alike.
+ * Bulk throughput over loopback TCP, ours against the reference, with both ends in one process and
+ * with the receiver in a child process, interleaved with the floors that bound them (libsodium
+ * seal and open, raw TCP); and small writes: 100-byte writes against 64 KiB writes, and the
+ * round trip of 1-byte writes from an interactive session.
  */
-import { type BenchConfig, formatBytes } from './config.ts'
-import { FLOORS_SECTION, deriveFloors, measureOpen, measureSeal } from './floors.ts'
-import type { ImplName } from './impl/types.ts'
-import type { Metric, Results } from './model.ts'
-import type { Progress } from './progress.ts'
-import { logRetake, quietSample } from './quiet.ts'
-import { type Placement, type Rig, mibPerSecond, openRig } from './rig.ts'
-import { interleave, summarize } from './stats.ts'
+import { type Child, startChild } from './child.ts'
+import { type BenchConfig, KiB, MiB, US_PER_MS, log, mibPerSecond } from './config.ts'
+import { measureOpen, measureSeal } from './floors.ts'
+import type { Report } from './report.ts'
+import { interleave, perRun, serial } from './stats.ts'
+import { type BenchServer, type ImplName, type ServerMode, type Target, fromHex, loadTransport } from './transports/types.ts'
 
-export const ONE_PROCESS_SECTION = 'Box stream over TCP, both ends in one process'
-export const TWO_PROCESS_SECTION = 'Box stream over TCP, two processes (receiver in a child process)'
+/** A typical application write, not tied to the box stream's 4 KiB packets. */
+const BULK_WRITE_BYTES = 64 * KiB
+const SMALL_WRITE_BYTES = 100
 
-interface Task {
-  readonly id: string
-  readonly section: string
-  readonly label: string
-  readonly run: () => Promise<number>
+interface Servers {
+  readonly targets: Map<string, Target>
+  close (): Promise<void>
 }
 
-export async function measureThroughput (config: BenchConfig, results: Results, progress: Progress): Promise<void> {
-  const { bytes } = config
-  progress.section(`throughput: ${formatBytes(bytes)} per run, ${config.runs} runs, tasks interleaved`)
-  const rigs = new Map<Placement, Rig>()
+/** Starts one server per entry, here or in a child process. */
+async function startServers (entries: ReadonlyArray<[name: string, impl: ImplName, mode: ServerMode, inChild: boolean]>): Promise<Servers> {
+  const targets = new Map<string, Target>()
+  const local: BenchServer[] = []
+  const children: Child[] = []
+  const close = async (): Promise<void> => {
+    for (const server of local) await server.close()
+    for (const child of children) await child.stop()
+  }
   try {
-    rigs.set('one', await openRig('one', ['tcp', 'ours', 'reference'], bytes))
-    rigs.set('two', await openRig('two', ['tcp', 'ours', 'reference'], bytes))
-    const timed = (placement: Placement, impl: ImplName) => async (): Promise<number> => {
-      const rig = rigs.get(placement) as Rig
-      return mibPerSecond(bytes, await rig.transfer(impl))
+    for (const [name, impl, mode, inChild] of entries) {
+      if (!inChild) {
+        const server = await (await loadTransport(impl)).serve(mode)
+        local.push(server)
+        targets.set(name, server.target)
+        continue
+      }
+      const child = startChild(['serve', impl, mode.kind, String(mode.kind === 'sink' ? mode.bytes : 0)])
+      children.push(child)
+      const ready = await child.next()
+      targets.set(name, { port: Number(ready.port), publicKey: fromHex(String(ready.publicKey)) })
     }
-    const tasks: Task[] = [
-      { id: 'floors.seal', section: FLOORS_SECTION, label: 'libsodium crypto_secretbox_easy, 4 KiB chunks', run: async () => measureSeal(bytes) },
-      { id: 'floors.open', section: FLOORS_SECTION, label: 'libsodium crypto_secretbox_open_easy, 4 KiB chunks', run: async () => measureOpen(bytes) },
-      { id: 'floors.tcp.one', section: FLOORS_SECTION, label: 'raw TCP, both ends in one process', run: timed('one', 'tcp') },
-      { id: 'floors.tcp.two', section: FLOORS_SECTION, label: 'raw TCP, two processes', run: timed('two', 'tcp') },
-      { id: 'throughput.one.ours', section: ONE_PROCESS_SECTION, label: 'ours', run: timed('one', 'ours') },
-      { id: 'throughput.one.reference', section: ONE_PROCESS_SECTION, label: 'reference (secret-handshake + pull-box-stream)', run: timed('one', 'reference') },
-      { id: 'throughput.two.ours', section: TWO_PROCESS_SECTION, label: 'ours', run: timed('two', 'ours') },
-      { id: 'throughput.two.reference', section: TWO_PROCESS_SECTION, label: 'reference (secret-handshake + pull-box-stream)', run: timed('two', 'reference') }
-    ]
-    const byId = new Map(tasks.map((task) => [task.id, task]))
-    const samples = await interleave(config.runs, tasks.map((task) => task.id), async (id, run) => {
-      const value = await quietSample((byId.get(id) as Task).run, logRetake(progress, `${id} run ${run + 1}`))
-      progress.log(`  run ${run + 1}/${config.runs}  ${id.padEnd(26)} ${value.toFixed(0)} MiB/s`)
-      return value
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { targets, close }
+}
+
+type Task = (target: Target | undefined) => Promise<number>
+
+async function transfers (config: BenchConfig, servers: Servers, tasks: Record<string, Task>): Promise<Record<string, number[]>> {
+  return await interleave(config.runs, Object.keys(tasks), async (name, run) => {
+    const value = await (tasks[name] as Task)(servers.targets.get(name))
+    log(`  run ${run + 1}/${config.runs}  ${name.padEnd(16)} ${value.toPrecision(4)} ${name.endsWith('round trip') ? 'µs' : 'MiB/s'}`)
+    return value
+  })
+}
+
+const transfer = (impl: ImplName, bytes: number, writeBytes: number): Task => async (target) => {
+  if (target === undefined) throw new Error(`no ${impl} server`)
+  return mibPerSecond(bytes, await (await loadTransport(impl)).transfer(target, bytes, writeBytes))
+}
+
+export async function measureThroughput (config: BenchConfig, report: Report): Promise<void> {
+  const { bytes } = config
+  log(`throughput: ${bytes / MiB} MiB per transfer in 64 KiB writes, ${config.runs} runs, floors interleaved`)
+  const sink: ServerMode = { kind: 'sink', bytes }
+  const servers = await startServers([
+    ['tcp one', 'tcp', sink, false], ['ours one', 'ours', sink, false], ['reference one', 'reference', sink, false],
+    ['tcp two', 'tcp', sink, true], ['ours two', 'ours', sink, true], ['reference two', 'reference', sink, true]
+  ])
+  try {
+    const s = await transfers(config, servers, {
+      seal: async () => measureSeal(bytes),
+      open: async () => measureOpen(bytes),
+      ...Object.fromEntries((['tcp', 'ours', 'reference'] as const).flatMap((impl) => ['one', 'two'].map((where) =>
+        [`${impl} ${where}`, transfer(impl, bytes, BULK_WRITE_BYTES)])))
     })
-    for (const task of tasks) {
-      const values = samples[task.id] ?? []
-      results.add({
-        id: task.id, section: task.section, label: task.label, unit: 'MiB/s', samples: values, summary: summarize(values), better: 'higher'
-      } satisfies Metric)
-      // The derived floors belong in the floors section, right after the last measured floor.
-      if (task.id === 'floors.tcp.two') deriveFloors(results)
-    }
+    const series = (name: string): number[] => s[name] ?? []
+    const unit = 'MiB/s'
+    report.add({ label: 'floor: libsodium seal, 4 KiB chunks', unit, ours: series('seal') })
+    report.add({ label: 'floor: libsodium open, 4 KiB chunks', unit, ours: series('open') })
+    report.add({ label: 'floor: raw TCP, one process', unit, ours: series('tcp one') })
+    report.add({ label: 'floor: raw TCP, two processes', unit, ours: series('tcp two') })
+    report.add({ label: 'floor: one thread = 1 / (1/seal + 1/open)', unit, ours: perRun(serial, series('seal'), series('open')) })
+    report.add({
+      label: 'box stream over TCP, one process', unit, ours: series('ours one'),
+      peer: { name: 'reference', samples: series('reference one') },
+      bound: { name: '1 / (1/seal + 1/open + 1/TCP)', samples: perRun(serial, series('seal'), series('open'), series('tcp one')) },
+      goals: [{ of: 'bound', compare: '>=', target: 0.9 }]
+    })
+    report.add({
+      label: 'box stream over TCP, two processes', unit, ours: series('ours two'),
+      peer: { name: 'reference', samples: series('reference two') },
+      bound: { name: '1 / (1/open + 1/TCP two processes)', samples: perRun(serial, series('open'), series('tcp two')) },
+      goals: [{ of: 'bound', compare: '>=', target: 0.8 }]
+    })
   } finally {
-    for (const rig of rigs.values()) await rig.close()
+    await servers.close()
+  }
+}
+
+export async function measureSmallWrites (config: BenchConfig, report: Report): Promise<void> {
+  const bytes = config.smallWriteBytes
+  log(`small writes: ${bytes / MiB} MiB in 100-byte and 64 KiB writes, and ${config.roundTrips} 1-byte round trips, one process`)
+  const sink: ServerMode = { kind: 'sink', bytes }
+  const servers = await startServers([
+    ['ours 100 B', 'ours', sink, false], ['ours 64 KiB', 'ours', sink, false], ['tcp 100 B', 'tcp', sink, false],
+    ['ours round trip', 'ours', { kind: 'echo' }, false], ['tcp round trip', 'tcp', { kind: 'echo' }, false]
+  ])
+  const roundTrip = (impl: ImplName): Task => async (target) => {
+    const run = (await loadTransport(impl)).roundTrip
+    if (target === undefined || run === undefined) throw new Error(`no ${impl} round trip`)
+    return await run(target, config.roundTrips) * US_PER_MS
+  }
+  try {
+    const s = await transfers(config, servers, {
+      'ours 100 B': transfer('ours', bytes, SMALL_WRITE_BYTES),
+      'ours 64 KiB': transfer('ours', bytes, BULK_WRITE_BYTES),
+      'tcp 100 B': transfer('tcp', bytes, SMALL_WRITE_BYTES),
+      'ours round trip': roundTrip('ours'),
+      'tcp round trip': roundTrip('tcp')
+    })
+    report.add({
+      label: 'small writes: 100-byte writes, one process', unit: 'MiB/s', ours: s['ours 100 B'] ?? [],
+      peer: { name: 'raw TCP', samples: s['tcp 100 B'] ?? [] },
+      bound: { name: 'ours in 64 KiB writes', samples: s['ours 64 KiB'] ?? [] },
+      goals: [{ of: 'bound', compare: '>=', target: 0.5 }]
+    })
+    report.add({
+      label: 'interactive: 1-byte write to its echo, one process', unit: 'µs', ours: s['ours round trip'] ?? [],
+      peer: { name: 'raw TCP', samples: s['tcp round trip'] ?? [] },
+      remark: 'no ratio goal: each write must still go out at once'
+    })
+  } finally {
+    await servers.close()
   }
 }
