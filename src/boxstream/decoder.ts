@@ -2,6 +2,10 @@
  * Box-stream decoder: bytes in any fragmentation in, authenticated plaintext out, no I/O. It
  * buffers at most one packet, so a hostile peer cannot make it hold more than 4130 bytes. Any
  * failure is final: the key is wiped and nothing more is ever delivered (shs1.md, "Box-stream").
+ *
+ * Every plaintext it returns owns exactly its bytes (its own ArrayBuffer, no view into the input
+ * or into Node's shared pool), so `chunk.buffer` exposes nothing else and a queue of small
+ * plaintexts pins only what it holds.
  */
 import sodium from 'sodium-native'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
@@ -10,6 +14,7 @@ import { checkSessionKey } from './keys.ts'
 import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
 
+const EMPTY = new Uint8Array(0)
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }
@@ -78,8 +83,9 @@ export class BoxStreamDecoder {
   push (bytes: Uint8Array, options?: { reuseInput?: boolean }): Uint8Array[] {
     const reuseInput = options?.reuseInput === true
     // Plaintext is never longer than the ciphertext it came from, so one buffer the size of the
-    // input holds every body this call opens: at most one allocation per chunk, not per packet.
-    const output = reuseInput ? bytes : Buffer.allocUnsafe(bytes.byteLength + this.#partialLength)
+    // input holds every body this call opens; it is then copied once into a buffer of its exact
+    // size: two allocations per chunk at most (one with reuseInput), not one per packet.
+    const output = reuseInput ? bytes : Buffer.allocUnsafeSlow(bytes.byteLength + this.#partialLength)
     const sink: DecodeSink = { output, written: 0, reuseInput, spilled: undefined }
     try {
       this.#decodeInto(bytes, sink)
@@ -88,7 +94,7 @@ export class BoxStreamDecoder {
     }
     const plaintexts: Uint8Array[] = []
     if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
-    if (sink.written > 0) plaintexts.push(output.subarray(0, sink.written))
+    if (sink.written > 0) plaintexts.push(Uint8Array.prototype.slice.call(output, 0, sink.written))
     return plaintexts
   }
 
@@ -120,11 +126,15 @@ export class BoxStreamDecoder {
       }
       if (state.name === 'awaiting-header') {
         this.#openHeader(packetPart)
+        // A zero-length packet that is not goodbye: its (empty) body is complete already. The
+        // reference (pull-box-stream) and go-secretstream accept it as an empty message.
+        const next = this.#state
+        if (next.name === 'awaiting-body' && next.length === 0) this.#openBody(EMPTY, EMPTY)
       } else if (assembled && sink.reuseInput) {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
         // packet of a chunk can be such a body.
-        const plaintext = Buffer.allocUnsafe(state.length)
+        const plaintext = new Uint8Array(state.length)
         this.#openBody(packetPart, plaintext)
         sink.spilled = plaintext
       } else {
@@ -171,9 +181,9 @@ export class BoxStreamDecoder {
       wipe(this.#key)
       return
     }
-    if (length === 0 || length > MAX_BODY_BYTES) {
+    if (length > MAX_BODY_BYTES) {
       throw this.#fail('ERR_BOX_STREAM_BAD_LENGTH',
-        `a box-stream header announced a body of ${length} bytes (allowed: 1 to ${MAX_BODY_BYTES}): ` +
+        `a box-stream header announced a body of ${length} bytes (allowed: 0 to ${MAX_BODY_BYTES}): ` +
         'the peer is broken or hostile')
     }
     incrementNonce(this.#nonce)

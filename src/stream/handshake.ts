@@ -111,9 +111,9 @@ async function secureDuplex (
   const outbound = new Outbound(duplex)
   const transport: HandshakeTransport = {
     read: async (length) => await reader.read(length),
-    write: (bytes) => { outbound.handshakeMessages.push(bytes) },
+    write: (bytes) => { void outbound.push(bytes) },
     abort: (error) => {
-      outbound.stop()
+      outbound.end()
       reader.close()
       duplex.abort?.(error)
     }

@@ -19,6 +19,7 @@ import {
   BoxStreamDecoder, BoxStreamEncoder, BoxStreamError, HEADER_BYTES, type HandshakeAction, type KeyPair,
   MAX_BODY_BYTES, SecretHandshake, type SessionKeys, ShsError, type ShsErrorCode, generateKeyPair
 } from '../../src/index.ts'
+import { deterministicClient, deterministicServer } from '../../src/handshake/deterministic.ts'
 import { type CurveKeyPair, concatBytes, generateCurveKeyPair, randomBytes } from '../../src/crypto/primitives.ts'
 
 /** The most a decoder may hold back: one whole packet (shs1.md, "Box-stream"). */
@@ -197,8 +198,8 @@ type Identities = Pick<Transcript, 'clientKeys' | 'serverKeys' | 'networkKey' | 
 function machineFor (identities: Identities, role: Role): SecretHandshake {
   const ephemeral = copyPair(identities.ephemeral[role])
   return role === 'client'
-    ? SecretHandshake.client({ keys: identities.clientKeys, networkKey: identities.networkKey, remotePublicKey: identities.serverKeys.publicKey, ephemeral })
-    : SecretHandshake.server({ keys: identities.serverKeys, networkKey: identities.networkKey, ephemeral })
+    ? deterministicClient({ keys: identities.clientKeys, networkKey: identities.networkKey, remotePublicKey: identities.serverKeys.publicKey }, ephemeral)
+    : deterministicServer({ keys: identities.serverKeys, networkKey: identities.networkKey }, ephemeral)
 }
 
 /** Runs a genuine handshake between two machines and keeps every message and both sessions. */

@@ -76,11 +76,14 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_BOX_STREAM_AFTER_GOODBYE':
     case 'ERR_BOX_STREAM_CLOSED':
       return { exitCode: EXIT.STREAM, message: `the secure stream broke: ${err.message}` }
+    case 'ERR_SHS_INVALID_OPTION':
+      return { exitCode: EXIT.USAGE, message: err.message }
     case 'ERR_SHS_INVALID_KEY':
     case 'ERR_SHS_WEAK_KEY':
       return { exitCode: EXIT.KEYS, message: err.message }
     case 'ERR_SHS_ABORTED':
     case 'ERR_SHS_INVALID_STATE':
+    case 'ERR_SHS_CALLBACK_FAILED':
       return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${err.message} (this is a bug in shs; please report it)` }
   }
 }
