@@ -5,6 +5,7 @@
 export { generateKeyPair, type KeyPair } from './crypto/keys.ts'
 export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
 export { connect, type ConnectOptions } from './net/connect.ts'
+export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
 export { clientHandshake, serverHandshake } from './stream/handshake.ts'
 export { toNodeDuplex } from './stream/node-duplex.ts'

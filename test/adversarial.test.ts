@@ -110,6 +110,11 @@ describe('adversarial peers over TCP', function () {
     await assertNoLeaks(baseline)
   })
 
+  async function waitForStream (server: TestServer): Promise<SecureStream> {
+    await waitFor(() => server.streams.length > 0, 'the server to accept a stream')
+    return server.streams[0] as SecureStream
+  }
+
   async function startServer (options: Partial<ListenOptions> = {}, onStream?: (stream: SecureStream) => void): Promise<TestServer> {
     const streams: SecureStream[] = []
     const outcomes: Array<Promise<Drained>> = []
@@ -297,14 +302,20 @@ describe('adversarial peers over TCP', function () {
         send: (peer, packet, _goodbye, session) => { peer.write(concat([packet(0), craftPacket(session, 1, randomPayload(100), 0xffff)])) }
       },
       {
-        name: 'a zero-length header that is not goodbye',
-        code: 'ERR_BOX_STREAM_BAD_LENGTH',
+        name: 'a zero-length header whose MAC does not match an empty body',
+        code: 'ERR_BOX_STREAM_BAD_BODY',
         delivered: 1,
         send: (peer, packet, _goodbye, session) => {
           const notGoodbye = new Uint8Array(18)
           notGoodbye[10] = 1
           peer.write(concat([packet(0), sealHeader(session, 1, notGoodbye)]))
         }
+      },
+      {
+        // pull-box-stream and go-secretstream accept it as an empty message; the references win.
+        name: 'a valid zero-length packet that is not goodbye, then goodbye',
+        delivered: 1,
+        send: (peer, packet, goodbye, session) => { peer.write(concat([packet(0), craftPacket(session, 1, new Uint8Array(0)), goodbye(2)])) }
       },
       { name: 'bytes after goodbye (in the same segment)', code: 'ERR_BOX_STREAM_AFTER_GOODBYE', delivered: 1, send: (peer, packet, goodbye) => { peer.write(concat([packet(0), goodbye(1), new Uint8Array([1, 2, 3])])) } }
     ]
@@ -348,17 +359,27 @@ describe('adversarial peers over TCP', function () {
       }
     }
 
-    it('bytes that arrive after goodbye in a later segment are never delivered: the source has already ended cleanly', async () => {
-      const server = await startServer()
+    it('bytes that arrive after goodbye in a later segment are never delivered, fail the stream with ERR_BOX_STREAM_AFTER_GOODBYE and close the socket', async () => {
+      let sinkOutcome: Promise<unknown> | undefined
+      // The server reads to the end and keeps its own side open (a slow writer): the connection is not finished.
+      let stopWriting: () => void = () => {}
+      const server = await startServer({}, (stream) => {
+        sinkOutcome = stream.sink((async function * () { await new Promise<void>((resolve) => { stopWriting = resolve }) })())
+          .then(() => undefined, (err: unknown) => err)
+      })
+      onCleanup(() => { stopWriting() })
       const { peer, session } = await handRolledClient(server.port, { keys: clientKeys, networkKey: NETWORK_KEY, serverKey: serverKeys.publicKey })
       onCleanup(() => { peer.destroy() })
       const body = randomPayload(500)
       peer.write(concat([craftPacket(session, 0, body), sealHeader(session, 1, new Uint8Array(18))]))
-      const outcome = await server.outcomes[0]
-      // Sealed as if goodbye had not happened: a well-formed packet 3 is still not delivered.
+      const outcome = await drain((server.streams[0] ?? await waitForStream(server)).source)
+      assert.equal(outcome.error, undefined)
+      assert.deepEqual(outcome.delivered, body)
+      // Sealed as if goodbye had not happened: a well-formed packet 3, in a later segment.
       peer.write(craftPacket(session, 2, randomPayload(500)))
-      assert.equal(outcome?.error, undefined)
-      assert.deepEqual(outcome?.delivered, body)
+      // The same rule as in the goodbye's own segment: a typed error, and the socket closes (no FIN from the peer needed).
+      await peer.waitClosed()
+      expectCode('ERR_BOX_STREAM_AFTER_GOODBYE')(await sinkOutcome)
     })
   })
 

@@ -3,9 +3,9 @@
  * (`--exec`) or carry it to a TCP service (`--forward`, the far end of a tunnel).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import net from 'node:net'
+import type net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
-import type { SecureStream } from '../index.ts'
+import { type SecureStream, openTcpSocket } from '../index.ts'
 import { type HostPort, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log } from './log.ts'
@@ -66,7 +66,7 @@ export async function relayToTcp (
   try {
     socket = await openPlainSocket(target)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? String(err)
     context.log.info(`${connection.label} could not reach the --forward target ${where} (${code}): ` +
       'is the service running? dropping this connection')
     stream.abort()
@@ -76,15 +76,8 @@ export async function relayToTcp (
   await relay(stream, connection, socket, socket, context, () => { socket.destroy() })
 }
 
-export function openPlainSocket (target: HostPort): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true })
-    socket.once('connect', () => {
-      socket.off('error', reject)
-      resolve(socket)
-    })
-    socket.once('error', reject)
-  })
+export async function openPlainSocket (target: HostPort): Promise<net.Socket> {
+  return await openTcpSocket(target).connected
 }
 
 /** Joins one accepted stream and logs how it ended; a failed connection never stops the server. */

@@ -1,14 +1,20 @@
 /**
  * TCP server: every accepted socket runs the server handshake; only authorized clients reach
  * `onStream`. Refused or failed connections are closed without a word to the peer.
+ *
+ * The application's callbacks are contained: whatever one throws or rejects closes that one
+ * connection, is reported as a `CallbackError` naming the callback (its `cause` is what was
+ * thrown), and the server keeps serving. A connection's life here is three steps, each its own
+ * function: `admit` (at accept), `handshake`, `deliver` (the stream to `onStream`).
  */
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
+import { CallbackError, ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
+import { checkCallback, checkPositiveInteger, checkTimeout } from '../options.ts'
+import { runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
@@ -26,19 +32,25 @@ export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | '
   /** TCP port; 0 picks a free one (read it back with `address()`). */
   port: number
   /**
-   * Handshakes allowed in progress at once (default 256). Connections beyond it are closed at
-   * once, unread, so a flood of silent or slow clients costs a bounded amount of memory; each is
-   * reported to `onHandshakeError` with code `ERR_SHS_BUSY`.
+   * Handshakes allowed in progress at once (a positive integer, default 256). Connections beyond
+   * it are closed at once, unread, so a flood of silent or slow clients costs a bounded amount of
+   * memory; each is reported to `onHandshakeError` with code `ERR_SHS_BUSY`.
    */
   maxPendingHandshakes?: number
   /** Decides on each client after it proved its key; default: accept every client that knows our key. */
   authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
   /** Told as each TCP connection is accepted, before its handshake starts. */
   onConnection?: (remote: RemoteAddress) => void
-  /** Told about each connection that did not become a stream (refused, timed out, invalid). */
+  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
   onHandshakeError?: (error: ShsError, remote: RemoteAddress) => void
   /** Told as each connection's handshake messages are sent, or received and verified. */
   onHandshakeProgress?: (progress: HandshakeProgress, remote: RemoteAddress) => void
+  /**
+   * Told when a connection fails after its handshake because `onStream` threw or rejected (the
+   * stream was aborted), or when `onHandshakeError` itself threw. Without it such errors become
+   * process warnings: never an unhandled rejection.
+   */
+  onError?: (error: ShsError, remote: RemoteAddress) => void
 }
 
 export interface Listener {
@@ -54,54 +66,109 @@ const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
 function ignoreReportedElsewhere (): void {}
 
-export async function listen (options: ListenOptions, onStream: (stream: SecureStream, remote: RemoteAddress) => void): Promise<Listener> {
+type OnStream = (stream: SecureStream, remote: RemoteAddress) => void | Promise<void>
+
+export async function listen (options: ListenOptions, onStream: OnStream): Promise<Listener> {
+  // Every option is checked here, once: a bad one fails this call, not each connection later.
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
-  const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
-  if (!Number.isInteger(maxPending) || maxPending < 1) {
-    throw new RangeError(`maxPendingHandshakes must be a positive integer, got ${String(options.maxPendingHandshakes)}`)
-  }
-  const authorizeClient = options.authorize ?? acceptEveryone
-  const onProgress = options.onHandshakeProgress
+  const timeout = checkTimeout(options.timeout)
+  const maxPending = checkPositiveInteger(options.maxPendingHandshakes, 'maxPendingHandshakes', DEFAULT_MAX_PENDING_HANDSHAKES)
+  checkCallback(onStream, 'onStream')
+  const authorizeClient = checkCallback(options.authorize, 'authorize')
+  const onConnection = checkCallback(options.onConnection, 'onConnection')
+  const onHandshakeError = checkCallback(options.onHandshakeError, 'onHandshakeError')
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const onError = checkCallback(options.onError, 'onError')
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   let pending = 0
 
+  /** Reports to `onError`; if there is none or it throws too, a process warning says it. */
+  const reportError = (error: ShsError, remote: RemoteAddress): void => {
+    try {
+      if (onError === undefined) process.emitWarning(error)
+      else onError(error, remote)
+    } catch (err) {
+      process.emitWarning(new CallbackError('onError', err))
+    }
+  }
+  const reportHandshakeError = (error: ShsError, remote: RemoteAddress): void => {
+    try {
+      onHandshakeError?.(error, remote)
+    } catch (err) {
+      reportError(new CallbackError('onHandshakeError', err), remote)
+    }
+  }
+
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
-    options.onConnection?.(remote)
-    if (pending >= maxPending) {
-      socket.on('error', ignoreReportedElsewhere)
+    // Failures surface through the handshake and the stream; this keeps them off the process.
+    socket.on('error', ignoreReportedElsewhere)
+    const refusal = admit(remote)
+    if (refusal !== undefined) {
       socket.destroy()
-      options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY',
-        `refused a connection from ${formatHostPort(remote)}: ${maxPending} handshakes are already in progress ` +
-        '(a flood, or raise maxPendingHandshakes)'), remote)
+      reportHandshakeError(refusal, remote)
       return
     }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    // Failures surface through the handshake and the stream; this keeps them off the process.
-    socket.on('error', ignoreReportedElsewhere)
     pending++
-    acceptHandshake(socket, remote).then((session) => {
+    handshake(socket, remote).then((session) => {
       pending--
-      onStream(createSocketSecureStream(socket, session), remote)
+      deliver(socket, session, remote)
     }, (err: ShsError) => {
       pending--
-      options.onHandshakeError?.(err, remote)
+      socket.destroy()
+      reportHandshakeError(err, remote)
     })
   })
 
+  /** At accept: tell the application, and refuse what we cannot take on. */
+  function admit (remote: RemoteAddress): ShsError | undefined {
+    try {
+      onConnection?.(remote)
+    } catch (err) {
+      return new CallbackError('onConnection', err)
+    }
+    if (pending >= maxPending) {
+      return new HandshakeError('ERR_SHS_BUSY',
+        `refused a connection from ${formatHostPort(remote)}: ${maxPending} handshakes are already in progress ` +
+        '(a flood, or raise maxPendingHandshakes)')
+    }
+    return undefined
+  }
+
   // A function of its own so that the closures that outlive the handshake (the socket's
   // listeners above) do not keep the handshake machine and its buffers reachable.
-  async function acceptHandshake (socket: net.Socket, remote: RemoteAddress): Promise<SessionKeys> {
+  async function handshake (socket: net.Socket, remote: RemoteAddress): Promise<SessionKeys> {
     const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-    const authorize: Authorize = async (key) => await authorizeClient(key, remote)
-    const progress = onProgress === undefined ? undefined : (step: HandshakeProgress): void => { onProgress(step, remote) }
-    return await withDeadline({ timeout: options.timeout, signal: closing.signal }, async (deadline) =>
+    const authorize: Authorize | undefined = authorizeClient === undefined
+      ? undefined
+      : async (key) => await authorizeClient(key, remote)
+    const progress = onProgress === undefined
+      ? undefined
+      : (step: HandshakeProgress): void => { onProgress(step, remote) }
+    return await withDeadline({ timeout, signal: closing.signal }, async (deadline) =>
       await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
+  }
+
+  /** After the handshake: the stream goes to `onStream`; if that throws or rejects, the stream is aborted. */
+  function deliver (socket: net.Socket, session: SessionKeys, remote: RemoteAddress): void {
+    const stream = createSocketSecureStream(socket, session)
+    const fail = (err: unknown): void => {
+      const error = new CallbackError('onStream', err)
+      stream.abort(error)
+      reportError(error, remote)
+    }
+    try {
+      const result = onStream(stream, remote)
+      if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') (result as PromiseLike<void>).then(undefined, fail)
+    } catch (err) {
+      fail(err)
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
