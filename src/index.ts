@@ -14,11 +14,11 @@ export type {
 } from './stream/types.ts'
 export type { MessageName } from './handshake/explain.ts'
 export { SecretHandshake, type HandshakeAction, type HandshakeRole } from './handshake/machine.ts'
-export { type SessionKeys, sessionOutcome } from './handshake/session.ts'
+export { type SessionKeys, sessionOutcome, wipeSession } from './handshake/session.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
 export { BoxStreamDecoder } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'
 export {
   ShsError, InvalidKeyError, HandshakeError, HandshakeTimeoutError, AbortError, ConnectionError,
-  BoxStreamError, type ShsErrorCode
+  BoxStreamError, InvalidOptionError, CallbackError, type ShsErrorCode
 } from './errors.ts'

@@ -55,6 +55,7 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
   #waiter: Waiter | undefined
   #iterated = false
   #returned = false
+  #endDelivered = false
   #sinkDone = false
   /** Rejects (once) with the teardown's error; the sink races its source against it. */
   #onTeardown: ((error: Error) => void) | undefined
@@ -124,8 +125,12 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     return this
   }
 
+  /**
+   * One reader: a second one while the first is still reading is an error. After the first
+   * gave up (break), reading again is `ERR_BOX_STREAM_CLOSED` (from `next()`), never a quiet end.
+   */
   [Symbol.asyncIterator] (): AsyncIterator<Uint8Array> {
-    if (this.#iterated) {
+    if (this.#iterated && !this.#returned && !this.#endDelivered) {
       throw new ShsError('ERR_SHS_INVALID_STATE', 'the secure stream\'s source is already being read: read it from one place')
     }
     this.#iterated = true
@@ -220,6 +225,7 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
       waiter.resolve({ value: chunk, done: false })
     } else if (connection.reading === 'ended') {
       this.#waiter = undefined
+      this.#endDelivered = true
       waiter.resolve(DONE)
     } else if (connection.failure !== undefined) {
       this.#waiter = undefined
