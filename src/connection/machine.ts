@@ -52,6 +52,11 @@ export class BoxConnection {
   get reading (): DirectionState { return this.#reading }
   get writing (): DirectionState { return this.#writing }
 
+  /** The peer's goodbye was opened: a clean end of what it sends. */
+  receivedGoodbye (): boolean {
+    return this.#reading === 'ended'
+  }
+
   /** Why the connection was torn down, if it was. */
   get failure (): Error | undefined { return this.#failure }
 
