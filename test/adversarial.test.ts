@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { mock } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import {
   AbortError, BoxStreamDecoder, BoxStreamError, HandshakeTimeoutError, SSB_NETWORK_KEY, type SecureStream, type SessionKeys, ShsError,
   type ShsErrorCode, connect, generateKeyPair, listen, type ListenOptions, type Listener, serverHandshake
@@ -53,6 +56,12 @@ async function waitFor (condition: () => boolean, what: string, limitMs = 5000):
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }
+
+/** A full garbage collection, so memory readings count what is still held, not garbage. */
+const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc')
+  return vm.runInNewContext('gc') as () => void
+})()
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -482,19 +491,27 @@ describe('adversarial peers over TCP', function () {
   })
 
   describe('slow and stuck peers', () => {
-    it('a client dripping a valid hello one byte every 100 ms is cut off by the handshake timeout: activity does not extend it', async () => {
+    it('a client dripping a valid hello one byte every 100 ms is cut off by the handshake timeout: activity does not extend it (fake timers)', async () => {
       const DRIP_MS = 100
-      const server = await startServer({ timeout: SHORT_TIMEOUT_MS })
+      const TICKS = SHORT_TIMEOUT_MS / DRIP_MS
+      let accepted: () => void = () => {}
+      const acceptedNow = new Promise<void>((resolve) => { accepted = resolve })
+      const server = await startServer({ timeout: SHORT_TIMEOUT_MS, onConnection: () => { accepted() } })
+      // Only setTimeout is faked (the handshake deadline's timer): sockets and setImmediate stay real.
+      mock.timers.enable({ apis: ['setTimeout'] })
+      onCleanup(() => { mock.timers.reset() })
       const peer = await rawConnect(server.port)
+      // The deadline's timer starts as the server accepts: from here fake time is the handshake's time.
+      await acceptedNow
       const hello = new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey).hello
-      let sent = 0
-      const drip = setInterval(() => { if (!peer.socket.destroyed && sent < hello.byteLength) peer.write(hello.subarray(sent, ++sent)) }, DRIP_MS)
-      onCleanup(() => { clearInterval(drip) })
-      const started = performance.now()
-      await peer.waitClosed()
-      clearInterval(drip)
-      assert.ok(performance.now() - started < SHORT_TIMEOUT_MS + PROMPTLY_MS)
-      assert.ok(sent > 1 && sent < hello.byteLength, `it was still dripping (${sent} bytes sent) when it was cut off`)
+      for (let sent = 0; sent < TICKS; sent++) {
+        assert.equal(peer.socket.destroyed, false, `still connected after ${sent * DRIP_MS} ms of a ${SHORT_TIMEOUT_MS} ms timeout`)
+        peer.write(hello.subarray(sent, sent + 1))
+        mock.timers.tick(DRIP_MS)
+      }
+      // Six bytes of 64 sent, each one "in time": the timeout fired anyway and the server hangs up.
+      await peer.closed
+      mock.timers.reset()
       assert.equal(peer.bytesReceived, 0)
       await waitFor(() => server.errors.length === 1, 'the timeout to be reported')
       assert.ok(server.errors[0] instanceof HandshakeTimeoutError)
@@ -589,6 +606,7 @@ describe('adversarial peers over TCP', function () {
 
       /** Waits until `pulled` has not moved for STILL_MS, then checks that it stays still. */
       async function assertStalls (pulled: () => number): Promise<number> {
+        collectGarbage()
         const memoryBefore = process.memoryUsage()
         let last = -1
         let stillSince = performance.now()
@@ -601,6 +619,8 @@ describe('adversarial peers over TCP', function () {
         assert.ok(stalledAt < STALL_LIMIT_BYTES, `the sink pulled ${stalledAt / MiB} MiB of ${ATTEMPT_BYTES / MiB} MiB from a peer that reads nothing`)
         await sleep(STILL_MS)
         assert.equal(pulled(), stalledAt, 'no progress while the peer does not read')
+        // Measured after a full collection: what is left is what the stalled connection holds.
+        collectGarbage()
         const memoryAfter = process.memoryUsage()
         const growth = (memoryAfter.heapUsed + memoryAfter.arrayBuffers) - (memoryBefore.heapUsed + memoryBefore.arrayBuffers)
         assert.ok(growth < MEMORY_LIMIT_BYTES, `memory grew by ${Math.round(growth / MiB)} MiB`)
@@ -851,6 +871,7 @@ describe('adversarial peers over TCP', function () {
       const server = await startServer({ timeout: FLOOD_TIMEOUT_MS, maxPendingHandshakes: 2 * CONNECTIONS }, (stream) => {
         echo(stream)
       })
+      collectGarbage()
       const memoryBefore = process.memoryUsage()
       let peakGrowth = 0
       const sampler = setInterval(() => {
