@@ -243,7 +243,10 @@ describe('connection: one box-stream life cycle for every adapter', function () 
 
     it('the public client()/server() take no ephemeral key: an injected one is ignored, every handshake is fresh', () => {
       const ephemeral = { publicKey: new Uint8Array(32).fill(9), secretKey: new Uint8Array(32).fill(7) }
-      const init = { keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey, ephemeral } as unknown as Parameters<typeof SecretHandshake.client>[0]
+      // The public types have no such field (npm run typecheck fails if they ever get one back);
+      // recorded vectors use the test-only src/handshake/deterministic.ts.
+      // @ts-expect-error ephemeral is not part of ClientHandshakeInit
+      const init: Parameters<typeof SecretHandshake.client>[0] = { keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey, ephemeral }
       const hellos = [SecretHandshake.client(init), SecretHandshake.client(init)].map(written)
       assert.notDeepEqual(hellos[0], hellos[1])
       assert.notDeepEqual(hellos[0]?.subarray(32), ephemeral.publicKey)

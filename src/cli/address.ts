@@ -5,7 +5,7 @@
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 import { formatId, parseId } from './identity.ts'
-export { formatHostPort } from '../net/address.ts'
+export { formatHostPort } from '../index.ts'
 
 export interface HostPort {
   host: string

@@ -5,12 +5,10 @@
 import { createHash } from 'node:crypto'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
-import { asPublicKey } from '../crypto/keys.ts'
-import { InvalidKeyError } from '../errors.ts'
+import { InvalidKeyError, PUBLIC_KEY_BYTES, asPublicKey } from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 
-const PUBLIC_KEY_BYTES = 32
 const ID_SUFFIX = '.ed25519'
 /** A 32-byte key is 44 base64 characters with padding; ids always carry the padding. */
 const BASE64_KEY_PATTERN = /^[A-Za-z0-9+/]{43}=$/

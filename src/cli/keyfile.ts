@@ -8,9 +8,7 @@ import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
-import { asKeyPair } from '../crypto/keys.ts'
-import { InvalidKeyError } from '../errors.ts'
-import { type KeyPair, generateKeyPair } from '../index.ts'
+import { InvalidKeyError, type KeyPair, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, asKeyPair, generateKeyPair } from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 import { formatId } from './identity.ts'
@@ -20,8 +18,6 @@ const SECRET_FILE_MODE = 0o600
 const SECRET_DIR_MODE = 0o700
 /** Bits that let anyone but the owner read or write the file. */
 const GROUP_OTHER_BITS = 0o077
-const PUBLIC_KEY_BYTES = 32
-const SECRET_KEY_BYTES = 64
 
 export interface KeyFileJson {
   curve: string

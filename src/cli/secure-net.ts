@@ -5,7 +5,7 @@
  */
 import {
   HandshakeTimeoutError, type HandshakeProgress, type KeyPair, type MessageName, type RemoteAddress as Peer,
-  type SecureStream, type ShsError, connect, listen
+  type SecureStream, type ShsError, DEFAULT_MAX_PENDING_HANDSHAKES, connect, listen
 } from '../index.ts'
 import { type HostPort, type RemoteAddress, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
@@ -84,7 +84,7 @@ export async function dial (address: RemoteAddress, options: DialOptions): Promi
  * it): beyond it, connections are closed unread, so a flood of silent clients costs bounded
  * memory until --timeout drops them.
  */
-export const MAX_PENDING_HANDSHAKES = 256
+export const MAX_PENDING_HANDSHAKES = DEFAULT_MAX_PENDING_HANDSHAKES
 
 export interface ServeOptions extends Identity {
   address: HostPort

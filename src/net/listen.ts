@@ -62,7 +62,8 @@ export interface Listener {
 }
 
 const DEFAULT_HOST = '127.0.0.1'
-const DEFAULT_MAX_PENDING_HANDSHAKES = 256
+/** Handshakes in progress at once unless `maxPendingHandshakes` says otherwise. */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
 function ignoreReportedElsewhere (): void {}
 
