@@ -41,6 +41,7 @@ export class BoxStreamDecoder {
    */
   #partial: Uint8Array | undefined
   #partialLength = 0
+  #packetsOpened = 0
   #state: DecoderState = { name: 'awaiting-header' }
 
   /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
@@ -64,6 +65,11 @@ export class BoxStreamDecoder {
   /** Bytes held back waiting for the rest of a packet (never more than one packet). */
   get bufferedBytes (): number {
     return this.#partialLength
+  }
+
+  /** Data packets authenticated so far (goodbye not counted), for metrics. */
+  get packetsOpened (): number {
+    return this.#packetsOpened
   }
 
   /** The failure that ended the stream, if any. */
@@ -196,6 +202,7 @@ export class BoxStreamDecoder {
         'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
     }
     incrementNonce(this.#nonce)
+    this.#packetsOpened++
     this.#state = { name: 'awaiting-header' }
   }
 

@@ -65,6 +65,11 @@ export class BoxConnection {
     return this.#reading === 'ended' && this.#writing === 'ended'
   }
 
+  /** Data packets received and authenticated so far (goodbye not counted). */
+  get packetsReceived (): number {
+    return this.#decoder.packetsOpened
+  }
+
   /** Bytes the decoder holds back waiting for the rest of a packet (at most one packet). */
   get bufferedBytes (): number {
     return this.#decoder.bufferedBytes

@@ -19,7 +19,7 @@ import type {
   AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent
 } from '@libp2p/interface'
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
-import { HEADER_BYTES, MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import { BoxConnection } from '../connection/machine.ts'
 import { AbortError, BoxStreamError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
@@ -159,24 +159,11 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** Opens one chunk and queues its plaintext; returns the failure that ended the stream, if any. */
   #open (chunk: Uint8Array): Error | undefined {
     const connection = this.#connection
-    const bufferedBefore = connection.bufferedBytes
-    const endedBefore = connection.receivedGoodbye()
-    const plaintexts = connection.receive(chunk)
-    let plaintextBytes = 0
-    for (const plaintext of plaintexts) {
-      plaintextBytes += plaintext.byteLength
-      this.#queue(plaintext)
-    }
-    const failure = connection.failure
-    if (failure === undefined && this.#metrics !== undefined) {
-      // The decoder reports bytes, not packets. Every packet it completed consumed one header
-      // plus its body, and the bodies are the plaintext, so the rest is headers (goodbye too).
-      const consumed = chunk.byteLength + bufferedBefore - connection.bufferedBytes
-      const headers = (consumed - plaintextBytes) / HEADER_BYTES
-      const goodbye = !endedBefore && connection.receivedGoodbye() ? 1 : 0
-      if (headers > goodbye) this.#metrics.decryptedPackets.increment(headers - goodbye)
-    }
-    return failure
+    const packetsBefore = connection.packetsReceived
+    for (const plaintext of connection.receive(chunk)) this.#queue(plaintext)
+    const opened = connection.packetsReceived - packetsBefore
+    if (opened > 0) this.#metrics?.decryptedPackets.increment(opened)
+    return connection.failure
   }
 
   /** Appends to the read buffer as `onData()` would, but for a whole batch before one dispatch. */
