@@ -50,16 +50,20 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   socket.on('data', (chunk: Buffer) => { stream.receive(chunk, true) })
   socket.on('end', () => { stream.receiveEnd() })
   socket.on('error', (err) => { stream.transportFailed(connectionBroke(err)) })
-  socket.once('close', () => { stream.transportFailed(closedEarly()) })
+  socket.once('close', () => { stream.transportFailed(closedEarly(stream)) })
   // The peer may have hung up before we got here (while a slow authorize decided, say): its
   // 'end' or 'close' has fired already and will not fire again.
-  if (socket.destroyed) stream.transportFailed(closedEarly())
+  if (socket.destroyed) stream.transportFailed(closedEarly(stream))
   else if (socket.readableEnded) stream.receiveEnd()
   // The handshake read in paused mode; 'data' alone does not restart the flow.
   else socket.resume()
   return stream
 }
 
-function closedEarly (): ConnectionError {
+function closedEarly (stream: ConnectionStream): ConnectionError {
+  if (stream.connection.receivedGoodbye()) {
+    return new ConnectionError('the peer closed the connection after its goodbye while we were still writing: ' +
+      'it does not wait for our goodbye (or it crashed)')
+  }
   return new ConnectionError('the connection closed before the peer\'s goodbye: the peer crashed or the network failed')
 }
