@@ -15,6 +15,23 @@ import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } fr
 import { incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
+/**
+ * From this size on, plaintext opened over an input chunk that owns its whole ArrayBuffer (as a
+ * socket's chunks do) keeps that memory, trimmed by `ArrayBuffer.prototype.transfer`, instead of
+ * being copied: for a 64 KiB chunk that is several times cheaper than the copy, and what it may
+ * pin beyond the plaintext (the headers' share) is small next to it. Smaller plaintext is copied.
+ */
+const TRANSFER_MIN_BYTES = 16 * 1024
+
+/** The first `length` bytes of `output` as a buffer of their own (see TRANSFER_MIN_BYTES). */
+function ownedPlaintext (output: Uint8Array, length: number, reuseInput: boolean): Uint8Array {
+  const buffer = output.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
+  if (reuseInput && length >= TRANSFER_MIN_BYTES && output.byteOffset === 0 &&
+      buffer instanceof ArrayBuffer && buffer.byteLength === output.byteLength && buffer.transfer !== undefined) {
+    return Buffer.from(buffer.transfer(length))
+  }
+  return Uint8Array.prototype.slice.call(output, 0, length)
+}
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }
@@ -100,7 +117,7 @@ export class BoxStreamDecoder {
     }
     const plaintexts: Uint8Array[] = []
     if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
-    if (sink.written > 0) plaintexts.push(Uint8Array.prototype.slice.call(output, 0, sink.written))
+    if (sink.written > 0) plaintexts.push(ownedPlaintext(output, sink.written, reuseInput))
     return plaintexts
   }
 
