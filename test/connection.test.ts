@@ -303,6 +303,23 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       }
     })
 
+    it('bytes after the peer\'s goodbye, in a later chunk, fail the connection with ERR_BOX_STREAM_AFTER_GOODBYE', async () => {
+      const [clientEnd, serverEnd] = memoryDuplexPair()
+      // The server's transport delivers everything the client sends, then three more bytes.
+      const source = serverEnd.source
+      const injecting = { ...serverEnd, source: (async function * () { yield * source; yield new Uint8Array([1, 2, 3]) })() }
+      const [client, server] = await Promise.all([
+        clientHandshake(clientEnd, { keys: clientKeys, remotePublicKey: serverKeys.publicKey, networkKey: SSB_NETWORK_KEY }),
+        serverHandshake(injecting, { keys: serverKeys, networkKey: SSB_NETWORK_KEY })
+      ])
+      const app = idleSource(randomPayload(10))
+      const serverSink = server.sink(app.source)
+      const payload = randomPayload(1000)
+      await client.sink([payload])
+      await assert.rejects(serverSink, hasCode('ERR_BOX_STREAM_AFTER_GOODBYE'))
+      await app.returned
+    })
+
     it('plaintext from the duplex owns exactly its bytes', async () => {
       const [client, server] = await duplexPair()
       void client.sink([new Uint8Array([1]), randomPayload(9000), new Uint8Array([2])])
