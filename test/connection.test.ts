@@ -10,6 +10,7 @@ import {
   clientHandshake, connect, generateKeyPair, listen, serverHandshake, wipeSession
 } from '../src/index.ts'
 import { BoxConnection } from '../src/connection/machine.ts'
+import { ConnectionStream } from '../src/connection/stream.ts'
 import { incrementNonce } from '../src/boxstream/nonce.ts'
 import { concat, randomPayload } from './helpers/bytes.ts'
 import { SecretCensus } from './helpers/census.ts'
@@ -216,6 +217,28 @@ describe('connection: one box-stream life cycle for every adapter', function () 
         }
       }
       assert.ok(b.receive(wire).every(ownsExactly))
+    })
+  })
+
+  describe('the read queue', () => {
+    it('counts the memory queued plaintext pins, not its length: 10 000 one-byte messages pause the transport', () => {
+      const [client, server] = completedMachines()
+      const sender = new BoxConnection(sessionOf(client))
+      const stream = new ConnectionStream(sessionOf(server))
+      let pauses = 0
+      stream.attach({
+        write: () => undefined,
+        flush: async () => {},
+        end: () => {},
+        destroy: () => {},
+        pause: () => { pauses++ },
+        resume: () => {}
+      })
+      // Nobody reads. 10 000 bytes of plaintext are far below the 1 MiB mark, but 10 000 queued
+      // buffers with their object headers are not.
+      for (let i = 0; i < 10_000 && pauses === 0; i++) stream.receive(sender.send(new Uint8Array([i & 0xff])), true)
+      assert.equal(pauses, 1)
+      stream.abort()
     })
   })
 
