@@ -130,9 +130,8 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
    * gave up (break), reading again is `ERR_BOX_STREAM_CLOSED` (from `next()`), never a quiet end.
    */
   [Symbol.asyncIterator] (): AsyncIterator<Uint8Array> {
-    if (this.#iterated && !this.#returned && !this.#endDelivered) {
-      throw new ShsError('ERR_SHS_INVALID_STATE', 'the secure stream\'s source is already being read: read it from one place')
-    }
+    // The machine's rule: the first claim is the reader; a second while it reads throws.
+    if (!this.#iterated || (!this.#returned && !this.#endDelivered)) this.#connection.claimReader()
     this.#iterated = true
     return this
   }
