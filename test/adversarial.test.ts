@@ -26,8 +26,6 @@ const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
 const NETWORK_KEY = SSB_NETWORK_KEY
 
-/** "Promptly": generous enough for a loaded CI machine, far below any timeout in play. */
-const PROMPTLY_MS = 1000
 /** Handshake timeouts for the slow-peer tests: short, so the suite stays fast. */
 const SHORT_TIMEOUT_MS = 600
 /** One full box-stream packet on the wire. */
@@ -64,17 +62,6 @@ const collectGarbage: () => void = (() => {
 })()
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-/** `promise`, or a failure naming `what` if it has not settled within `limitMs`. */
-async function settlesWithin<T> (promise: Promise<T>, limitMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const limit = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out waiting for ${what}`)) }, limitMs) })
-  try {
-    return await Promise.race([promise, limit])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * onStream for servers that answer with what they get. How the echo ends is not what those tests
@@ -551,13 +538,13 @@ describe('adversarial peers over TCP', function () {
         drip = setInterval(() => { if (!peer.socket.destroyed) peer.write(steps.hello.subarray(sent, ++sent)) }, DRIP_MS)
         await peer.waitClosed()
       })
-      const started = performance.now()
+      // The whole message would take 6.4 s to drip: a timeout naming serverHello proves the
+      // bytes that kept arriving did not extend the 600 ms deadline (no wall-clock reading needed).
       await assert.rejects(dial(evil.port, { timeout: SHORT_TIMEOUT_MS }), (err: unknown) => {
         assert.ok(err instanceof HandshakeTimeoutError, String(err))
         assert.match(err.message, /serverHello/)
         return true
       })
-      assert.ok(performance.now() - started < SHORT_TIMEOUT_MS + PROMPTLY_MS)
       await evil.handled[0]
       assert.equal(evil.peers[0]?.bytesReceived, HELLO_BYTES, 'message 1 and nothing more')
     })
@@ -638,7 +625,7 @@ describe('adversarial peers over TCP', function () {
         await assertStalls(writer.pulled)
         peer.destroy()
         assert.ok(await sinkDone instanceof ShsError, 'the sink fails with a typed error once the reader hangs up')
-        await waitFor(writer.closed, 'the application source to be closed (its finally ran)', PROMPTLY_MS)
+        await waitFor(writer.closed, 'the application source to be closed (its finally ran)')
       })
 
       it('our client whose application never reads its source: the server\'s sink stalls too (backpressure crosses the decoder)', async () => {
@@ -650,7 +637,7 @@ describe('adversarial peers over TCP', function () {
         await assertStalls(writer.pulled)
         client.abort()
         assert.ok(await sinkDone instanceof ShsError, 'the sink fails with a typed error once the client aborts')
-        await waitFor(writer.closed, 'the application source to be closed (its finally ran)', PROMPTLY_MS)
+        await waitFor(writer.closed, 'the application source to be closed (its finally ran)')
       })
     })
 
@@ -700,11 +687,11 @@ describe('adversarial peers over TCP', function () {
           await sleep(HANG_UP_SETTLE_MS)
           decide(true)
           await waitFor(() => server.outcomes.length === 1, 'the server to hand over the stream')
-          const outcome = await settlesWithin(server.outcomes[0] as Promise<Drained>, PROMPTLY_MS, 'the stream\'s source to settle')
+          const outcome = await (server.outcomes[0] as Promise<Drained>)
           assert.ok(outcome.error instanceof ShsError, String(outcome.error))
           assert.ok(['ERR_BOX_STREAM_TRUNCATED', 'ERR_SHS_CONNECTION'].includes(outcome.error.code), outcome.error.code)
           assert.equal(outcome.delivered.byteLength, 0)
-          await peer.waitClosed(PROMPTLY_MS)
+          await peer.closed
         })
       }
 
@@ -738,9 +725,8 @@ describe('adversarial peers over TCP', function () {
       const controller = new AbortController()
       const attempt = dial(silent.port, { signal: controller.signal })
       controller.abort()
-      const started = performance.now()
+      // An AbortError (not the 10 s HandshakeTimeoutError) is the proof it did not wait.
       await assert.rejects(attempt, isAbortError)
-      assert.ok(performance.now() - started < PROMPTLY_MS)
       await Promise.all(silent.handled)
       assert.ok(silent.peers.every((peer) => peer.bytesReceived === 0))
     })
@@ -762,14 +748,12 @@ describe('adversarial peers over TCP', function () {
         const controller = new AbortController()
         const attempt = dial(evil.port, { signal: controller.signal })
         await waitFor(() => ready, 'the client to reach the step')
-        const started = performance.now()
         controller.abort()
         await assert.rejects(attempt, (err: unknown) => {
           assert.ok(isAbortError(err), String(err))
           assert.match((err as Error).message, stage)
           return true
         })
-        assert.ok(performance.now() - started < PROMPTLY_MS)
         await evil.handled[0]
       })
     }
@@ -797,14 +781,13 @@ describe('adversarial peers over TCP', function () {
 
       async function expectAbort (attempt: Promise<SecureStream> | undefined, controller: AbortController, stage: RegExp): Promise<void> {
         assert.ok(attempt !== undefined)
-        const started = performance.now()
         controller.abort()
+        // An AbortError naming the stage, not the 10 s timeout, is the proof it did not wait.
         await assert.rejects(attempt, (err: unknown) => {
           assert.ok(isAbortError(err), String(err))
           assert.match((err as Error).message, stage)
           return true
         })
-        assert.ok(performance.now() - started < PROMPTLY_MS)
       }
 
       it('waiting for message 1: the client gets zero bytes and a closed socket', async () => {
@@ -812,7 +795,7 @@ describe('adversarial peers over TCP', function () {
         const peer = await rawConnect(port)
         await waitFor(() => attempts.length === 1, 'the server to accept')
         await expectAbort(attempts[0], controller, /clientHello/)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, 0)
       })
 
@@ -823,7 +806,7 @@ describe('adversarial peers over TCP', function () {
         peer.write(steps.hello)
         assert.ok(await peer.read(HELLO_BYTES) !== undefined)
         await expectAbort(attempts[0], controller, /clientAuth/)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, HELLO_BYTES)
       })
 
@@ -840,7 +823,7 @@ describe('adversarial peers over TCP', function () {
         await waitFor(() => asked, 'authorize to be called')
         await expectAbort(attempts[0], controller, /authorize/)
         decide(true)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, HELLO_BYTES)
       })
     })
@@ -852,9 +835,8 @@ describe('adversarial peers over TCP', function () {
       onCleanup(() => { decide(false) })
       const attempt = dial(server.port)
       await waitFor(() => asked, 'authorize to be called')
-      const started = performance.now()
+      // authorize has not decided when close() returns: close() did not wait for it.
       await server.listener.close()
-      assert.ok(performance.now() - started < PROMPTLY_MS)
       await assert.rejects(attempt, expectCode('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'))
       await waitFor(() => server.errors.length === 1, 'the abort to be reported')
       expectCode('ERR_SHS_ABORTED')(server.errors[0])
@@ -920,10 +902,9 @@ describe('adversarial peers over TCP', function () {
       for (let i = 0; i < CAP; i++) stalls.push(await rawConnect(server.port))
 
       const extra = await Promise.all(Array.from({ length: FLOOD - CAP }, async () => await rawConnect(server.port)))
-      const started = performance.now()
       for (const peer of extra) peer.write(new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey).hello)
-      await Promise.all(extra.map(async (peer) => { await peer.waitClosed() }))
-      assert.ok(performance.now() - started < PROMPTLY_MS, 'closed at once, long before the 10 s handshake timeout')
+      // Closed as busy (ERR_SHS_BUSY below), not by the 10 s handshake timeout.
+      await Promise.all(extra.map(async (peer) => { await peer.closed }))
       assert.ok(extra.every((peer) => peer.bytesReceived === 0), 'a valid hello over the cap gets no message 2')
       await waitFor(() => server.errors.length === FLOOD - CAP, 'every refusal to be reported')
       assert.ok(server.errors.every((err) => err.code === 'ERR_SHS_BUSY'))
