@@ -16,17 +16,17 @@ import { incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
 /**
- * From this size on, plaintext opened over an input chunk that owns its whole ArrayBuffer (as a
- * socket's chunks do) keeps that memory, trimmed by `ArrayBuffer.prototype.transfer`, instead of
- * being copied: for a 64 KiB chunk that is several times cheaper than the copy, and what it may
- * pin beyond the plaintext (the headers' share) is small next to it. Smaller plaintext is copied.
+ * From this size on, plaintext opened into a buffer that owns its whole ArrayBuffer (our own
+ * scratch buffer, or a socket's chunk given up with reuseInput) keeps that memory, trimmed to the
+ * plaintext by `ArrayBuffer.prototype.transfer`, instead of being copied: for 64 KiB that is
+ * several times cheaper than a copy. Smaller plaintext is copied into a buffer of its own size.
  */
 const TRANSFER_MIN_BYTES = 16 * 1024
 
 /** The first `length` bytes of `output` as a buffer of their own (see TRANSFER_MIN_BYTES). */
-function ownedPlaintext (output: Uint8Array, length: number, reuseInput: boolean): Uint8Array {
+function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
   const buffer = output.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
-  if (reuseInput && length >= TRANSFER_MIN_BYTES && output.byteOffset === 0 &&
+  if (length >= TRANSFER_MIN_BYTES && output.byteOffset === 0 &&
       buffer instanceof ArrayBuffer && buffer.byteLength === output.byteLength && buffer.transfer !== undefined) {
     return Buffer.from(buffer.transfer(length))
   }
@@ -117,7 +117,7 @@ export class BoxStreamDecoder {
     }
     const plaintexts: Uint8Array[] = []
     if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
-    if (sink.written > 0) plaintexts.push(ownedPlaintext(output, sink.written, reuseInput))
+    if (sink.written > 0) plaintexts.push(ownedPlaintext(output, sink.written))
     return plaintexts
   }
 
