@@ -17,7 +17,8 @@ export class Outbound {
 
   constructor (raw: ByteDuplex) {
     this.done = Promise.resolve().then(async () => { await raw.sink(this.#messages) })
-    // Failures surface through the handshake and `sink()`; they must never be unhandled.
+    // During the handshake a failed sink shows as the peer hanging up; afterwards the secure
+    // stream tears down on it (see createSecureStream). Either way it is never unhandled.
     this.done.catch(() => {})
   }
 
@@ -64,6 +65,7 @@ export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outboun
     }
   }
   stream.attach(transport)
+  outbound.done.catch((err: unknown) => { if (!stopped) stream.transportFailed(connectionBroke(err)) })
 
   async function pump (): Promise<void> {
     try {
