@@ -84,6 +84,7 @@ export interface ServerHandshakeInit {
 /**
  * Builds a machine with a fixed ephemeral key pair. Only `deterministic.ts` (the test-only entry
  * point for recorded vectors) calls it; it is not re-exported by the package.
+ * @internal stripped from the published declarations (tsconfig.build.json stripInternal)
  */
 export let createWithEphemeral: (role: HandshakeRole, init: ClientHandshakeInit | ServerHandshakeInit, ephemeral: CurveKeyPair | undefined) => SecretHandshake
 
