@@ -49,8 +49,6 @@ export class BoxMessageStream extends AbstractMessageStream {
   readonly #metrics: ShsMetrics | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
-  /** Plaintext was appended to the read buffer and awaits one dispatch. */
-  #queued = false
 
   readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
@@ -134,43 +132,26 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
   #receive (data: StreamMessageEvent['data']): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    let failure: Error | undefined
-    if (data instanceof Uint8Array) {
-      failure = this.#open(data)
-    } else {
-      for (const chunk of data) {
-        failure = this.#open(chunk)
-        if (failure !== undefined) break
-      }
-    }
-    if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
-    // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
-    if (this.#queued) {
-      this.#queued = false
-      this.dispatchReadBuffer()
-    }
-    if (failure !== undefined) {
-      this.abort(failure)
-      return
-    }
-    if (this.#connection.receivedGoodbye() && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
-  }
-
-  /** Opens one chunk and queues its plaintext; returns the failure that ended the stream, if any. */
-  #open (chunk: Uint8Array): Error | undefined {
     const connection = this.#connection
     const packetsBefore = connection.packetsReceived
-    for (const plaintext of connection.receive(chunk)) this.#queue(plaintext)
+    let queued = false
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      for (const plaintext of connection.receive(chunk)) {
+        // As onData() would, but for the whole batch before one dispatch.
+        if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
+        this.readBuffer.append(plaintext)
+        queued = true
+      }
+      if (connection.failure !== undefined) break
+    }
     const opened = connection.packetsReceived - packetsBefore
     if (opened > 0) this.#metrics?.decryptedPackets.increment(opened)
-    return connection.failure
-  }
-
-  /** Appends to the read buffer as `onData()` would, but for a whole batch before one dispatch. */
-  #queue (plaintext: Uint8Array): void {
-    if (this.readStatus === 'closing' || this.readStatus === 'closed') return
-    this.readBuffer.append(plaintext)
-    this.#queued = true
+    const failure = connection.failure
+    if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
+    // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
+    if (queued) this.dispatchReadBuffer()
+    if (failure !== undefined) this.abort(failure)
+    else if (connection.receivedGoodbye() && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
   }
 
   #onGoodbye (): void {
