@@ -37,8 +37,14 @@ export class BoxConnection {
   constructor (session: SessionKeys) {
     this.remotePublicKey = session.remotePublicKey
     try {
-      this.#encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
-      this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+      const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+      try {
+        this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+      } catch (err) {
+        encoder.destroy()
+        throw err
+      }
+      this.#encoder = encoder
     } finally {
       wipeSession(session)
     }
@@ -68,11 +74,6 @@ export class BoxConnection {
   /** Data packets received and authenticated so far (goodbye not counted). */
   get packetsReceived (): number {
     return this.#decoder.packetsOpened
-  }
-
-  /** Bytes the decoder holds back waiting for the rest of a packet (at most one packet). */
-  get bufferedBytes (): number {
-    return this.#decoder.bufferedBytes
   }
 
   /** The plaintext has one reader: a second one is a mistake (it would get every other chunk). */
@@ -149,11 +150,6 @@ export class BoxConnection {
     if (this.#writing !== 'ended') this.#writing = 'torn-down'
     this.#encoder.destroy()
     this.#decoder.destroy()
-  }
-
-  /** The connection is over for good: a reader that returned early, say. */
-  get torndown (): boolean {
-    return this.#failure !== undefined
   }
 
   #checkWritable (): void {
