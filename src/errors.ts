@@ -27,6 +27,7 @@ export type ShsErrorCode =
   | 'ERR_SHS_INVALID_STATE'
   | 'ERR_SHS_INVALID_ADDRESS'
   | 'ERR_SHS_ALL_ADDRESSES_FAILED'
+  | 'ERR_SHS_CALLBACK_FAILED'
   | 'ERR_BOX_STREAM_BAD_HEADER'
   | 'ERR_BOX_STREAM_BAD_BODY'
   | 'ERR_BOX_STREAM_BAD_LENGTH'
@@ -95,4 +96,33 @@ export class BoxStreamError extends ShsError {
     super(code, message)
     this.name = 'BoxStreamError'
   }
+}
+
+/** An option outside its allowed range, caught at the call that took it. */
+export class InvalidOptionError extends ShsError {
+  /** The option's name as the caller spelled it (`timeout`, `maxPendingHandshakes`). */
+  readonly option: string
+
+  constructor (option: string, message: string) {
+    super('ERR_SHS_INVALID_OPTION', message)
+    this.name = 'InvalidOptionError'
+    this.option = option
+  }
+}
+
+/** A callback the application gave us threw or rejected; `cause` is what it threw. */
+export class CallbackError extends ShsError {
+  /** The callback's option name: `onStream`, `authorize`, `onConnection`... */
+  readonly callback: string
+
+  constructor (callback: string, cause: unknown) {
+    super('ERR_SHS_CALLBACK_FAILED', `the ${callback} callback threw or rejected (${describe(cause)}): ` +
+      'that connection was closed and the server carries on; fix the callback', { cause })
+    this.name = 'CallbackError'
+    this.callback = callback
+  }
+}
+
+function describe (value: unknown): string {
+  return value instanceof Error ? value.message : String(value)
 }

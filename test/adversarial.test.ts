@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { mock } from 'node:test'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import {
   AbortError, BoxStreamDecoder, BoxStreamError, HandshakeTimeoutError, SSB_NETWORK_KEY, type SecureStream, type SessionKeys, ShsError,
   type ShsErrorCode, connect, generateKeyPair, listen, type ListenOptions, type Listener, serverHandshake
@@ -23,8 +26,6 @@ const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
 const NETWORK_KEY = SSB_NETWORK_KEY
 
-/** "Promptly": generous enough for a loaded CI machine, far below any timeout in play. */
-const PROMPTLY_MS = 1000
 /** Handshake timeouts for the slow-peer tests: short, so the suite stays fast. */
 const SHORT_TIMEOUT_MS = 600
 /** One full box-stream packet on the wire. */
@@ -54,18 +55,13 @@ async function waitFor (condition: () => boolean, what: string, limitMs = 5000):
   }
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+/** A full garbage collection, so memory readings count what is still held, not garbage. */
+const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc')
+  return vm.runInNewContext('gc') as () => void
+})()
 
-/** `promise`, or a failure naming `what` if it has not settled within `limitMs`. */
-async function settlesWithin<T> (promise: Promise<T>, limitMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const limit = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out waiting for ${what}`)) }, limitMs) })
-  try {
-    return await Promise.race([promise, limit])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 /**
  * onStream for servers that answer with what they get. How the echo ends is not what those tests
@@ -109,6 +105,11 @@ describe('adversarial peers over TCP', function () {
     for (const fn of pending) await fn()
     await assertNoLeaks(baseline)
   })
+
+  async function waitForStream (server: TestServer): Promise<SecureStream> {
+    await waitFor(() => server.streams.length > 0, 'the server to accept a stream')
+    return server.streams[0] as SecureStream
+  }
 
   async function startServer (options: Partial<ListenOptions> = {}, onStream?: (stream: SecureStream) => void): Promise<TestServer> {
     const streams: SecureStream[] = []
@@ -297,14 +298,20 @@ describe('adversarial peers over TCP', function () {
         send: (peer, packet, _goodbye, session) => { peer.write(concat([packet(0), craftPacket(session, 1, randomPayload(100), 0xffff)])) }
       },
       {
-        name: 'a zero-length header that is not goodbye',
-        code: 'ERR_BOX_STREAM_BAD_LENGTH',
+        name: 'a zero-length header whose MAC does not match an empty body',
+        code: 'ERR_BOX_STREAM_BAD_BODY',
         delivered: 1,
         send: (peer, packet, _goodbye, session) => {
           const notGoodbye = new Uint8Array(18)
           notGoodbye[10] = 1
           peer.write(concat([packet(0), sealHeader(session, 1, notGoodbye)]))
         }
+      },
+      {
+        // pull-box-stream and go-secretstream accept it as an empty message; the references win.
+        name: 'a valid zero-length packet that is not goodbye, then goodbye',
+        delivered: 1,
+        send: (peer, packet, goodbye, session) => { peer.write(concat([packet(0), craftPacket(session, 1, new Uint8Array(0)), goodbye(2)])) }
       },
       { name: 'bytes after goodbye (in the same segment)', code: 'ERR_BOX_STREAM_AFTER_GOODBYE', delivered: 1, send: (peer, packet, goodbye) => { peer.write(concat([packet(0), goodbye(1), new Uint8Array([1, 2, 3])])) } }
     ]
@@ -348,17 +355,29 @@ describe('adversarial peers over TCP', function () {
       }
     }
 
-    it('bytes that arrive after goodbye in a later segment are never delivered: the source has already ended cleanly', async () => {
-      const server = await startServer()
+    it('bytes that arrive after goodbye in a later segment are never delivered, fail the stream with ERR_BOX_STREAM_AFTER_GOODBYE and close the socket', async () => {
+      let sinkOutcome: Promise<unknown> | undefined
+      // The server reads to the end and keeps its own side open (a slow writer): the connection is not finished.
+      let stopWriting: () => void = () => {}
+      const server = await startServer({}, (stream) => {
+        // A source that yields nothing until stopWriting() ends it.
+        const silent: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: async () => { await new Promise<void>((resolve) => { stopWriting = resolve }); return { done: true, value: undefined } } }) }
+        sinkOutcome = stream.sink(silent)
+          .then(() => undefined, (err: unknown) => err)
+      })
+      onCleanup(() => { stopWriting() })
       const { peer, session } = await handRolledClient(server.port, { keys: clientKeys, networkKey: NETWORK_KEY, serverKey: serverKeys.publicKey })
       onCleanup(() => { peer.destroy() })
       const body = randomPayload(500)
       peer.write(concat([craftPacket(session, 0, body), sealHeader(session, 1, new Uint8Array(18))]))
-      const outcome = await server.outcomes[0]
-      // Sealed as if goodbye had not happened: a well-formed packet 3 is still not delivered.
+      const outcome = await drain((server.streams[0] ?? await waitForStream(server)).source)
+      assert.equal(outcome.error, undefined)
+      assert.deepEqual(outcome.delivered, body)
+      // Sealed as if goodbye had not happened: a well-formed packet 3, in a later segment.
       peer.write(craftPacket(session, 2, randomPayload(500)))
-      assert.equal(outcome?.error, undefined)
-      assert.deepEqual(outcome?.delivered, body)
+      // The same rule as in the goodbye's own segment: a typed error, and the socket closes (no FIN from the peer needed).
+      await peer.waitClosed()
+      expectCode('ERR_BOX_STREAM_AFTER_GOODBYE')(await sinkOutcome)
     })
   })
 
@@ -461,19 +480,27 @@ describe('adversarial peers over TCP', function () {
   })
 
   describe('slow and stuck peers', () => {
-    it('a client dripping a valid hello one byte every 100 ms is cut off by the handshake timeout: activity does not extend it', async () => {
+    it('a client dripping a valid hello one byte every 100 ms is cut off by the handshake timeout: activity does not extend it (fake timers)', async () => {
       const DRIP_MS = 100
-      const server = await startServer({ timeout: SHORT_TIMEOUT_MS })
+      const TICKS = SHORT_TIMEOUT_MS / DRIP_MS
+      let accepted: () => void = () => {}
+      const acceptedNow = new Promise<void>((resolve) => { accepted = resolve })
+      const server = await startServer({ timeout: SHORT_TIMEOUT_MS, onConnection: () => { accepted() } })
+      // Only setTimeout is faked (the handshake deadline's timer): sockets and setImmediate stay real.
+      mock.timers.enable({ apis: ['setTimeout'] })
+      onCleanup(() => { mock.timers.reset() })
       const peer = await rawConnect(server.port)
+      // The deadline's timer starts as the server accepts: from here fake time is the handshake's time.
+      await acceptedNow
       const hello = new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey).hello
-      let sent = 0
-      const drip = setInterval(() => { if (!peer.socket.destroyed && sent < hello.byteLength) peer.write(hello.subarray(sent, ++sent)) }, DRIP_MS)
-      onCleanup(() => { clearInterval(drip) })
-      const started = performance.now()
-      await peer.waitClosed()
-      clearInterval(drip)
-      assert.ok(performance.now() - started < SHORT_TIMEOUT_MS + PROMPTLY_MS)
-      assert.ok(sent > 1 && sent < hello.byteLength, `it was still dripping (${sent} bytes sent) when it was cut off`)
+      for (let sent = 0; sent < TICKS; sent++) {
+        assert.equal(peer.socket.destroyed, false, `still connected after ${sent * DRIP_MS} ms of a ${SHORT_TIMEOUT_MS} ms timeout`)
+        peer.write(hello.subarray(sent, sent + 1))
+        mock.timers.tick(DRIP_MS)
+      }
+      // Six bytes of 64 sent, each one "in time": the timeout fired anyway and the server hangs up.
+      await peer.closed
+      mock.timers.reset()
       assert.equal(peer.bytesReceived, 0)
       await waitFor(() => server.errors.length === 1, 'the timeout to be reported')
       assert.ok(server.errors[0] instanceof HandshakeTimeoutError)
@@ -513,13 +540,13 @@ describe('adversarial peers over TCP', function () {
         drip = setInterval(() => { if (!peer.socket.destroyed) peer.write(steps.hello.subarray(sent, ++sent)) }, DRIP_MS)
         await peer.waitClosed()
       })
-      const started = performance.now()
+      // The whole message would take 6.4 s to drip: a timeout naming serverHello proves the
+      // bytes that kept arriving did not extend the 600 ms deadline (no wall-clock reading needed).
       await assert.rejects(dial(evil.port, { timeout: SHORT_TIMEOUT_MS }), (err: unknown) => {
         assert.ok(err instanceof HandshakeTimeoutError, String(err))
         assert.match(err.message, /serverHello/)
         return true
       })
-      assert.ok(performance.now() - started < SHORT_TIMEOUT_MS + PROMPTLY_MS)
       await evil.handled[0]
       assert.equal(evil.peers[0]?.bytesReceived, HELLO_BYTES, 'message 1 and nothing more')
     })
@@ -568,6 +595,7 @@ describe('adversarial peers over TCP', function () {
 
       /** Waits until `pulled` has not moved for STILL_MS, then checks that it stays still. */
       async function assertStalls (pulled: () => number): Promise<number> {
+        collectGarbage()
         const memoryBefore = process.memoryUsage()
         let last = -1
         let stillSince = performance.now()
@@ -580,6 +608,8 @@ describe('adversarial peers over TCP', function () {
         assert.ok(stalledAt < STALL_LIMIT_BYTES, `the sink pulled ${stalledAt / MiB} MiB of ${ATTEMPT_BYTES / MiB} MiB from a peer that reads nothing`)
         await sleep(STILL_MS)
         assert.equal(pulled(), stalledAt, 'no progress while the peer does not read')
+        // Measured after a full collection: what is left is what the stalled connection holds.
+        collectGarbage()
         const memoryAfter = process.memoryUsage()
         const growth = (memoryAfter.heapUsed + memoryAfter.arrayBuffers) - (memoryBefore.heapUsed + memoryBefore.arrayBuffers)
         assert.ok(growth < MEMORY_LIMIT_BYTES, `memory grew by ${Math.round(growth / MiB)} MiB`)
@@ -597,7 +627,7 @@ describe('adversarial peers over TCP', function () {
         await assertStalls(writer.pulled)
         peer.destroy()
         assert.ok(await sinkDone instanceof ShsError, 'the sink fails with a typed error once the reader hangs up')
-        await waitFor(writer.closed, 'the application source to be closed (its finally ran)', PROMPTLY_MS)
+        await waitFor(writer.closed, 'the application source to be closed (its finally ran)')
       })
 
       it('our client whose application never reads its source: the server\'s sink stalls too (backpressure crosses the decoder)', async () => {
@@ -609,7 +639,7 @@ describe('adversarial peers over TCP', function () {
         await assertStalls(writer.pulled)
         client.abort()
         assert.ok(await sinkDone instanceof ShsError, 'the sink fails with a typed error once the client aborts')
-        await waitFor(writer.closed, 'the application source to be closed (its finally ran)', PROMPTLY_MS)
+        await waitFor(writer.closed, 'the application source to be closed (its finally ran)')
       })
     })
 
@@ -659,11 +689,11 @@ describe('adversarial peers over TCP', function () {
           await sleep(HANG_UP_SETTLE_MS)
           decide(true)
           await waitFor(() => server.outcomes.length === 1, 'the server to hand over the stream')
-          const outcome = await settlesWithin(server.outcomes[0] as Promise<Drained>, PROMPTLY_MS, 'the stream\'s source to settle')
+          const outcome = await (server.outcomes[0] as Promise<Drained>)
           assert.ok(outcome.error instanceof ShsError, String(outcome.error))
           assert.ok(['ERR_BOX_STREAM_TRUNCATED', 'ERR_SHS_CONNECTION'].includes(outcome.error.code), outcome.error.code)
           assert.equal(outcome.delivered.byteLength, 0)
-          await peer.waitClosed(PROMPTLY_MS)
+          await peer.closed
         })
       }
 
@@ -697,9 +727,8 @@ describe('adversarial peers over TCP', function () {
       const controller = new AbortController()
       const attempt = dial(silent.port, { signal: controller.signal })
       controller.abort()
-      const started = performance.now()
+      // An AbortError (not the 10 s HandshakeTimeoutError) is the proof it did not wait.
       await assert.rejects(attempt, isAbortError)
-      assert.ok(performance.now() - started < PROMPTLY_MS)
       await Promise.all(silent.handled)
       assert.ok(silent.peers.every((peer) => peer.bytesReceived === 0))
     })
@@ -721,14 +750,12 @@ describe('adversarial peers over TCP', function () {
         const controller = new AbortController()
         const attempt = dial(evil.port, { signal: controller.signal })
         await waitFor(() => ready, 'the client to reach the step')
-        const started = performance.now()
         controller.abort()
         await assert.rejects(attempt, (err: unknown) => {
           assert.ok(isAbortError(err), String(err))
           assert.match((err as Error).message, stage)
           return true
         })
-        assert.ok(performance.now() - started < PROMPTLY_MS)
         await evil.handled[0]
       })
     }
@@ -756,14 +783,13 @@ describe('adversarial peers over TCP', function () {
 
       async function expectAbort (attempt: Promise<SecureStream> | undefined, controller: AbortController, stage: RegExp): Promise<void> {
         assert.ok(attempt !== undefined)
-        const started = performance.now()
         controller.abort()
+        // An AbortError naming the stage, not the 10 s timeout, is the proof it did not wait.
         await assert.rejects(attempt, (err: unknown) => {
           assert.ok(isAbortError(err), String(err))
           assert.match((err as Error).message, stage)
           return true
         })
-        assert.ok(performance.now() - started < PROMPTLY_MS)
       }
 
       it('waiting for message 1: the client gets zero bytes and a closed socket', async () => {
@@ -771,7 +797,7 @@ describe('adversarial peers over TCP', function () {
         const peer = await rawConnect(port)
         await waitFor(() => attempts.length === 1, 'the server to accept')
         await expectAbort(attempts[0], controller, /clientHello/)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, 0)
       })
 
@@ -782,7 +808,7 @@ describe('adversarial peers over TCP', function () {
         peer.write(steps.hello)
         assert.ok(await peer.read(HELLO_BYTES) !== undefined)
         await expectAbort(attempts[0], controller, /clientAuth/)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, HELLO_BYTES)
       })
 
@@ -799,7 +825,7 @@ describe('adversarial peers over TCP', function () {
         await waitFor(() => asked, 'authorize to be called')
         await expectAbort(attempts[0], controller, /authorize/)
         decide(true)
-        await peer.waitClosed(PROMPTLY_MS)
+        await peer.closed
         assert.equal(peer.bytesReceived, HELLO_BYTES)
       })
     })
@@ -811,9 +837,8 @@ describe('adversarial peers over TCP', function () {
       onCleanup(() => { decide(false) })
       const attempt = dial(server.port)
       await waitFor(() => asked, 'authorize to be called')
-      const started = performance.now()
+      // authorize has not decided when close() returns: close() did not wait for it.
       await server.listener.close()
-      assert.ok(performance.now() - started < PROMPTLY_MS)
       await assert.rejects(attempt, expectCode('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'))
       await waitFor(() => server.errors.length === 1, 'the abort to be reported')
       expectCode('ERR_SHS_ABORTED')(server.errors[0])
@@ -831,6 +856,7 @@ describe('adversarial peers over TCP', function () {
       const server = await startServer({ timeout: FLOOD_TIMEOUT_MS, maxPendingHandshakes: 2 * CONNECTIONS, maxPendingPerSource: Infinity }, (stream) => {
         echo(stream)
       })
+      collectGarbage()
       const memoryBefore = process.memoryUsage()
       let peakGrowth = 0
       const sampler = setInterval(() => {
@@ -880,10 +906,9 @@ describe('adversarial peers over TCP', function () {
       for (let i = 0; i < CAP; i++) stalls.push(await rawConnect(server.port))
 
       const extra = await Promise.all(Array.from({ length: FLOOD - CAP }, async () => await rawConnect(server.port)))
-      const started = performance.now()
       for (const peer of extra) peer.write(new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey).hello)
-      await Promise.all(extra.map(async (peer) => { await peer.waitClosed() }))
-      assert.ok(performance.now() - started < PROMPTLY_MS, 'closed at once, long before the 10 s handshake timeout')
+      // Closed as busy (ERR_SHS_BUSY below), not by the 10 s handshake timeout.
+      await Promise.all(extra.map(async (peer) => { await peer.closed }))
       assert.ok(extra.every((peer) => peer.bytesReceived === 0), 'a valid hello over the cap gets no message 2')
       await waitFor(() => server.errors.length === FLOOD - CAP, 'every refusal to be reported')
       assert.ok(server.errors.every((err) => err.code === 'ERR_SHS_BUSY'))

@@ -58,6 +58,28 @@ function sealHeader (plaintext: Uint8Array, nonce: Uint8Array, key: Uint8Array =
   return sealed
 }
 
+/** A box stream sealed packet by packet, independent of the encoder (which never sends an empty packet). */
+function sealPackets (bodies: readonly Uint8Array[], key: Uint8Array = KAT_KEY, nonce: Uint8Array = KAT_NONCE): Uint8Array {
+  const n = Uint8Array.from(nonce)
+  const parts: Uint8Array[] = []
+  for (const body of bodies) {
+    const bodyNonce = Uint8Array.from(n)
+    incrementNonce(bodyNonce)
+    const sealedBody = new Uint8Array(body.byteLength)
+    const mac = new Uint8Array(16)
+    sodium.crypto_secretbox_detached(sealedBody, mac, body, bodyNonce, key)
+    const header = new Uint8Array(18)
+    header[0] = body.byteLength >>> 8
+    header[1] = body.byteLength & 0xff
+    header.set(mac, 2)
+    parts.push(sealHeader(header, n, key), sealedBody)
+    incrementNonce(n)
+    incrementNonce(n)
+  }
+  parts.push(sealHeader(new Uint8Array(18), n, key))
+  return concat(parts)
+}
+
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 describe('boxstream: codec', () => {
@@ -214,11 +236,24 @@ describe('boxstream: codec', () => {
       assert.match(result.error?.message ?? '', /4097 bytes/)
     })
 
-    it('fails on a zero-length header that is not goodbye', () => {
+    it('accepts a zero-length packet that is not goodbye as an empty message, as pull-box-stream does, in any fragmentation', async () => {
+      // Packets sealed by hand: "ab", then an empty one, then "cd", then goodbye.
+      const wire = sealPackets([text('ab'), new Uint8Array(0), text('cd')])
+      // The reference accepts it: it is what the wire format allows.
+      assert.deepEqual(await referenceUnbox(KAT_KEY, KAT_NONCE, [wire]), text('abcd'))
+      for (const sizes of [[wire.byteLength], [1], [34, 18, 1], [52, 34]]) {
+        const result = decodeInPieces(wire, sizes)
+        assert.equal(result.error, undefined, `sizes ${sizes.join(',')}`)
+        assert.ok(result.ended)
+        assert.deepEqual(result.plaintext, text('abcd'))
+      }
+    })
+
+    it('fails on a zero-length header whose MAC does not match an empty body', () => {
       const header = new Uint8Array(18)
       header[5] = 9
       const result = decodeInPieces(sealHeader(header, KAT_NONCE), [34])
-      assert.equal(result.error?.code, 'ERR_BOX_STREAM_BAD_LENGTH')
+      assert.equal(result.error?.code, 'ERR_BOX_STREAM_BAD_BODY')
     })
 
     it('fails on bytes after goodbye', () => {

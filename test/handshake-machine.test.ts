@@ -4,6 +4,7 @@ import {
   SSB_NETWORK_KEY, SecretHandshake, ShsError, generateKeyPair, type HandshakeAction, type SessionKeys
 } from '../src/index.ts'
 import { generateCurveKeyPair, randomBytes } from '../src/crypto/primitives.ts'
+import { deterministicClient, deterministicServer } from '../src/handshake/deterministic.ts'
 import { createHandshakeState, acceptHello, createHello, createClientAuth, acceptClientAuth, wipeHandshakeState } from '../src/handshake/steps.ts'
 import { asKeyPair, asNetworkKey, asPublicKey } from '../src/crypto/keys.ts'
 
@@ -174,8 +175,8 @@ describe('handshake: sans-IO state machine', () => {
     it('zeroes the ephemeral secret once the handshake completes', () => {
       const clientEphemeral = generateCurveKeyPair()
       const serverEphemeral = generateCurveKeyPair()
-      const client = SecretHandshake.client({ keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey, ephemeral: clientEphemeral })
-      const server = SecretHandshake.server({ keys: serverKeys, networkKey: SSB_NETWORK_KEY, ephemeral: serverEphemeral })
+      const client = deterministicClient({ keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey }, clientEphemeral)
+      const server = deterministicServer({ keys: serverKeys, networkKey: SSB_NETWORK_KEY }, serverEphemeral)
       server.receive(writeOf(client.next()))
       client.receive(writeOf(server.next()))
       server.receive(writeOf(client.next()))
@@ -188,7 +189,7 @@ describe('handshake: sans-IO state machine', () => {
 
     it('zeroes the ephemeral secret when the handshake fails', () => {
       const serverEphemeral = generateCurveKeyPair()
-      const server = SecretHandshake.server({ keys: serverKeys, networkKey: SSB_NETWORK_KEY, ephemeral: serverEphemeral })
+      const server = deterministicServer({ keys: serverKeys, networkKey: SSB_NETWORK_KEY }, serverEphemeral)
       assert.throws(() => server.receive(randomBytes(64)))
       assert.ok(serverEphemeral.secretKey.every((b) => b === 0))
     })

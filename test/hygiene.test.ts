@@ -3,24 +3,27 @@
  * buffer that held a secret is zero once it is no longer needed.
  *
  * The secret census wraps the libsodium functions that produce or consume secrets and keeps a
- * reference to each buffer involved (DH results, ephemeral and curve secret keys, hash inputs
- * and outputs, every secretbox key), so the test can look at the very memory the implementation
+ * reference to each buffer involved (DH results, ephemeral and curve secret keys, hash outputs
+ * and states, every secretbox key), so the test can look at the very memory the implementation
  * used, without any accessor into it.
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import sodium from 'sodium-native'
 import {
   BoxStreamDecoder, BoxStreamEncoder, BoxStreamError, SSB_NETWORK_KEY, SecretHandshake, type SecureStream,
   type SessionKeys, ShsError, clientHandshake, connect, generateKeyPair, listen, serverHandshake
 } from '../src/index.ts'
-import { randomBytes } from '../src/crypto/primitives.ts'
+import { concatBytes as concatAllBytes, randomBytes } from '../src/crypto/primitives.ts'
+import { BoxConnection } from '../src/connection/machine.ts'
+
+const concatAll = (chunks: Uint8Array[]): Uint8Array => concatAllBytes(...chunks)
 import { collect, randomPayload } from './helpers/bytes.ts'
 import { memoryDuplexPair } from './helpers/duplex.ts'
 import { HOST, drain, tamperingRelay } from './helpers/adversary.ts'
 import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { type Kind, SecretCensus } from './helpers/census.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const serverKeys = generateKeyPair()
@@ -92,13 +95,19 @@ describe('hygiene', function () {
     beforeEach(() => { census = new SecretCensus() })
     afterEach(() => { census.uninstall() })
 
-    it('sans-IO handshake, completed: every ephemeral secret, DH result, curve secret, hash and box key is zero; only the session keys handed over are not', () => {
+    it('sans-IO handshake, completed and handed to a connection that ended: every secret the census saw is zero, none excepted', () => {
       census.install()
       const client = SecretHandshake.client({ keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey })
       const server = SecretHandshake.server({ keys: serverKeys, networkKey: SSB_NETWORK_KEY })
       const sessions = runHandshake(client, server)
-      const handedOver = sessions.flatMap((s) => [s.encryptKey, s.decryptKey])
-      census.assertWiped({ except: handedOver, expectKinds: ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash input', 'secretbox key'] })
+      // The session is handed over once: the connection machines take it (and wipe the session's copies).
+      const [a, b] = sessions.map((session) => new BoxConnection(session)) as [BoxConnection, BoxConnection]
+      assert.deepEqual(concatAll(b.receive(a.send(randomPayload(5000)))).byteLength, 5000)
+      census.assertNotAllWiped('while the connection is open its keys are intact')
+      b.receive(a.goodbye())
+      a.receive(b.goodbye())
+      assert.ok(a.finished && b.finished)
+      census.assertWiped({ expectKinds: ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash input', 'secretbox key'] })
     })
 
     type Watch = (fn: () => void) => void
@@ -310,71 +319,4 @@ function written (machine: SecretHandshake): Uint8Array {
   const action = machine.next()
   assert.equal(action.type, 'write')
   return (action as { bytes: Uint8Array }).bytes
-}
-
-type Kind = 'ephemeral secret key' | 'DH result' | 'curve secret key' | 'hash output' | 'hash input' | 'secretbox key'
-
-/** Which argument of which libsodium function holds a secret (libsodium puts keys last). */
-const WATCHED: ReadonlyArray<[string, Kind, (args: unknown[]) => unknown]> = [
-  ['crypto_box_keypair', 'ephemeral secret key', (args) => args[1]],
-  ['crypto_scalarmult', 'DH result', (args) => args[0]],
-  ['crypto_sign_ed25519_sk_to_curve25519', 'curve secret key', (args) => args[0]],
-  ['crypto_hash_sha256', 'hash output', (args) => args[0]],
-  // Every SHA-256 input in SHS1 is secret: a DH result, or the concatenation sha256() joined and wipes.
-  ['crypto_hash_sha256', 'hash input', (args) => args[1]],
-  ...['crypto_secretbox_easy', 'crypto_secretbox_open_easy', 'crypto_secretbox_detached', 'crypto_secretbox_open_detached']
-    .map((name): [string, Kind, (args: unknown[]) => unknown] => [name, 'secretbox key', (args) => args[args.length - 1]])
-]
-
-/**
- * While installed, remembers every buffer that a watched libsodium call wrote a secret into or
- * read a key from. Every SHS1 secret is made by one of these calls, so between them they see all
- * the secret memory a handshake or a box stream ever used.
- */
-class SecretCensus {
-  readonly #seen: Array<{ kind: Kind, buffer: Uint8Array }> = []
-  readonly #originals = new Map<string, unknown>()
-
-  install (): void {
-    const library = sodium as unknown as Record<string, unknown>
-    for (const [name] of WATCHED) {
-      if (this.#originals.has(name)) continue
-      const original = library[name]
-      if (typeof original !== 'function') throw new Error(`sodium-native has no function ${name}`)
-      this.#originals.set(name, original)
-      const watches = WATCHED.filter(([watched]) => watched === name)
-      library[name] = (...args: unknown[]): unknown => {
-        const result: unknown = Reflect.apply(original, library, args)
-        for (const [, kind, pick] of watches) {
-          const buffer = pick(args)
-          if (buffer instanceof Uint8Array) this.#seen.push({ kind, buffer })
-        }
-        return result
-      }
-    }
-  }
-
-  uninstall (): void {
-    const library = sodium as unknown as Record<string, unknown>
-    for (const [name, original] of this.#originals) library[name] = original
-    this.#originals.clear()
-  }
-
-  has (kind: Kind): boolean {
-    return this.#seen.some((entry) => entry.kind === kind)
-  }
-
-  /** Fails unless every watched buffer (but `except`) is zero, and each of `expectKinds` was seen. */
-  assertWiped (options: { except?: Uint8Array[], expectKinds: Kind[] }): void {
-    this.uninstall()
-    for (const kind of options.expectKinds) assert.ok(this.has(kind), `no ${kind} was seen: the census missed what it should watch`)
-    const except = new Set(options.except ?? [])
-    const left = this.#seen.filter(({ buffer }) => !except.has(buffer) && !buffer.every((b) => b === 0))
-    assert.deepEqual(left.map(({ kind }) => kind), [], `${left.length} of ${this.#seen.length} secret buffers still hold data`)
-  }
-
-  /** Guards against a census that sees only zeros (and so would pass anything). */
-  assertNotAllWiped (why: string): void {
-    assert.ok(this.#seen.some(({ buffer }) => buffer.some((b) => b !== 0)), why)
-  }
 }

@@ -2,13 +2,36 @@
  * Box-stream decoder: bytes in any fragmentation in, authenticated plaintext out, no I/O. It
  * buffers at most one packet, so a hostile peer cannot make it hold more than 4130 bytes. Any
  * failure is final: the key is wiped and nothing more is ever delivered (shs1.md, "Box-stream").
+ *
+ * Every plaintext it returns owns exactly its bytes (its own ArrayBuffer, no view into the input
+ * or into Node's shared pool), so `chunk.buffer` exposes nothing else and a queue of small
+ * plaintexts pins only what it holds.
  */
-import { allocUnsafe, sodium } from '#crypto-backend'
+import { allocOwned, sodium, viewOf } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
 import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
 import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
+
+const EMPTY = new Uint8Array(0)
+/**
+ * From this size on, plaintext opened into a buffer that owns its whole ArrayBuffer (our own
+ * scratch buffer, or a socket's chunk given up with reuseInput) keeps that memory, trimmed to the
+ * plaintext by `ArrayBuffer.prototype.transfer`, instead of being copied: for 64 KiB that is
+ * several times cheaper than a copy. Smaller plaintext is copied into a buffer of its own size.
+ */
+const TRANSFER_MIN_BYTES = 16 * 1024
+
+/** The first `length` bytes of `output` as a buffer of their own (see TRANSFER_MIN_BYTES). */
+function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
+  const buffer = output.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
+  if (length >= TRANSFER_MIN_BYTES && output.byteOffset === 0 &&
+      buffer instanceof ArrayBuffer && buffer.byteLength === output.byteLength && buffer.transfer !== undefined) {
+    return viewOf(buffer.transfer(length))
+  }
+  return Uint8Array.prototype.slice.call(output, 0, length)
+}
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }
@@ -35,6 +58,7 @@ export class BoxStreamDecoder {
    */
   #partial: Uint8Array | undefined
   #partialLength = 0
+  #packetsOpened = 0
   #state: DecoderState = { name: 'awaiting-header' }
 
   /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
@@ -60,6 +84,11 @@ export class BoxStreamDecoder {
     return this.#partialLength
   }
 
+  /** Data packets authenticated so far (goodbye not counted), for metrics. */
+  get packetsOpened (): number {
+    return this.#packetsOpened
+  }
+
   /** The failure that ended the stream, if any. */
   get error (): BoxStreamError | undefined {
     return this.#state.name === 'failed' ? this.#state.error : undefined
@@ -77,8 +106,9 @@ export class BoxStreamDecoder {
   push (bytes: Uint8Array, options?: { reuseInput?: boolean }): Uint8Array[] {
     const reuseInput = options?.reuseInput === true
     // Plaintext is never longer than the ciphertext it came from, so one buffer the size of the
-    // input holds every body this call opens: at most one allocation per chunk, not per packet.
-    const output = reuseInput ? bytes : allocUnsafe(bytes.byteLength + this.#partialLength)
+    // input holds every body this call opens; it is then copied once into a buffer of its exact
+    // size: two allocations per chunk at most (one with reuseInput), not one per packet.
+    const output = reuseInput ? bytes : allocOwned(bytes.byteLength + this.#partialLength)
     const sink: DecodeSink = { output, written: 0, reuseInput, spilled: undefined }
     try {
       this.#decodeInto(bytes, sink)
@@ -87,7 +117,7 @@ export class BoxStreamDecoder {
     }
     const plaintexts: Uint8Array[] = []
     if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
-    if (sink.written > 0) plaintexts.push(output.subarray(0, sink.written))
+    if (sink.written > 0) plaintexts.push(ownedPlaintext(output, sink.written))
     return plaintexts
   }
 
@@ -119,11 +149,15 @@ export class BoxStreamDecoder {
       }
       if (state.name === 'awaiting-header') {
         this.#openHeader(packetPart)
+        // A zero-length packet that is not goodbye: its (empty) body is complete already. The
+        // reference (pull-box-stream) and go-secretstream accept it as an empty message.
+        const next = this.#state
+        if (next.name === 'awaiting-body' && next.length === 0) this.#openBody(EMPTY, EMPTY)
       } else if (assembled && sink.reuseInput) {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
         // packet of a chunk can be such a body.
-        const plaintext = allocUnsafe(state.length)
+        const plaintext = new Uint8Array(state.length)
         this.#openBody(packetPart, plaintext)
         sink.spilled = plaintext
       } else {
@@ -170,9 +204,9 @@ export class BoxStreamDecoder {
       wipe(this.#key)
       return
     }
-    if (length === 0 || length > MAX_BODY_BYTES) {
+    if (length > MAX_BODY_BYTES) {
       throw this.#fail('ERR_BOX_STREAM_BAD_LENGTH',
-        `a box-stream header announced a body of ${length} bytes (allowed: 1 to ${MAX_BODY_BYTES}): ` +
+        `a box-stream header announced a body of ${length} bytes (allowed: 0 to ${MAX_BODY_BYTES}): ` +
         'the peer is broken or hostile')
     }
     incrementNonce(this.#nonce)
@@ -185,6 +219,7 @@ export class BoxStreamDecoder {
         'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
     }
     incrementNonce(this.#nonce)
+    this.#packetsOpened++
     this.#state = { name: 'awaiting-header' }
   }
 

@@ -1,10 +1,16 @@
 /** Checks on the session key material handed to the box stream. */
+import sodium from 'sodium-native'
 import { InvalidKeyError } from '../errors.ts'
 import { NONCE_BYTES, SECRETBOX_KEY_BYTES } from '../crypto/primitives.ts'
 
 export function checkSessionKey (key: Uint8Array, nonce: Uint8Array, direction: 'encrypt' | 'decrypt'): void {
   if (!(key instanceof Uint8Array) || key.byteLength !== SECRETBOX_KEY_BYTES) {
     throw new InvalidKeyError(`the box-stream ${direction} key must be ${SECRETBOX_KEY_BYTES} bytes: pass the session keys a handshake produced`)
+  }
+  // A wiped key is all zeros: sealing with it would be readable by anyone, and a session key that
+  // was wiped has been handed to another codec already (same key, same nonces).
+  if (sodium.sodium_is_zero(key)) {
+    throw new InvalidKeyError(`the box-stream ${direction} key is all zeros: the session was already used (and wiped) by another box stream; run a new handshake`)
   }
   if (!(nonce instanceof Uint8Array) || nonce.byteLength !== NONCE_BYTES) {
     throw new InvalidKeyError(`the box-stream ${direction} nonce must be ${NONCE_BYTES} bytes: pass the session keys a handshake produced`)

@@ -9,7 +9,7 @@ import {
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 import { parseId } from './identity.ts'
-export { formatHostPort } from '../net/address.ts'
+export { formatHostPort } from '../index.ts'
 
 export interface HostPort {
   host: string

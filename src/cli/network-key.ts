@@ -1,10 +1,9 @@
 /** `--network-key`: base64 (the way Scuttlebutt configs write it) or hex, 32 bytes either way. */
 import { fromString } from 'uint8arrays/from-string'
-import { SSB_NETWORK_KEY } from '../index.ts'
+import { NETWORK_KEY_BYTES, SSB_NETWORK_KEY } from '../index.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
 
-const NETWORK_KEY_BYTES = 32
 const HEX_PATTERN = /^[0-9a-fA-F]{64}$/
 /** 32 bytes are 43 base64 characters plus one `=` of padding, which some configs omit. */
 const BASE64_PATTERN = /^[A-Za-z0-9+/]{43}=?$/

@@ -3,9 +3,9 @@
  * (`--exec`) or carry it to a TCP service (`--forward`, the far end of a tunnel).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import net from 'node:net'
+import type net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
-import type { SecureStream } from '../index.ts'
+import { ConnectionError, type SecureStream, openTcpSocket } from '../index.ts'
 import { type HostPort, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log } from './log.ts'
@@ -71,7 +71,7 @@ export async function relayToTcp (
   try {
     socket = await openPlainSocket(target, context.connectTimeout)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? String(err)
     context.log.info(`${connection.label} could not reach the --forward target ${where} (${code}): ` +
       'is the service running? dropping this connection')
     stream.abort()
@@ -91,25 +91,25 @@ export function endCommand (child: ChildProcess): void {
   }
 }
 
-/** A TCP connection to `target`, or a rejection if it is not made within `timeout` ms (code ETIMEDOUT). */
-export function openPlainSocket (target: HostPort, timeout: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(() => {
+/**
+ * A TCP connection to `target` (the library's one TCP-connect helper), or a rejection if it is
+ * not made within `timeout` ms (a ConnectionError whose cause has code ETIMEDOUT).
+ */
+export async function openPlainSocket (target: HostPort, timeout: number): Promise<net.Socket> {
+  const { socket, connected } = openTcpSocket(target)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
       socket.destroy()
-      reject(Object.assign(new Error(`no connection within ${timeout} ms`), { code: 'ETIMEDOUT' }))
+      const cause = Object.assign(new Error(`no connection within ${timeout} ms`), { code: 'ETIMEDOUT' })
+      reject(new ConnectionError(`could not connect to ${formatHostPort(target)} within ${timeout} ms`, { cause }))
     }, timeout)
-    socket.once('connect', () => {
-      clearTimeout(timer)
-      socket.off('error', onError)
-      resolve(socket)
-    })
-    const onError = (err: Error): void => {
-      clearTimeout(timer)
-      reject(err)
-    }
-    socket.once('error', onError)
   })
+  try {
+    return await Promise.race([connected, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Joins one accepted stream and logs how it ended; a failed connection never stops the server. */

@@ -160,3 +160,12 @@ export const backendName = '@noble (portable)'
 export function allocUnsafe (length: number): Uint8Array {
   return new Uint8Array(length)
 }
+
+/** A plain array always owns its whole ArrayBuffer. */
+export function allocOwned (length: number): Uint8Array {
+  return new Uint8Array(length)
+}
+
+export function viewOf (buffer: ArrayBuffer): Uint8Array {
+  return new Uint8Array(buffer)
+}

@@ -13,3 +13,13 @@ export const backendName = 'sodium-native'
 export function allocUnsafe (length: number): Uint8Array {
   return Buffer.allocUnsafe(length)
 }
+
+/** Memory that owns its whole ArrayBuffer (not a slice of the pool), uninitialised. */
+export function allocOwned (length: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(length)
+}
+
+/** A byte view over all of `buffer`, as the rest of the platform's code expects (a Buffer here). */
+export function viewOf (buffer: ArrayBuffer): Uint8Array {
+  return Buffer.from(buffer)
+}

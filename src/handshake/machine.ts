@@ -66,22 +66,27 @@ const SCRIPTS: Readonly<Record<HandshakeRole, readonly ScriptStep[]>> = {
 type Phase =
   | { readonly name: 'running', readonly step: number }
   | { readonly name: 'complete', readonly session: SessionKeys }
+  /** The session was handed over: the machine holds no key any more and has nothing left to do. */
+  | { readonly name: 'handed-over' }
   | { readonly name: 'failed', readonly error: ShsError }
 
 export interface ClientHandshakeInit {
   keys: unknown
   networkKey: unknown
   remotePublicKey: unknown
-  /** Test vectors only: never reuse ephemeral keys. */
-  ephemeral?: CurveKeyPair
 }
 
 export interface ServerHandshakeInit {
   keys: unknown
   networkKey: unknown
-  /** Test vectors only: never reuse ephemeral keys. */
-  ephemeral?: CurveKeyPair
 }
+
+/**
+ * Builds a machine with a fixed ephemeral key pair. Only `deterministic.ts` (the test-only entry
+ * point for recorded vectors) calls it; it is not re-exported by the package.
+ * @internal stripped from the published declarations (tsconfig.build.json stripInternal)
+ */
+export let createWithEphemeral: (role: HandshakeRole, init: ClientHandshakeInit | ServerHandshakeInit, ephemeral: CurveKeyPair | undefined) => SecretHandshake
 
 export class SecretHandshake {
   readonly role: HandshakeRole
@@ -93,26 +98,26 @@ export class SecretHandshake {
     this.#state = state
   }
 
+  static {
+    createWithEphemeral = (role, init, ephemeral) => {
+      const remote = role === 'client' ? checkPublicKey((init as ClientHandshakeInit).remotePublicKey, 'remotePublicKey') : undefined
+      const state = createHandshakeState({
+        local: asKeyPair(init.keys),
+        networkKey: asNetworkKey(init.networkKey),
+        ...(remote === undefined ? {} : { remotePublicKey: remote.publicKey, remoteCurveKey: remote.curveKey }),
+        ...(ephemeral === undefined ? {} : { ephemeral })
+      })
+      return new SecretHandshake(role, state)
+    }
+  }
+
   /** Validates the keys up front, so misuse fails before any byte is sent. */
   static client (init: ClientHandshakeInit): SecretHandshake {
-    const remote = checkPublicKey(init.remotePublicKey, 'remotePublicKey')
-    const state = createHandshakeState({
-      local: asKeyPair(init.keys),
-      networkKey: asNetworkKey(init.networkKey),
-      remotePublicKey: remote.publicKey,
-      remoteCurveKey: remote.curveKey,
-      ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral })
-    })
-    return new SecretHandshake('client', state)
+    return createWithEphemeral('client', { keys: init.keys, networkKey: init.networkKey, remotePublicKey: init.remotePublicKey }, undefined)
   }
 
   static server (init: ServerHandshakeInit): SecretHandshake {
-    const state = createHandshakeState({
-      local: asKeyPair(init.keys),
-      networkKey: asNetworkKey(init.networkKey),
-      ...(init.ephemeral === undefined ? {} : { ephemeral: init.ephemeral })
-    })
-    return new SecretHandshake('server', state)
+    return createWithEphemeral('server', { keys: init.keys, networkKey: init.networkKey }, undefined)
   }
 
   /** A short human description of where the handshake is, for timeouts and verbose logs. */
@@ -125,16 +130,25 @@ export class SecretHandshake {
   }
 
   get isComplete (): boolean {
-    return this.#phase.name === 'complete'
+    return this.#phase.name === 'complete' || this.#phase.name === 'handed-over'
   }
 
   /**
    * The next thing to do. A `write` action advances the machine (its bytes must be sent);
-   * `read` and `authorize` wait for `receive()` and `authorize()`.
+   * `read` and `authorize` wait for `receive()` and `authorize()`. The `complete` action hands
+   * the session over, once (as snow's `into_transport_mode`): the machine keeps no reference to
+   * its keys, and asking again is an `ERR_SHS_INVALID_STATE`, so two box streams can never be
+   * made from one session (they would reuse key and nonce).
    */
   next (): HandshakeAction {
     const phase = this.#phase
-    if (phase.name === 'complete') return { type: 'complete', session: phase.session }
+    if (phase.name === 'complete') {
+      this.#phase = { name: 'handed-over' }
+      return { type: 'complete', session: phase.session }
+    }
+    if (phase.name === 'handed-over') {
+      throw new ShsError('ERR_SHS_INVALID_STATE', 'the handshake already handed its session over: a session keys exactly one box stream')
+    }
     if (phase.name === 'failed') throw phase.error
     const step = this.#currentStep(phase.step)
     switch (step.kind) {

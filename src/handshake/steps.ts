@@ -10,7 +10,7 @@ import {
   checkPublicKey, toCurvePublicKey, toCurveSecretKey
 } from '../crypto/keys.ts'
 import {
-  type CurveKeyPair, HMAC_BYTES, NONCE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  type CurveKeyPair, HMAC_BYTES, MAC_BYTES, NONCE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
   concatBytes, copyBytes, diffieHellman, generateCurveKeyPair, hmac, openOnce, sealOnce, sha256, sign,
   verifyHmac, verifySignature, wipe
 } from '../crypto/primitives.ts'
@@ -18,8 +18,8 @@ import type { SessionKeys } from './session.ts'
 
 /** Sizes of the four messages (shs1.md, "The four messages"). */
 export const HELLO_BYTES = HMAC_BYTES + PUBLIC_KEY_BYTES
-export const CLIENT_AUTH_BYTES = 16 + SIGNATURE_BYTES + PUBLIC_KEY_BYTES
-export const SERVER_ACCEPT_BYTES = 16 + SIGNATURE_BYTES
+export const CLIENT_AUTH_BYTES = MAC_BYTES + SIGNATURE_BYTES + PUBLIC_KEY_BYTES
+export const SERVER_ACCEPT_BYTES = MAC_BYTES + SIGNATURE_BYTES
 
 export interface HandshakeState {
   readonly networkKey: NetworkKey

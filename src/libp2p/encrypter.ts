@@ -10,7 +10,7 @@ import {
 } from '@libp2p/interface'
 import { type KeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { copyBytes } from '../crypto/primitives.ts'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.ts'
+import { checkTimeout } from '../options.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL } from './constants.ts'
 import { RemotePeerRequiredError } from './errors.ts'
@@ -51,7 +51,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
   constructor (components: ShsComponents, init: ShsInit = {}) {
     this.#keys = shsKeyPair(components.privateKey)
     this.#networkKey = copyBytes(asNetworkKey(init.networkKey ?? DEFAULT_LIBP2P_NETWORK_KEY))
-    this.#timeout = checkTimeout(init.timeout)
+    this.#timeout = checkTimeout(init.timeout, 'shs({ timeout })')
     this.#log = components.logger.forComponent('libp2p:shs')
     this.#metrics = components.metrics === undefined ? undefined : registerMetrics(components.metrics)
   }
@@ -128,12 +128,4 @@ export class ShsEncrypter implements ConnectionEncrypter {
     const log = connection.log as Logger | undefined
     return log?.newScope('shs') ?? this.#log
   }
-}
-
-function checkTimeout (timeout: number | undefined): number {
-  if (timeout === undefined) return DEFAULT_HANDSHAKE_TIMEOUT_MS
-  if (!Number.isFinite(timeout) || timeout <= 0) {
-    throw new RangeError(`shs({ timeout }) must be a positive number of milliseconds, got ${String(timeout)}`)
-  }
-  return timeout
 }

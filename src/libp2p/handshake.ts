@@ -11,6 +11,7 @@
 import type { Logger, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
+import { ChunkQueue } from '../stream/chunks.ts'
 import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../stream/handshake.ts'
 
 export interface HandshakeOptions {
@@ -80,8 +81,7 @@ export async function runHandshake (
 /** Collects the stream's bytes and serves exact-length reads from them. */
 class MessageReader {
   readonly #connection: MessageStream
-  #chunks: Uint8Array[] = []
-  #length = 0
+  readonly #chunks = new ChunkQueue()
   #end: TransportEnd | undefined
   #wake: (() => void) | undefined
   #attached = true
@@ -115,7 +115,7 @@ class MessageReader {
 
   /** Exactly `length` bytes, or undefined if the peer stopped sending first. Transport errors are thrown. */
   async read (length: number): Promise<Uint8Array | undefined> {
-    while (this.#length < length) {
+    while (this.#chunks.length < length) {
       const end = this.#end
       if (end !== undefined) {
         if (end.error !== undefined) throw end.error
@@ -123,7 +123,7 @@ class MessageReader {
       }
       await new Promise<void>((resolve) => { this.#wake = resolve })
     }
-    return this.#take(length)
+    return this.#chunks.take(length)
   }
 
   /** Stops listening and returns what was not read, and whether the transport has ended. */
@@ -134,45 +134,16 @@ class MessageReader {
       this.#connection.removeEventListener('close', this.#onClose)
       this.#connection.removeEventListener('remoteCloseWrite', this.#onRemoteCloseWrite)
     }
-    const leftover = this.#chunks
-    this.#chunks = []
-    this.#length = 0
-    return { leftover, transportEnd: this.#end }
+    return { leftover: this.#chunks.drain(), transportEnd: this.#end }
   }
 
   #append (chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return
     this.#chunks.push(chunk)
-    this.#length += chunk.byteLength
   }
 
   #notify (): void {
     const wake = this.#wake
     this.#wake = undefined
     wake?.()
-  }
-
-  #take (length: number): Uint8Array {
-    const first = this.#chunks[0] as Uint8Array
-    let message: Uint8Array
-    if (first.byteLength >= length) {
-      // The common case: the whole message arrived in one chunk, so no copy is needed.
-      message = first.subarray(0, length)
-      if (first.byteLength === length) this.#chunks.shift()
-      else this.#chunks[0] = first.subarray(length)
-    } else {
-      message = new Uint8Array(length)
-      let filled = 0
-      while (filled < length) {
-        const chunk = this.#chunks[0] as Uint8Array
-        const take = Math.min(length - filled, chunk.byteLength)
-        message.set(chunk.subarray(0, take), filled)
-        filled += take
-        if (take === chunk.byteLength) this.#chunks.shift()
-        else this.#chunks[0] = chunk.subarray(take)
-      }
-    }
-    this.#length -= length
-    return message
   }
 }

@@ -9,16 +9,20 @@
  * - The peer's goodbye ends our readable side (`remoteCloseWrite`); we may still write.
  * - A packet that fails authentication, bytes after goodbye, or a transport that ends without
  *   goodbye (truncation) abort the connection: nothing after the failure is ever delivered.
+ * - libp2p's `Connection.close()` closes the muxer and then the raw connection directly, never
+ *   this stream. Our goodbye is sent just before that raw close, so the peer sees a clean end,
+ *   and a raw connection closed by our own node is a local close here, not a truncation.
+ *
+ * The rules themselves (goodbye, bytes after it, truncation, key wiping) are `BoxConnection`'s.
  */
 import type {
   AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent
 } from '@libp2p/interface'
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
-import { BoxStreamDecoder } from '../boxstream/decoder.ts'
-import { BoxStreamEncoder } from '../boxstream/encoder.ts'
-import { HEADER_BYTES, MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { BoxConnection } from '../connection/machine.ts'
 import { AbortError, BoxStreamError } from '../errors.ts'
-import { type SessionKeys, wipeSession } from '../handshake/session.ts'
+import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 import type { TransportEnd } from './handshake.ts'
 import type { ShsMetrics } from './metrics.ts'
@@ -41,19 +45,17 @@ export interface BoxMessageStreamInit {
 
 export class BoxMessageStream extends AbstractMessageStream {
   readonly #raw: MessageStream
-  readonly #encoder: BoxStreamEncoder
-  readonly #decoder: BoxStreamDecoder
+  readonly #connection: BoxConnection
   readonly #metrics: ShsMetrics | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
-  /** Plaintext was appended to the read buffer and awaits one dispatch. */
-  #queued = false
 
   readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
   readonly #onRawRemoteCloseWrite = (): void => { this.#onTransportEnd(undefined) }
   readonly #onRawClose = (evt: StreamCloseEvent): void => {
     if (evt.error !== undefined && evt.local !== true) this.onRemoteReset()
+    else if (evt.error === undefined && evt.local === true) this.#onLocalClose()
     else this.#onTransportEnd(evt.error)
   }
 
@@ -69,10 +71,13 @@ export class BoxMessageStream extends AbstractMessageStream {
     })
     this.#raw = raw
     this.#metrics = init.metrics
-    this.#encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
-    this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
-    // The codec holds its own copies; the session's keys must not outlive this point.
-    wipeSession(session)
+    // Takes the session over: the session's own key copies are wiped.
+    this.#connection = new BoxConnection(session)
+    const closeRaw = raw.close.bind(raw)
+    raw.close = async (options?: AbortOptions): Promise<void> => {
+      this.#goodbyeBeforeRawClose()
+      await closeRaw(options)
+    }
 
     raw.addEventListener('message', this.#onRawMessage)
     raw.addEventListener('drain', this.#onRawDrain)
@@ -87,7 +92,7 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** Seals everything queued in one pass and hands it to the raw connection as one write. */
   sendData (data: ByteList): SendResult {
     const plaintext = data.byteLength
-    const sealed = this.#encoder.encode(Array.from(data))
+    const sealed = this.#connection.send(Array.from(data))
     this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
     return { sentBytes: plaintext, canSendMore: this.#raw.send(sealed) }
   }
@@ -118,7 +123,7 @@ export class BoxMessageStream extends AbstractMessageStream {
       await waitForIdle(this, options?.signal)
     }
     if (this.writeStatus !== 'closing') return // aborted while waiting
-    this.#raw.send(this.#encoder.goodbye())
+    this.#raw.send(this.#connection.goodbye())
     this.writeStatus = 'closed'
     this.log.trace('sent box-stream goodbye')
     if (this.remoteWriteStatus === 'closed') await this.#closeTransport(options)
@@ -127,61 +132,26 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
   #receive (data: StreamMessageEvent['data']): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    let failure: Error | undefined
-    if (data instanceof Uint8Array) {
-      failure = this.#open(data)
-    } else {
-      for (const chunk of data) {
-        failure = this.#open(chunk)
-        if (failure !== undefined) break
+    const connection = this.#connection
+    const packetsBefore = connection.packetsReceived
+    let queued = false
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      for (const plaintext of connection.receive(chunk)) {
+        // As onData() would, but for the whole batch before one dispatch.
+        if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
+        this.readBuffer.append(plaintext)
+        queued = true
       }
+      if (connection.failure !== undefined) break
     }
+    const opened = connection.packetsReceived - packetsBefore
+    if (opened > 0) this.#metrics?.decryptedPackets.increment(opened)
+    const failure = connection.failure
     if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
     // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
-    if (this.#queued) {
-      this.#queued = false
-      this.dispatchReadBuffer()
-    }
-    if (failure !== undefined) {
-      this.abort(failure)
-      return
-    }
-    if (this.#decoder.ended && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
-  }
-
-  /** Opens one chunk and queues its plaintext; returns the failure that ended the stream, if any. */
-  #open (chunk: Uint8Array): Error | undefined {
-    const decoder = this.#decoder
-    const bufferedBefore = decoder.bufferedBytes
-    const endedBefore = decoder.ended
-    let plaintexts: Uint8Array[]
-    try {
-      plaintexts = decoder.push(chunk)
-    } catch (err) {
-      return err as Error
-    }
-    let plaintextBytes = 0
-    for (const plaintext of plaintexts) {
-      plaintextBytes += plaintext.byteLength
-      this.#queue(plaintext)
-    }
-    const failure = decoder.error
-    if (failure === undefined && this.#metrics !== undefined) {
-      // The decoder reports bytes, not packets. Every packet it completed consumed one header
-      // plus its body, and the bodies are the plaintext, so the rest is headers (goodbye too).
-      const consumed = chunk.byteLength + bufferedBefore - decoder.bufferedBytes
-      const headers = (consumed - plaintextBytes) / HEADER_BYTES
-      const goodbye = !endedBefore && decoder.ended ? 1 : 0
-      if (headers > goodbye) this.#metrics.decryptedPackets.increment(headers - goodbye)
-    }
-    return failure
-  }
-
-  /** Appends to the read buffer as `onData()` would, but for a whole batch before one dispatch. */
-  #queue (plaintext: Uint8Array): void {
-    if (this.readStatus === 'closing' || this.readStatus === 'closed') return
-    this.readBuffer.append(plaintext)
-    this.#queued = true
+    if (queued) this.dispatchReadBuffer()
+    if (failure !== undefined) this.abort(failure)
+    else if (connection.receivedGoodbye() && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
   }
 
   #onGoodbye (): void {
@@ -201,18 +171,38 @@ export class BoxMessageStream extends AbstractMessageStream {
       this.abort(error)
       return
     }
-    if (this.#decoder.ended || this.#closingTransport) {
+    if (this.#connection.receivedGoodbye() || this.#closingTransport) {
       this.onTransportClosed()
       return
     }
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    let truncation: Error | undefined
+    this.#connection.receiveEnd()
+    this.onTransportClosed(this.#connection.failure)
+  }
+
+  /**
+   * Our own node closed the raw connection (libp2p's `Connection.close()`, as in `hangUp()` and
+   * `stop()`): a graceful local close, not a truncation, and nothing to log as an error.
+   */
+  #onLocalClose (): void {
+    this.#closingTransport = true
+    this.#connection.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection was closed by this node'))
+    this.onTransportClosed()
+  }
+
+  /** libp2p is about to close the raw connection: say goodbye first if nothing is left to send. */
+  #goodbyeBeforeRawClose (): void {
+    this.#closingTransport = true
+    if (this.writeStatus !== 'writable' || this.#connection.writing !== 'open') return
+    if (this.sendingData || this.writeBuffer.byteLength > 0) return
     try {
-      this.#decoder.finish()
+      this.#raw.send(this.#connection.goodbye())
+      this.writeStatus = 'closed'
+      this.log.trace('sent box-stream goodbye before the raw connection closes')
     } catch (err) {
-      truncation = err as Error
+      // The raw connection refuses writes already: the peer will see the close without goodbye.
+      this.log('could not send goodbye before closing - %e', err)
     }
-    this.onTransportClosed(truncation)
   }
 
   async #closeTransport (options?: AbortOptions): Promise<void> {
@@ -229,8 +219,9 @@ export class BoxMessageStream extends AbstractMessageStream {
 
   /** Wipes the session keys and stops listening to the raw connection. */
   #release (): void {
-    this.#encoder.destroy()
-    this.#decoder.destroy()
+    if (this.#connection.failure === undefined && !this.#connection.finished) {
+      this.#connection.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the libp2p stream was closed'))
+    }
     const raw = this.#raw
     raw.removeEventListener('message', this.#onRawMessage)
     raw.removeEventListener('drain', this.#onRawDrain)

@@ -10,7 +10,7 @@
  * handshakes keep failing wait.
  */
 import { HandshakeError } from '../errors.ts'
-import { fractionOption, integerOption } from './option-check.ts'
+import { fractionOption, integerOption } from '../options.ts'
 import { DEFAULT_SOURCE_PREFIXES, type SourcePrefixes, sourceOf } from './source.ts'
 
 export interface PenaltyOptions {

@@ -1,7 +1,7 @@
 /** TCP client: open a socket, run the client handshake, hand back the secure stream. */
-import net from 'node:net'
-import { ConnectionError } from '../errors.ts'
+import type net from 'node:net'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkCallback, checkTimeout } from '../options.ts'
 import type { Deadline } from '../stream/deadline.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
@@ -9,6 +9,7 @@ import { formatHostPort } from './address.ts'
 import { checkIdleTimeout, watchIdle } from './idle.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
+import { openTcpSocket } from './tcp.ts'
 
 export interface ConnectOptions extends ClientHandshakeOptions {
   host: string
@@ -20,12 +21,14 @@ export interface ConnectOptions extends ClientHandshakeOptions {
 /** Connects to an SHS server. The timeout covers the TCP connection and the handshake together. */
 export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey, host, port } = options
-  // Check every key before touching the network, so misuse fails fast and locally.
+  // Check every key and option before touching the network, so misuse fails fast and locally.
+  const timeout = checkTimeout(options.timeout)
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   const idleTimeout = checkIdleTimeout(options.idleTimeout)
-  return await withDeadline(options, async (deadline) => {
+  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
-    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, options.onHandshakeProgress)
+    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)
     const stream = createSocketSecureStream(socket, session)
     watchIdle(socket, stream, idleTimeout)
     return stream
@@ -33,35 +36,13 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
 }
 
 async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {
-  const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
-  // Failures reach the caller through the handshake and the stream; an 'error' event with no
-  // listener would instead crash the process.
-  socket.on('error', ignoreReportedElsewhere)
-  const connected = new Promise<net.Socket>((resolve, reject) => {
-    socket.once('connect', () => {
-      socket.off('error', reject)
-      resolve(socket)
-    })
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ConnectionError(`could not connect to ${formatHostPort({ host, port })} (${err.code ?? err.message}): ` +
-        explainConnectError(err.code), { cause: err }))
-    })
-  })
+  // A signal that fired already: fail without opening a socket at all.
+  if (deadline.signal.aborted) throw deadline.error(`connecting to ${formatHostPort({ host, port })}`)
+  const { socket, connected } = openTcpSocket({ host, port })
   try {
     return await deadline.race(connected, () => `connecting to ${formatHostPort({ host, port })}`)
   } catch (err) {
     socket.destroy()
     throw err
-  }
-}
-
-function ignoreReportedElsewhere (): void {}
-
-function explainConnectError (code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED': return 'nothing is listening there; check the port and that the server runs'
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'the host name does not resolve; check the spelling'
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'the host cannot be reached from this network'
-    default: return 'check the address and the network'
   }
 }

@@ -4,7 +4,7 @@
  * has proven its key, before it is told it is accepted, and released when its connection closes.
  */
 import { toString as bytesToString } from 'uint8arrays/to-string'
-import { integerOption } from './option-check.ts'
+import { integerOption } from '../options.ts'
 
 export interface ConnectionLimitOptions {
   /** Established connections at once (default: no limit). */

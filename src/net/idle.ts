@@ -7,14 +7,13 @@
 import type { Socket } from 'node:net'
 import { ShsError } from '../errors.ts'
 import type { SecureStream } from '../stream/types.ts'
-import { integerOption } from './option-check.ts'
+import { MAX_TIMEOUT_MS, integerOption } from '../options.ts'
 
 /** An idle timeout longer than this is a mistake (setTimeout's own limit is ~24.8 days). */
-const MAX_IDLE_TIMEOUT_MS = 2 ** 31 - 1
 
 export function checkIdleTimeout (idleTimeout: number | undefined): number | undefined {
   if (idleTimeout === undefined) return undefined
-  return integerOption('idleTimeout', idleTimeout, 0, { min: 1, max: MAX_IDLE_TIMEOUT_MS })
+  return integerOption('idleTimeout', idleTimeout, 0, { min: 1, max: MAX_TIMEOUT_MS })
 }
 
 /** Ends `stream` with a typed error once `socket` has been idle for `idleTimeout` ms; nothing if undefined. */

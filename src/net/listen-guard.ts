@@ -10,7 +10,7 @@ import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
 import { Admission, type AdmissionOptions, type AdmissionTicket } from './admission.ts'
 import { type ConnectionLimitOptions, ConnectionLimits, type Release } from './connection-limits.ts'
 import { checkIdleTimeout, watchIdle } from './idle.ts'
-import { integerOption } from './option-check.ts'
+import { MAX_TIMEOUT_MS, integerOption } from '../options.ts'
 
 export interface GuardOptions extends AdmissionOptions, ConnectionLimitOptions {
   /**
@@ -24,7 +24,6 @@ export interface GuardOptions extends AdmissionOptions, ConnectionLimitOptions {
 }
 
 export const DEFAULT_HELLO_TIMEOUT_MS = 5_000
-const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 /** Codes of handshakes that ended for reasons that are not the client's fault: no penalty. */
 const NOT_THE_CLIENTS_FAULT = new Set<ShsError['code']>(['ERR_SHS_ABORTED', 'ERR_SHS_TOO_MANY_CONNECTIONS', 'ERR_SHS_AUTHORIZE_FAILED'])

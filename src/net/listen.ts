@@ -1,14 +1,22 @@
 /**
  * TCP server: every accepted socket runs the server handshake; only authorized clients reach
  * `onStream`. Refused or failed connections are closed without a word to the peer.
+ *
+ * The application's callbacks are contained: whatever one throws or rejects closes that one
+ * connection, is reported as a `CallbackError` naming the callback (its `cause` is what was
+ * thrown), and the server keeps serving. A connection's life here is three steps, each its own
+ * function: `admit` (at accept), `handshake`, `deliver` (the stream to `onStream`). What guards a
+ * server under hostile load (admission per source and overall, the hello deadline, connection
+ * caps, the idle timeout) is `ListenGuard`'s, asked once at `admit` and settled once.
  */
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { ConnectionError, HandshakeError, type ShsError } from '../errors.ts'
+import { CallbackError, ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
+import { checkCallback, checkTimeout } from '../options.ts'
+import { runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { type GuardOptions, type GuardedHandshake, ListenGuard } from './listen-guard.ts'
@@ -31,10 +39,16 @@ export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | '
   authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
   /** Told as each TCP connection is accepted, before its handshake starts. */
   onConnection?: (remote: RemoteAddress) => void
-  /** Told about each connection that did not become a stream (refused, timed out, invalid). */
+  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
   onHandshakeError?: (error: ShsError, remote: RemoteAddress) => void
   /** Told as each connection's handshake messages are sent, or received and verified. */
   onHandshakeProgress?: (progress: HandshakeProgress, remote: RemoteAddress) => void
+  /**
+   * Told when a connection fails after its handshake because `onStream` threw or rejected (the
+   * stream was aborted), or when `onHandshakeError` itself threw. Without it such errors become
+   * process warnings: never an unhandled rejection.
+   */
+  onError?: (error: ShsError, remote: RemoteAddress) => void
 }
 
 export interface Listener {
@@ -49,46 +63,101 @@ const DEFAULT_HOST = '127.0.0.1'
 
 function ignoreReportedElsewhere (): void {}
 
-export async function listen (options: ListenOptions, onStream: (stream: SecureStream, remote: RemoteAddress) => void): Promise<Listener> {
+type OnStream = (stream: SecureStream, remote: RemoteAddress) => void | Promise<void>
+
+export async function listen (options: ListenOptions, onStream: OnStream): Promise<Listener> {
+  // Every option is checked here, once: a bad one fails this call, not each connection later.
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
-  const authorizeClient = options.authorize ?? acceptEveryone
-  const onProgress = options.onHandshakeProgress
+  const timeout = checkTimeout(options.timeout)
+  checkCallback(onStream, 'onStream')
+  const authorizeClient = checkCallback(options.authorize, 'authorize')
+  const onConnection = checkCallback(options.onConnection, 'onConnection')
+  const onHandshakeError = checkCallback(options.onHandshakeError, 'onHandshakeError')
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const onError = checkCallback(options.onError, 'onError')
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
 
+  /** Reports to `onError`; if there is none or it throws too, a process warning says it. */
+  const reportError = (error: ShsError, remote: RemoteAddress): void => {
+    try {
+      if (onError === undefined) process.emitWarning(error)
+      else onError(error, remote)
+    } catch (err) {
+      process.emitWarning(new CallbackError('onError', err))
+    }
+  }
+  const reportHandshakeError = (error: ShsError, remote: RemoteAddress): void => {
+    try {
+      onHandshakeError?.(error, remote)
+    } catch (err) {
+      reportError(new CallbackError('onHandshakeError', err), remote)
+    }
+  }
+
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
-    options.onConnection?.(remote)
-    const guarded = guard.admit(remote.host, options.timeout)
-    if (guarded instanceof HandshakeError) {
-      socket.on('error', ignoreReportedElsewhere)
+    // Failures surface through the handshake and the stream; this keeps them off the process.
+    socket.on('error', ignoreReportedElsewhere)
+    const admitted = admit(remote)
+    if (admitted instanceof ShsError) {
       socket.destroy()
-      options.onHandshakeError?.(guarded, remote)
+      reportHandshakeError(admitted, remote)
       return
     }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
-    // Failures surface through the handshake and the stream; this keeps them off the process.
-    socket.on('error', ignoreReportedElsewhere)
-    acceptHandshake(socket, remote, guarded).then((session) => {
-      onStream(guarded.established(socket, createSocketSecureStream(socket, session)), remote)
+    handshake(socket, remote, admitted).then((session) => {
+      deliver(socket, session, remote, admitted)
     }, (err: ShsError) => {
-      options.onHandshakeError?.(guarded.failed(err), remote)
+      socket.destroy()
+      reportHandshakeError(admitted.failed(err), remote)
     })
   })
 
+  /** At accept: tell the application, and refuse what we cannot take on (the guard's admission). */
+  function admit (remote: RemoteAddress): GuardedHandshake | ShsError {
+    try {
+      onConnection?.(remote)
+    } catch (err) {
+      return new CallbackError('onConnection', err)
+    }
+    return guard.admit(remote.host, timeout)
+  }
+
   // A function of its own so that the closures that outlive the handshake (the socket's
   // listeners above) do not keep the handshake machine and its buffers reachable.
-  async function acceptHandshake (socket: net.Socket, remote: RemoteAddress, guarded: GuardedHandshake): Promise<SessionKeys> {
+  async function handshake (socket: net.Socket, remote: RemoteAddress, guarded: GuardedHandshake): Promise<SessionKeys> {
     const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-    const authorize: Authorize = async (key) => await guarded.authorize(key, async () => await authorizeClient(key, remote))
-    const progress = (step: HandshakeProgress): void => { guarded.progress(step); onProgress?.(step, remote) }
-    return await withDeadline({ timeout: options.timeout, signal: guarded.signal }, async (deadline) =>
+    // The guard checks the connection caps first; then the application decides.
+    const authorize: Authorize = async (key) => await guarded.authorize(key, async () =>
+      authorizeClient === undefined ? true : await authorizeClient(key, remote))
+    const progress = (step: HandshakeProgress): void => {
+      guarded.progress(step)
+      onProgress?.(step, remote)
+    }
+    return await withDeadline({ timeout, signal: guarded.signal }, async (deadline) =>
       await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
+  }
+
+  /** After the handshake: the stream goes to `onStream`; if that throws or rejects, the stream is aborted. */
+  function deliver (socket: net.Socket, session: SessionKeys, remote: RemoteAddress, guarded: GuardedHandshake): void {
+    const stream = guarded.established(socket, createSocketSecureStream(socket, session))
+    const fail = (err: unknown): void => {
+      const error = new CallbackError('onStream', err)
+      stream.abort(error)
+      reportError(error, remote)
+    }
+    try {
+      const result = onStream(stream, remote)
+      if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') (result as PromiseLike<void>).then(undefined, fail)
+    } catch (err) {
+      fail(err)
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

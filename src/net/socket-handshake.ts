@@ -5,8 +5,8 @@
  * us buffer more than the socket's high-water mark.
  */
 import type { Socket } from 'node:net'
-import { concatBytes } from '../crypto/primitives.ts'
 import { ConnectionError } from '../errors.ts'
+import { ChunkQueue } from '../stream/chunks.ts'
 import type { HandshakeTransport } from '../stream/handshake.ts'
 
 export class SocketHandshakeTransport implements HandshakeTransport {
@@ -19,14 +19,13 @@ export class SocketHandshakeTransport implements HandshakeTransport {
   async read (length: number): Promise<Uint8Array | undefined> {
     const socket = this.#socket
     // The part of this message that has arrived so far (never more than the message).
-    const parts: Uint8Array[] = []
-    let received = 0
+    const parts = new ChunkQueue()
     for (;;) {
-      const wanted = length - received
+      const wanted = length - parts.length
       const bytes = socket.read(wanted) as Buffer | null
       if (bytes !== null && bytes.byteLength === wanted) {
         parts.push(bytes)
-        return parts.length === 1 ? bytes : concatBytes(...parts)
+        return parts.take(length)
       }
       // Fewer bytes than asked for come back only at the end of the stream: the peer hung up.
       if (bytes !== null || socket.readableEnded || socket.destroyed) return undefined
@@ -34,9 +33,7 @@ export class SocketHandshakeTransport implements HandshakeTransport {
         // Take the partial message out of the socket before waiting: a 'readable' listener
         // added while unread bytes sit in the socket fires again at once, forever, a spin that
         // starves every timer (the handshake timeout included) when a peer sends half a message.
-        const partial = socket.read(socket.readableLength) as Buffer
-        parts.push(partial)
-        received += partial.byteLength
+        parts.push(socket.read(socket.readableLength) as Buffer)
       }
       await this.#readable()
     }

@@ -26,6 +26,3 @@ export function flushed (socket: Socket, bytes: Uint8Array): Promise<void> {
 function closedWhileWriting (socket: Socket): ConnectionError {
   return new ConnectionError(`the connection to ${socket.remoteAddress ?? 'the peer'} closed while we were still writing: the peer hung up or crashed`)
 }
-
-/** A 'data' listener that throws bytes away: used to drain a socket to its FIN after goodbye. */
-export function discard (): void {}

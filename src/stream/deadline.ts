@@ -3,7 +3,7 @@
  * merged, with a timer that is always cleared (no timer outlives a finished handshake).
  */
 import { AbortError, HandshakeTimeoutError, type ShsError } from '../errors.ts'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.ts'
+import { checkTimeout } from '../options.ts'
 
 export interface DeadlineOptions {
   timeout?: number | undefined
@@ -23,10 +23,8 @@ export class Deadline {
   #cause: 'timeout' | 'aborted' | undefined
 
   constructor (options: DeadlineOptions) {
-    const timeout = options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
-    if (!Number.isFinite(timeout) || timeout <= 0) {
-      throw new RangeError(`timeout must be a positive number of milliseconds, got ${String(options.timeout)}`)
-    }
+    // Entry points check it at their call already; this keeps a Deadline safe on its own.
+    const timeout = checkTimeout(options.timeout)
     this.#timeout = timeout
     this.#signal = options.signal
     this.#timer = setTimeout(() => {

@@ -2,8 +2,9 @@
  * Drives the sans-IO handshake over an it-pipe duplex: write what the machine produces, read
  * what it asks for, ask the application about the client, all under one deadline.
  */
-import { AbortError, ConnectionError, ShsError } from '../errors.ts'
+import { AbortError, CallbackError, ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkCallback, checkTimeout } from '../options.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { Deadline } from './deadline.ts'
 import { ByteReader } from './reader.ts'
@@ -20,15 +21,19 @@ function ignoreProgress (): void {}
 /** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey } = options
+  const timeout = checkTimeout(options.timeout)
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
-  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, options.onHandshakeProgress))
+  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, onProgress))
 }
 
 /** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
 export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
+  const timeout = checkTimeout(options.timeout)
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const authorize = checkCallback(options.authorize, 'authorize') ?? acceptEveryone
   const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-  const authorize = options.authorize ?? acceptEveryone
-  return await withDeadline(options, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, options.onHandshakeProgress))
+  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, onProgress))
 }
 
 export async function withDeadline<T> (
@@ -73,13 +78,13 @@ export async function runHandshake (
       switch (action.type) {
         case 'write':
           writeMessage(transport, action.bytes)
-          onProgress({ event: 'sent', message: action.message })
+          tell(onProgress, { event: 'sent', message: action.message })
           break
         case 'read': {
           const message = await deadline.race(readMessage(transport, action.length), stage)
           if (message === undefined) throw machine.peerHungUp()
           machine.receive(message)
-          onProgress({ event: 'received', message: action.message })
+          tell(onProgress, { event: 'received', message: action.message })
           break
         }
         case 'authorize': {
@@ -111,15 +116,24 @@ async function secureDuplex (
   const outbound = new Outbound(duplex)
   const transport: HandshakeTransport = {
     read: async (length) => await reader.read(length),
-    write: (bytes) => { outbound.handshakeMessages.push(bytes) },
+    write: (bytes) => { void outbound.push(bytes) },
     abort: (error) => {
-      outbound.stop()
+      outbound.end()
       reader.close()
       duplex.abort?.(error)
     }
   }
   const session = await runHandshake(transport, machine, deadline, authorize, onProgress)
   return createSecureStream(duplex, reader, outbound, session)
+}
+
+/** The application's progress callback; if it throws, the handshake fails with an error naming it. */
+function tell (onProgress: (progress: HandshakeProgress) => void, progress: HandshakeProgress): void {
+  try {
+    onProgress(progress)
+  } catch (err) {
+    throw new CallbackError('onHandshakeProgress', err)
+  }
 }
 
 function writeMessage (transport: HandshakeTransport, bytes: Uint8Array): void {

@@ -3,7 +3,7 @@
  * messages, and hands back whatever arrived beyond them (the first box-stream bytes may share a
  * chunk with the last handshake message).
  */
-import { concatBytes } from '../crypto/primitives.ts'
+import { ChunkQueue } from './chunks.ts'
 import type { ByteDuplex } from './types.ts'
 
 type Chunk = Uint8Array | { subarray(): Uint8Array }
@@ -14,8 +14,7 @@ export function toBytes (chunk: Chunk): Uint8Array {
 
 export class ByteReader {
   readonly #iterator: AsyncIterator<Chunk> | Iterator<Chunk>
-  #buffered: Uint8Array[] = []
-  #bufferedLength = 0
+  readonly #buffered = new ChunkQueue()
   #done = false
 
   constructor (source: ByteDuplex['source']) {
@@ -26,22 +25,16 @@ export class ByteReader {
 
   /** Exactly `length` bytes, or undefined if the source ended first. Transport errors are thrown. */
   async read (length: number): Promise<Uint8Array | undefined> {
-    while (this.#bufferedLength < length) {
+    while (this.#buffered.length < length) {
       if (this.#done) return undefined
       const result = await this.#iterator.next()
       if (result.done === true) {
         this.#done = true
         return undefined
       }
-      const bytes = toBytes(result.value)
-      if (bytes.byteLength === 0) continue
-      this.#buffered.push(bytes)
-      this.#bufferedLength += bytes.byteLength
+      this.#buffered.push(toBytes(result.value))
     }
-    const joined = this.#buffered.length === 1 ? this.#buffered[0] as Uint8Array : concatBytes(...this.#buffered)
-    this.#buffered = joined.byteLength > length ? [joined.subarray(length)] : []
-    this.#bufferedLength -= length
-    return joined.subarray(0, length)
+    return this.#buffered.take(length)
   }
 
   /**
@@ -50,10 +43,7 @@ export class ByteReader {
    */
   async readChunk (): Promise<Uint8Array | undefined> {
     const buffered = this.#buffered.shift()
-    if (buffered !== undefined) {
-      this.#bufferedLength -= buffered.byteLength
-      return buffered
-    }
+    if (buffered !== undefined) return buffered
     while (!this.#done) {
       const result = await this.#iterator.next()
       if (result.done === true) {

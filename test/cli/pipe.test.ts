@@ -118,6 +118,13 @@ describe('shs CLI: listen and connect', function () {
     assert.match(listen.stderr, /ended without the peer's goodbye|secure stream was cut off/)
   })
 
+  it('exits 2 for a --timeout beyond 2^31-1 ms, which Node would clamp to 1 ms', async () => {
+    // Nothing listens on this port and nothing is sent: the option is refused before any socket opens.
+    const result = await sandbox.run(['connect', '127.0.0.1:9', '--remote', server.id, '--keys', client.path, '--timeout', '99999999999'], '')
+    assert.equal(result.code, 2, result.stderr)
+    assert.match(result.stderr, /timeout must be a whole number of milliseconds from 1 to 2147483647/)
+  })
+
   it('exits 6 when nothing listens and 5 when the handshake times out', async () => {
     // Reads and ignores everything: a TCP service that never speaks SHS.
     const silent = net.createServer((socket) => { socket.resume() })

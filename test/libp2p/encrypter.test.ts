@@ -11,7 +11,7 @@ import type { MessageStream, MultiaddrConnection, PrivateKey, StreamCloseEvent }
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { byteStream, multiaddrConnectionPair } from '@libp2p/utils'
-import { BoxStreamDecoder, BoxStreamEncoder, HEADER_BYTES, SecretHandshake, type SessionKeys } from '../../src/index.ts'
+import { BoxStreamDecoder, BoxStreamEncoder, HEADER_BYTES, InvalidOptionError, SecretHandshake, type SessionKeys } from '../../src/index.ts'
 import { ShsEncrypter, shs } from '../../src/libp2p/index.ts'
 import { CountingMetrics } from './helpers.ts'
 
@@ -217,7 +217,7 @@ describe('ShsEncrypter on an in-memory connection', function () {
       const privateKey = await generateKeyPair('Ed25519')
       assert.throws(() => shs({ networkKey: new Uint8Array(16) })({ privateKey, logger: defaultLogger() }),
         { name: 'InvalidKeyError', code: 'ERR_SHS_INVALID_KEY' })
-      assert.throws(() => shs({ timeout: 0 })({ privateKey, logger: defaultLogger() }), RangeError)
+      assert.throws(() => shs({ timeout: 0 })({ privateKey, logger: defaultLogger() }), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_SHS_INVALID_OPTION' && /shs\(\{ timeout \}\) must be a whole number of milliseconds from 1 to 2147483647/.test(err.message))
     })
 
     it('fails on both sides when the client dialled the wrong server key', async () => {
@@ -265,13 +265,24 @@ describe('ShsEncrypter on an in-memory connection', function () {
       const [client, server, rawClient] = await securedPair(await party(), await party())
       const serverReads = readAll(server)
       client.send(Buffer.from('partial'))
-      // Close the raw connection under the box stream, as a cut cable or a forged FIN would.
-      await rawClient.close()
+      // Close the raw connection under the box stream, as a cut cable or a forged FIN would: with
+      // the transport's own close, not the one libp2p's Connection.close() reaches (which says goodbye first).
+      await (Object.getPrototypeOf(rawClient) as MultiaddrConnection).close.call(rawClient)
 
       const { data, error } = await serverReads
       assert.equal(data.toString(), 'partial')
       assert.equal(error?.name, 'BoxStreamError')
       assert.equal((error as Error & { code?: string }).code, 'ERR_BOX_STREAM_TRUNCATED')
+    })
+
+    it('libp2p closing the raw connection (as Connection.close() does) sends goodbye first: the peer sees a clean end', async () => {
+      const [client, server, rawClient] = await securedPair(await party(), await party())
+      const serverReads = readAll(server)
+      client.send(Buffer.from('all of it'))
+      await rawClient.close()
+      const { data, error } = await serverReads
+      assert.equal(data.toString(), 'all of it')
+      assert.equal(error, undefined)
     })
 
     it('aborts on bytes forged into the raw connection and delivers none of them', async () => {

@@ -11,7 +11,7 @@ import { tcp } from '@libp2p/tcp'
 import { SSB_NETWORK_KEY } from '../../src/index.ts'
 import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL, shs } from '../../src/libp2p/index.ts'
 import {
-  ECHO_PROTOCOL, TamperingProxy, type TestNode, addressOf, createNode, exchange, noiseEncrypter,
+  ECHO_PROTOCOL, TamperingProxy, type TestNode, addressOf, createNode, errorRecordingLogger, exchange, noiseEncrypter,
   shsWith, tcpTarget, waitUntilDisconnected, withoutPeerId
 } from './helpers.ts'
 
@@ -176,6 +176,21 @@ describe('shs() in libp2p nodes over TCP + yamux', function () {
     await waitUntilDisconnected(server, client.peerId)
     assert.equal(client.getConnections(server.peerId).length, 0)
   })
+
+  for (const how of ['hangUp()', 'stop()'] as const) {
+    it(`a graceful ${how} is no truncation: neither side logs anything about shs at error level`, async () => {
+      const serverLog = errorRecordingLogger()
+      const clientLog = errorRecordingLogger()
+      const server = await node({ encrypters: [shsWith()], logger: serverLog.logger })
+      const client = await node({ encrypters: [shsWith()], listen: false, logger: clientLog.logger })
+      await client.services.ping.ping(addressOf(server))
+      if (how === 'hangUp()') await client.hangUp(server.peerId)
+      else await client.stop()
+      await waitUntilDisconnected(server, client.peerId)
+      const shsErrors = [...serverLog.errors, ...clientLog.errors].filter(({ name, text }) => /shs/.test(name) || /goodbye|truncat|box-stream/i.test(text))
+      assert.deepEqual(shsErrors, [])
+    })
+  }
 
   it('aborts the connection when one byte is changed in transit, delivering nothing forged', async () => {
     const server = await node({ encrypters: [shsWith()] })

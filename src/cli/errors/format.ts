@@ -97,6 +97,7 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
       return { exitCode: EXIT.KEYS, message: err.message }
     case 'ERR_SHS_ABORTED':
     case 'ERR_SHS_INVALID_STATE':
+    case 'ERR_SHS_CALLBACK_FAILED':
       return { exitCode: EXIT.INTERNAL, message: `unexpected error: ${err.message} (this is a bug in shs; please report it, with the command you ran, at ${packageInfo().bugsUrl})` }
   }
 }

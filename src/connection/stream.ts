@@ -1,0 +1,271 @@
+/**
+ * The one life cycle of a secure stream, shared by every transport that hands out a
+ * `SecureStream` (TCP and it-pipe duplexes): the plaintext read queue with its backpressure, the
+ * sink loop, and what happens at goodbye and teardown. The `BoxConnection` machine decides; this
+ * class turns its decisions into promises, and a small `StreamTransport` does the I/O.
+ */
+import { ConnectionError, ShsError } from '../errors.ts'
+import type { SecureStream } from '../stream/types.ts'
+import type { SessionKeys } from '../handshake/session.ts'
+import { toBytes } from '../stream/reader.ts'
+import { BoxConnection } from './machine.ts'
+
+/** What a transport must do for the stream; everything else is decided here. */
+export interface StreamTransport {
+  /** A buffer to seal `sealedLength` bytes into, reused after `write` released it (optional). */
+  outputBuffer? (sealedLength: number): Uint8Array | undefined
+  /** Sends sealed bytes; the promise (if any) resolves when more may be sent. */
+  write (sealed: Uint8Array, buffer: Uint8Array | undefined): Promise<void> | undefined
+  /** Sends the last bytes (goodbye) and resolves once the transport took them. */
+  flush (sealed: Uint8Array): Promise<void>
+  /** Both directions ended cleanly: close gracefully (TCP: FIN). */
+  end (): void
+  /** Teardown: close at once. */
+  destroy (error: Error): void
+  /** The read queue is full / has room again. */
+  pause (): void
+  resume (): void
+}
+
+/**
+ * Plaintext held for a slow reader before we stop reading the transport. Counted as memory
+ * pinned, not plaintext length: each queued chunk also costs its ArrayBuffer and object headers.
+ */
+export const READ_QUEUE_HIGH_WATER_MARK = 1024 * 1024
+/** A conservative estimate of what one queued Uint8Array with its own ArrayBuffer costs beyond its bytes. */
+export const QUEUED_CHUNK_OVERHEAD_BYTES = 160
+
+const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true }
+
+type Chunk = Uint8Array | { subarray(): Uint8Array }
+type PlainSource = AsyncIterable<Chunk> | Iterable<Chunk>
+
+interface Waiter {
+  resolve: (result: IteratorResult<Uint8Array>) => void
+  reject: (error: Error) => void
+}
+
+export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
+  readonly remotePublicKey: Uint8Array
+  readonly #connection: BoxConnection
+  #transport: StreamTransport | undefined
+  readonly #queue: Uint8Array[] = []
+  #queuedBytes = 0
+  #paused = false
+  #waiter: Waiter | undefined
+  #iterated = false
+  #returned = false
+  #endDelivered = false
+  #sinkDone = false
+  /** Rejects (once) with the teardown's error; the sink races its source against it. */
+  #onTeardown: ((error: Error) => void) | undefined
+
+  static sealedLength (plaintextBytes: number): number {
+    return BoxConnection.sealedLength(plaintextBytes)
+  }
+
+  constructor (session: SessionKeys) {
+    this.#connection = new BoxConnection(session)
+    this.remotePublicKey = this.#connection.remotePublicKey
+  }
+
+  /** Attaches the transport once the adapter has wired it (it may feed bytes right after). */
+  attach (transport: StreamTransport): void {
+    this.#transport = transport
+  }
+
+  get connection (): BoxConnection {
+    return this.#connection
+  }
+
+  // --- inbound, driven by the transport --------------------------------------------------------
+
+  /** Bytes from the transport (with `reuseInput` when the chunk is ours to overwrite). */
+  receive (bytes: Uint8Array, reuseInput = false): void {
+    const connection = this.#connection
+    for (const plaintext of connection.receive(bytes, { reuseInput })) {
+      if (plaintext.byteLength === 0) continue
+      this.#queue.push(plaintext)
+      this.#queuedBytes += plaintext.byteLength + QUEUED_CHUNK_OVERHEAD_BYTES
+    }
+    if (connection.failure !== undefined) {
+      this.#tearDown(connection.failure)
+    } else if (connection.reading === 'ended') {
+      // Keep reading to the transport's end: any byte after goodbye is a violation to catch.
+      if (this.#paused) { this.#paused = false; this.#transport?.resume() }
+      this.#endIfFinished()
+    }
+    if (!this.#paused && this.#queuedBytes >= READ_QUEUE_HIGH_WATER_MARK && connection.reading === 'open') {
+      this.#paused = true
+      this.#transport?.pause()
+    }
+    this.#settle()
+  }
+
+  /** The transport ended its side (TCP FIN, a duplex source that returned). */
+  receiveEnd (): void {
+    this.#connection.receiveEnd()
+    if (this.#connection.failure !== undefined) this.#tearDown(this.#connection.failure)
+    this.#settle()
+  }
+
+  /** The transport failed or closed under us. */
+  transportFailed (error: Error): void {
+    if (this.#connection.finished && this.#connection.failure === undefined) {
+      // Both goodbyes were exchanged: nothing was lost, the transport only closed.
+      this.#connection.abort(error)
+      return
+    }
+    this.#tearDown(error)
+  }
+
+  // --- the application's reader ----------------------------------------------------------------
+
+  get source (): AsyncIterable<Uint8Array> {
+    return this
+  }
+
+  /**
+   * One reader: a second one while the first is still reading is an error. After the first
+   * gave up (break), reading again is `ERR_BOX_STREAM_CLOSED` (from `next()`), never a quiet end.
+   */
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array> {
+    // The machine's rule: the first claim is the reader; a second while it reads throws.
+    if (!this.#iterated || (!this.#returned && !this.#endDelivered)) this.#connection.claimReader()
+    this.#iterated = true
+    return this
+  }
+
+  next (): Promise<IteratorResult<Uint8Array>> {
+    return new Promise((resolve, reject) => {
+      if (this.#waiter !== undefined) {
+        reject(new ShsError('ERR_SHS_INVALID_STATE', 'the secure stream\'s source is already being read: read it from one place'))
+        return
+      }
+      if (this.#returned) {
+        reject(new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream\'s source was already closed by its reader (break or return()): it cannot be read again'))
+        return
+      }
+      this.#waiter = { resolve, reject }
+      this.#settle()
+    })
+  }
+
+  /** The reader gave up early: the connection cannot be read any more, so let it go. */
+  async return (): Promise<IteratorResult<Uint8Array>> {
+    this.#returned = true
+    if (this.#connection.reading === 'open') {
+      this.#tearDown(new ShsError('ERR_BOX_STREAM_CLOSED', 'the application stopped reading the secure stream'))
+    }
+    return DONE
+  }
+
+  // --- the application's writer ----------------------------------------------------------------
+
+  // A field, not a method: it-pipe code passes `stream.sink` around on its own.
+  readonly sink = async (plaintext: PlainSource): Promise<void> => {
+    const connection = this.#connection
+    connection.claimWriter()
+    const teardown = new Promise<never>((_resolve, reject) => { this.#onTeardown = reject })
+    teardown.catch(() => {})
+    if (connection.failure !== undefined) this.#onTeardown?.(connection.failure)
+    const iterator = Symbol.asyncIterator in plaintext
+      ? (plaintext as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
+      : (plaintext as Iterable<Chunk>)[Symbol.iterator]()
+    let sourceDone = false
+    try {
+      for (;;) {
+        const result = await Promise.race([iterator.next(), teardown])
+        if (result.done === true) { sourceDone = true; break }
+        const bytes = toBytes(result.value)
+        if (bytes.byteLength === 0) continue
+        await this.#write(bytes, teardown)
+      }
+      // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
+      const transport = this.#transport as StreamTransport
+      await Promise.race([transport.flush(connection.goodbye()), teardown])
+    } catch (err) {
+      // Close the application's source (unless it ended or threw itself) so it can release what it holds.
+      if (!sourceDone) closeQuietly(iterator)
+      this.#tearDown(err as Error)
+      throw connection.failure ?? err
+    } finally {
+      this.#onTeardown = undefined
+    }
+    this.#sinkDone = true
+    this.#endIfFinished()
+  }
+
+  readonly abort = (reason?: Error): void => {
+    this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
+  }
+
+  async #write (bytes: Uint8Array, teardown: Promise<never>): Promise<void> {
+    const transport = this.#transport as StreamTransport
+    const buffer = transport.outputBuffer?.(BoxConnection.sealedLength(bytes.byteLength))
+    const sealed = this.#connection.send(bytes, buffer)
+    const pending = transport.write(sealed, sealed.buffer === buffer?.buffer ? buffer : undefined)
+    if (pending !== undefined) await Promise.race([pending, teardown])
+  }
+
+  /** Hands the waiting reader its next chunk, the end, or the failure, if there is one yet. */
+  #settle (): void {
+    const waiter = this.#waiter
+    if (waiter === undefined) return
+    const chunk = this.#queue.shift()
+    const connection = this.#connection
+    if (chunk !== undefined) {
+      this.#queuedBytes -= chunk.byteLength + QUEUED_CHUNK_OVERHEAD_BYTES
+      if (this.#paused && this.#queuedBytes < READ_QUEUE_HIGH_WATER_MARK) {
+        this.#paused = false
+        if (connection.failure === undefined) this.#transport?.resume()
+      }
+      this.#waiter = undefined
+      waiter.resolve({ value: chunk, done: false })
+    } else if (connection.reading === 'ended') {
+      this.#waiter = undefined
+      this.#endDelivered = true
+      waiter.resolve(DONE)
+    } else if (connection.failure !== undefined) {
+      this.#waiter = undefined
+      waiter.reject(connection.failure)
+    }
+  }
+
+  /** Both goodbyes exchanged and our last bytes flushed: close the transport gracefully. */
+  #endIfFinished (): void {
+    if (this.#sinkDone && this.#connection.finished && this.#connection.failure === undefined) this.#transport?.end()
+  }
+
+  /** Tampering, truncation, a broken transport, an abort: the connection is over, both ways. */
+  #tearDown (error: Error): void {
+    const connection = this.#connection
+    connection.abort(error)
+    // What the connection reports is the first failure; later ones only confirm it.
+    const failure = connection.failure as Error
+    // Plaintext authenticated before the failure stays readable; the failure comes after it.
+    if (this.#returned) {
+      this.#queue.length = 0
+      this.#queuedBytes = 0
+    }
+    this.#transport?.destroy(failure)
+    this.#onTeardown?.(failure)
+    this.#settle()
+  }
+}
+
+function closeQuietly (iterator: AsyncIterator<unknown> | Iterator<unknown>): void {
+  try {
+    const returned = iterator.return?.()
+    if (returned instanceof Promise) returned.catch(() => {})
+  } catch {
+    // The application's source failed while closing; the sink already rejects with the teardown's error.
+  }
+}
+
+/** A transport failure in the words the library uses for one. */
+export function connectionBroke (err: unknown): Error {
+  if (err instanceof ShsError) return err
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return new ConnectionError(`the connection broke (${code ?? (err as Error | undefined)?.message ?? String(err)}): the peer crashed or the network failed`, { cause: err })
+}
