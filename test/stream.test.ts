@@ -21,6 +21,43 @@ async function securePair (): Promise<[Awaited<ReturnType<typeof clientHandshake
 }
 
 describe('stream adapters', () => {
+  it('passes the transport\'s backpressure to the application: a raw sink that stops taking stops the writer', async () => {
+    const [clientEnd, serverEnd] = memoryDuplexPair()
+    // After the handshake, the client's raw sink takes one chunk each time the test lets it.
+    let gate: (() => void) | undefined
+    let taken = 0
+    const gated = {
+      ...clientEnd,
+      async sink (source: AsyncIterable<Uint8Array>) {
+        await clientEnd.sink((async function * () {
+          for await (const chunk of source) {
+            yield chunk
+            taken++
+            if (taken > 2) await new Promise<void>((resolve) => { gate = resolve })
+          }
+        })())
+      }
+    }
+    const [client] = await Promise.all([
+      clientHandshake(gated, { keys: clientKeys, remotePublicKey: serverKeys.publicKey, networkKey: SSB_NETWORK_KEY }),
+      serverHandshake(serverEnd, { keys: serverKeys, networkKey: SSB_NETWORK_KEY })
+    ])
+    let produced = 0
+    const chunk = new Uint8Array(64 * 1024)
+    const sending = client.sink((async function * () {
+      for (let i = 0; i < 10_000; i++) { produced++; yield chunk }
+    })())
+    sending.catch(() => {})
+    // Event-loop turns, not wall-clock time: a writer that ignores backpressure runs far ahead here.
+    for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setImmediate(resolve))
+    const before = produced
+    assert.ok(before <= taken + 3, `the writer produced ${before} chunks while the transport took ${taken}`)
+    gate?.()
+    for (let turn = 0; turn < 50; turn++) await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(produced > before, 'taking a chunk lets the writer go on')
+    client.abort()
+  })
+
   it('runs the handshake over any it-pipe duplex and echoes with pipe()', async () => {
     const [client, server] = await securePair()
     void pipe(server, server)

@@ -1,36 +1,84 @@
 /**
  * The secure stream on an it-pipe duplex: a thin transport under `ConnectionStream`. One
- * pushable feeds the raw sink for the connection's whole life (handshake messages first, then
- * sealed packets), and one pump reads the raw source into the connection until it ends, the
+ * outbound queue feeds the raw sink for the connection's whole life (handshake messages first,
+ * then sealed packets), and one pump reads the raw source into the connection until it ends, the
  * read queue is full (it then waits), or the connection is over.
  */
-import { pushable, type Pushable } from 'it-pushable'
 import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import type { ByteReader } from './reader.ts'
 import type { ByteDuplex, SecureStream } from './types.ts'
 
-/** The outbound half of a duplex: everything we write goes through this one pushable. */
-export class Outbound {
-  readonly #messages: Pushable<Uint8Array> = pushable()
+interface Queued {
+  readonly bytes: Uint8Array
+  readonly taken: () => void
+}
+
+/**
+ * The outbound half of a duplex: everything we write goes through this one queue, which the raw
+ * sink pulls from. A write's promise resolves when the raw sink takes its bytes, that is when it
+ * asks for more: the transport's backpressure reaches the application's source unchanged. (With
+ * an it-pushable and its onEmpty() in this place, a fast writer ran ahead of a slow raw sink
+ * without bound: test/stream.test.ts keeps that from coming back.)
+ */
+export class Outbound implements AsyncIterable<Uint8Array> {
+  readonly #queue: Queued[] = []
+  #consumer: ((result: IteratorResult<Uint8Array>) => void) | undefined
+  #ended = false
   readonly done: Promise<void>
 
   constructor (raw: ByteDuplex) {
-    this.done = Promise.resolve().then(async () => { await raw.sink(this.#messages) })
+    this.done = Promise.resolve().then(async () => { await raw.sink(this) })
     // During the handshake a failed sink shows as the peer hanging up; afterwards the secure
     // stream tears down on it (see createSecureStream). Either way it is never unhandled.
     this.done.catch(() => {})
   }
 
-  /** Queues bytes; the promise resolves once the raw sink has taken everything queued. */
+  /** Queues bytes; the promise resolves once the raw sink has taken them (at once after `end()`). */
   push (bytes: Uint8Array): Promise<void> {
-    this.#messages.push(bytes)
-    return this.#messages.onEmpty()
+    if (this.#ended) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#queue.push({ bytes, taken: resolve })
+      this.#hand()
+    })
   }
 
   /** Nothing more will be written (goodbye was the last, or the connection failed). */
   end (): void {
-    this.#messages.end()
+    if (this.#ended) return
+    this.#ended = true
+    this.#hand()
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterator<Uint8Array> {
+    return {
+      next: async () => await new Promise<IteratorResult<Uint8Array>>((resolve) => {
+        this.#consumer = resolve
+        this.#hand()
+      }),
+      return: async () => {
+        this.#ended = true
+        for (const queued of this.#queue.splice(0)) queued.taken()
+        this.#consumer?.({ value: undefined, done: true })
+        this.#consumer = undefined
+        return { value: undefined, done: true }
+      }
+    }
+  }
+
+  /** Gives the waiting raw sink the next bytes, or the end once everything queued was taken. */
+  #hand (): void {
+    const consumer = this.#consumer
+    if (consumer === undefined) return
+    const queued = this.#queue.shift()
+    if (queued !== undefined) {
+      this.#consumer = undefined
+      consumer({ value: queued.bytes, done: false })
+      queued.taken()
+    } else if (this.#ended) {
+      this.#consumer = undefined
+      consumer({ value: undefined, done: true })
+    }
   }
 }
 
