@@ -1,5 +1,5 @@
 /** Checks on the session key material handed to the box stream. */
-import sodium from 'sodium-native'
+import { sodium } from '#crypto-backend'
 import { InvalidKeyError } from '../errors.ts'
 import { NONCE_BYTES, SECRETBOX_KEY_BYTES } from '../crypto/primitives.ts'
 

@@ -1,8 +1,8 @@
 /** WebSocket client: open `ws://` or `wss://`, run the client handshake over binary messages. */
 import { performance } from 'node:perf_hooks'
 import { WebSocket } from 'ws'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.ts'
 import { ConnectionError } from '../errors.ts'
+import { checkTimeout } from '../options.ts'
 import { clientHandshake, withDeadline } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
@@ -17,10 +17,12 @@ export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSock
 /** The timeout covers opening the WebSocket and the handshake together. */
 export async function connectWebSocket (options: WebSocketConnectOptions): Promise<SecureStream> {
   const { url, ca, pingInterval, ...handshake } = options
-  const timeout = options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
+  // Checked at the call, before the socket opens: a bad timeout never costs a connection.
+  const timeout = checkTimeout(options.timeout)
   const started = performance.now()
-  const socket = await withDeadline(options, async (deadline) => await openSocket(url, ca, deadline))
-  const left = Math.max(1, timeout - (performance.now() - started))
+  const socket = await withDeadline({ timeout, signal: options.signal }, async (deadline) => await openSocket(url, ca, deadline))
+  // What is left of the timeout, in whole milliseconds (timers take integers).
+  const left = Math.max(1, Math.floor(timeout - (performance.now() - started)))
   return await clientHandshake(webSocketDuplex(socket, { pingInterval }), { ...handshake, timeout: left })
 }
 

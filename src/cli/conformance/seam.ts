@@ -5,7 +5,7 @@
  * point, seal a packet with a wrong length). Everything else in the tool uses the public API.
  * Kept small on purpose: a port to another core only has to rewrite this file.
  */
-import sodium from 'sodium-native'
+import { sodium } from '#crypto-backend'
 import { HEADER_BYTES, MAX_BODY_BYTES } from '../../boxstream/constants.ts'
 import { incrementNonce } from '../../boxstream/nonce.ts'
 import { asKeyPair, asNetworkKey, checkPublicKey } from '../../crypto/keys.ts'
