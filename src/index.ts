@@ -2,7 +2,9 @@
  * shs-transport: Secure Scuttlebutt's secret handshake (SHS1) and box stream.
  * The core (handshake, boxstream) is sans-IO; the exports below are its adapters.
  */
-export { generateKeyPair, asKeyPair, asPublicKey, type KeyPair } from './crypto/keys.ts'
+export {
+  generateKeyPair, asKeyPair, asPublicKey, type KeyPair, type CheckedKeyPair, type Ed25519PublicKey, type Branded
+} from './crypto/keys.ts'
 export { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, NETWORK_KEY_BYTES } from './crypto/primitives.ts'
 export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
 export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
@@ -17,6 +19,7 @@ export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
 export { MAX_TIMEOUT_MS } from './options.ts'
+export type { OnStream } from './net/server-callbacks.ts'
 export { clientHandshake, serverHandshake } from './stream/handshake.ts'
 export { toNodeDuplex } from './stream/node-duplex.ts'
 export type {

@@ -18,7 +18,8 @@ export interface KeyPair {
 }
 
 declare const brand: unique symbol
-type Branded<T, Name extends string> = T & { readonly [brand]: Name }
+/** `T` marked as checked: only the function that checked it can make one, so it cannot be passed unchecked. */
+export type Branded<T, Name extends string> = T & { readonly [brand]: Name }
 
 /** A public key that has been checked to be a valid Ed25519 point. */
 export type Ed25519PublicKey = Branded<Uint8Array, 'Ed25519PublicKey'>

@@ -12,14 +12,15 @@
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { CallbackError, ConnectionError, ShsError } from '../errors.ts'
+import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { checkCallback, checkTimeout } from '../options.ts'
+import { checkTimeout } from '../options.ts'
 import { runHandshake, withDeadline } from '../stream/handshake.ts'
-import type { Authorize, HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import type { Authorize, HandshakeProgress, ServerHandshakeOptions } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { type GuardOptions, type GuardedHandshake, ListenGuard } from './listen-guard.ts'
+import { ContainedCallbacks, type OnStream } from './server-callbacks.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
@@ -63,41 +64,17 @@ const DEFAULT_HOST = '127.0.0.1'
 
 function ignoreReportedElsewhere (): void {}
 
-type OnStream = (stream: SecureStream, remote: RemoteAddress) => void | Promise<void>
-
-export async function listen (options: ListenOptions, onStream: OnStream): Promise<Listener> {
+export async function listen (options: ListenOptions, onStream: OnStream<RemoteAddress>): Promise<Listener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
   const timeout = checkTimeout(options.timeout)
-  checkCallback(onStream, 'onStream')
-  const authorizeClient = checkCallback(options.authorize, 'authorize')
-  const onConnection = checkCallback(options.onConnection, 'onConnection')
-  const onHandshakeError = checkCallback(options.onHandshakeError, 'onHandshakeError')
-  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const onError = checkCallback(options.onError, 'onError')
+  const callbacks = new ContainedCallbacks(options, onStream)
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
-
-  /** Reports to `onError`; if there is none or it throws too, a process warning says it. */
-  const reportError = (error: ShsError, remote: RemoteAddress): void => {
-    try {
-      if (onError === undefined) process.emitWarning(error)
-      else onError(error, remote)
-    } catch (err) {
-      process.emitWarning(new CallbackError('onError', err))
-    }
-  }
-  const reportHandshakeError = (error: ShsError, remote: RemoteAddress): void => {
-    try {
-      onHandshakeError?.(error, remote)
-    } catch (err) {
-      reportError(new CallbackError('onHandshakeError', err), remote)
-    }
-  }
 
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
@@ -106,7 +83,7 @@ export async function listen (options: ListenOptions, onStream: OnStream): Promi
     const admitted = admit(remote)
     if (admitted instanceof ShsError) {
       socket.destroy()
-      reportHandshakeError(admitted, remote)
+      callbacks.handshakeError(admitted, remote)
       return
     }
     sockets.add(socket)
@@ -115,18 +92,13 @@ export async function listen (options: ListenOptions, onStream: OnStream): Promi
       deliver(socket, session, remote, admitted)
     }, (err: ShsError) => {
       socket.destroy()
-      reportHandshakeError(admitted.failed(err), remote)
+      callbacks.handshakeError(admitted.failed(err), remote)
     })
   })
 
   /** At accept: tell the application, and refuse what we cannot take on (the guard's admission). */
   function admit (remote: RemoteAddress): GuardedHandshake | ShsError {
-    try {
-      onConnection?.(remote)
-    } catch (err) {
-      return new CallbackError('onConnection', err)
-    }
-    return guard.admit(remote.host, timeout)
+    return callbacks.connection(remote) ?? guard.admit(remote.host, timeout)
   }
 
   // A function of its own so that the closures that outlive the handshake (the socket's
@@ -135,29 +107,18 @@ export async function listen (options: ListenOptions, onStream: OnStream): Promi
     const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
     // The guard checks the connection caps first; then the application decides.
     const authorize: Authorize = async (key) => await guarded.authorize(key, async () =>
-      authorizeClient === undefined ? true : await authorizeClient(key, remote))
+      callbacks.authorize === undefined ? true : await callbacks.authorize(key, remote))
     const progress = (step: HandshakeProgress): void => {
       guarded.progress(step)
-      onProgress?.(step, remote)
+      callbacks.onHandshakeProgress?.(step, remote)
     }
     return await withDeadline({ timeout, signal: guarded.signal }, async (deadline) =>
       await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
   }
 
-  /** After the handshake: the stream goes to `onStream`; if that throws or rejects, the stream is aborted. */
+  /** After the handshake: the stream, watched by the guard, goes to `onStream`. */
   function deliver (socket: net.Socket, session: SessionKeys, remote: RemoteAddress, guarded: GuardedHandshake): void {
-    const stream = guarded.established(socket, createSocketSecureStream(socket, session))
-    const fail = (err: unknown): void => {
-      const error = new CallbackError('onStream', err)
-      stream.abort(error)
-      reportError(error, remote)
-    }
-    try {
-      const result = onStream(stream, remote)
-      if (typeof (result as PromiseLike<void> | undefined)?.then === 'function') (result as PromiseLike<void>).then(undefined, fail)
-    } catch (err) {
-      fail(err)
-    }
+    callbacks.deliver(guarded.established(socket, createSocketSecureStream(socket, session)), remote)
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,15 +1,21 @@
 /**
  * WebSocket server: every WebSocket client runs the server handshake over binary messages, as
- * multiserver's ws plugin serves SHS; `wss:` when given a certificate and key.
+ * multiserver's ws plugin serves SHS; `wss:` when given a certificate and key. The application's
+ * callbacks are contained and the hostile-load guard (admission, hello deadline, connection caps,
+ * idle timeout) applies exactly as in `listen()`: the same two pieces serve both.
  */
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { setMaxListeners } from 'node:events'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { ConnectionError, HandshakeError, ShsError } from '../errors.ts'
+import { ConnectionError, ShsError } from '../errors.ts'
+import { type GuardOptions, ListenGuard } from '../net/listen-guard.ts'
+import { ContainedCallbacks, type OnStream } from '../net/server-callbacks.ts'
+import { checkTimeout } from '../options.ts'
 import { serverHandshake } from '../stream/handshake.ts'
-import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import type { HandshakeProgress, ServerHandshakeOptions } from '../stream/types.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
 
 export interface WebSocketRemote {
@@ -17,13 +23,12 @@ export interface WebSocketRemote {
   port: number
 }
 
-export interface WebSocketListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>, WebSocketDuplexOptions {
+/** The hostile-load options (admission, hello deadline, connection caps, idle timeout) are `listen()`'s; see docs/HOSTILE-LOAD.md. */
+export interface WebSocketListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>, WebSocketDuplexOptions, GuardOptions {
   /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
   host?: string
   /** Port; 0 picks a free one (read it back with `address()`). */
   port: number
-  /** Handshakes allowed in progress at once (default 256); WebSockets beyond it are closed at once, reported as `ERR_SHS_BUSY`. */
-  maxPendingHandshakes?: number
   /** PEM certificate and key: serve `wss:` instead of `ws:`. */
   cert?: string | Uint8Array
   key?: string | Uint8Array
@@ -31,62 +36,73 @@ export interface WebSocketListenOptions extends Omit<ServerHandshakeOptions, 'si
   authorize?: (remotePublicKey: Uint8Array, remote: WebSocketRemote) => boolean | Promise<boolean>
   /** Told as each WebSocket is accepted, before its handshake starts. Every callback about one connection gets the same `remote`. */
   onConnection?: (remote: WebSocketRemote) => void
-  /** Told about each connection that did not become a stream (refused, timed out, invalid). */
+  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
   onHandshakeError?: (error: ShsError, remote: WebSocketRemote) => void
   /** Told as each connection's handshake messages are sent, or received and verified. */
   onHandshakeProgress?: (progress: HandshakeProgress, remote: WebSocketRemote) => void
+  /** Told when `onStream` threw or rejected (the stream was aborted), or `onHandshakeError` threw; without it, a process warning. */
+  onError?: (error: ShsError, remote: WebSocketRemote) => void
 }
 
 export interface WebSocketListener {
   address (): { host: string, port: number, secure: boolean }
-  /** Stops accepting; connections already accepted live on. */
+  /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
   stopAccepting (): void
   /** Stops accepting and closes every connection, handshaking or not. */
   close (): Promise<void>
 }
 
 const DEFAULT_HOST = '127.0.0.1'
-const DEFAULT_MAX_PENDING_HANDSHAKES = 256
 
-export async function listenWebSocket (options: WebSocketListenOptions, onStream: (stream: SecureStream, remote: WebSocketRemote) => void): Promise<WebSocketListener> {
+export async function listenWebSocket (options: WebSocketListenOptions, onStream: OnStream<WebSocketRemote>): Promise<WebSocketListener> {
+  // Every option is checked here, once: a bad one fails this call, not each connection later.
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
   if ((options.cert === undefined) !== (options.key === undefined)) {
     throw new TypeError('wss needs both cert and key (PEM); pass neither for plain ws')
   }
+  const timeout = checkTimeout(options.timeout)
+  const callbacks = new ContainedCallbacks(options, onStream)
+  const closing = new AbortController()
+  // Every handshake in progress listens on this one signal; hundreds at once is normal here.
+  setMaxListeners(Infinity, closing.signal)
+  const guard = new ListenGuard(options, closing.signal)
   const secure = options.cert !== undefined
   const server = secure
     ? https.createServer({ cert: options.cert as string, key: options.key as string })
     : http.createServer()
   const sockets = new Set<WebSocket>()
-  const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES
-  let pending = 0
   const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
   wss.on('connection', (socket, request) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
     socket.on('error', ignoreReportedElsewhere)
     const remote = { host: request.socket.remoteAddress ?? '?', port: request.socket.remotePort ?? 0 }
-    options.onConnection?.(remote)
-    if (pending >= maxPending) {
+    const admitted = callbacks.connection(remote) ?? guard.admit(remote.host, timeout)
+    if (admitted instanceof ShsError) {
       socket.terminate()
-      options.onHandshakeError?.(new HandshakeError('ERR_SHS_BUSY', `dropped: ${maxPending} handshakes are already in progress`), remote)
+      callbacks.handshakeError(admitted, remote)
       return
     }
-    pending++
-    const { authorize, onHandshakeProgress } = options
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    const { authorize, onHandshakeProgress } = callbacks
     serverHandshake(webSocketDuplex(socket, { pingInterval: options.pingInterval }), {
       keys: options.keys,
       networkKey: options.networkKey,
-      timeout: options.timeout,
-      authorize: authorize === undefined ? undefined : async (publicKey) => await authorize(publicKey, remote),
-      onHandshakeProgress: onHandshakeProgress === undefined ? undefined : (progress) => { onHandshakeProgress(progress, remote) }
+      timeout,
+      signal: admitted.signal,
+      // The guard checks the connection caps first; then the application decides.
+      authorize: async (publicKey) => await admitted.authorize(publicKey, async () =>
+        authorize === undefined ? true : await authorize(publicKey, remote)),
+      onHandshakeProgress: (progress) => {
+        admitted.progress(progress)
+        onHandshakeProgress?.(progress, remote)
+      }
     }).then(
-      (stream) => { pending--; onStream(stream, remote) },
+      (stream) => { callbacks.deliver(admitted.established(request.socket, stream), remote) },
       (err: unknown) => {
-        pending--
+        socket.terminate()
         const error = err instanceof ShsError ? err : new ConnectionError(String(err), { cause: err })
-        options.onHandshakeError?.(error, remote)
+        callbacks.handshakeError(admitted.failed(error), remote)
       })
   })
   await new Promise<void>((resolve, reject) => {
@@ -100,8 +116,12 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   const bound = server.address() as AddressInfo
   return {
     address: () => ({ host: bound.address, port: bound.port, secure }),
-    stopAccepting: () => { server.close() },
+    stopAccepting: () => {
+      closing.abort()
+      server.close()
+    },
     close: async () => {
+      closing.abort()
       for (const socket of sockets) socket.terminate()
       await new Promise<void>((resolve) => { wss.close(() => { resolve() }) })
       if (server.listening) await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
