@@ -47,6 +47,58 @@ describe('SHS over WebSocket', function () {
     }
   })
 
+  it('contains a throwing onConnection or onStream like listen(): that one connection ends, reported with the callback named, and the server keeps serving', async () => {
+    const reported: string[] = []
+    let connections = 0
+    const listener = await listenWebSocket({
+      port: 0,
+      keys: serverKeys,
+      networkKey,
+      onConnection: () => { if (++connections === 1) throw new Error('onConnection broke') },
+      onHandshakeError: (error) => { reported.push(`${error.code} ${(error as { callback?: string }).callback ?? ''}`) },
+      onError: (error) => { reported.push(`${error.code} ${(error as { callback?: string }).callback ?? ''}`) }
+    }, (stream) => {
+      if (connections === 2) throw new Error('onStream broke')
+      void echo(stream)
+    })
+    try {
+      const { host, port } = listener.address()
+      const dial = async (): Promise<SecureStream> => await connectWebSocket({ url: `ws://${host}:${port}`, keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey })
+      await assert.rejects(dial(), (err: { code?: string }) => err.code === 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO' || err.code === 'ERR_SHS_CONNECTION')
+      const second = await dial()
+      await assert.rejects(collect(second.source), (err: { code?: string }) => typeof err.code === 'string')
+      const third = await dial()
+      const payload = randomPayload(10_000)
+      const [received] = await Promise.all([collect(third.source), third.sink([payload])])
+      assert.deepEqual(received, payload)
+      assert.deepEqual(reported, ['ERR_SHS_CALLBACK_FAILED onConnection', 'ERR_SHS_CALLBACK_FAILED onStream'])
+    } finally {
+      await listener.close()
+    }
+  })
+
+  it('refuses past the per-source cap of pending handshakes with ERR_SHS_SOURCE_BUSY, as listen() does', async () => {
+    const refusals: string[] = []
+    const listener = await listenWebSocket({
+      port: 0, keys: serverKeys, networkKey, maxPendingPerSource: 1, onHandshakeError: (error) => { refusals.push(error.code) }
+    }, (stream) => { void echo(stream) })
+    const { host, port } = listener.address()
+    // A WebSocket that opens and stays silent holds its pending-handshake slot.
+    const staller = new WebSocket(`ws://${host}:${port}`)
+    try {
+      await new Promise((resolve, reject) => { staller.once('open', resolve); staller.once('error', reject) })
+      const closed = new Promise((resolve) => { staller.once('close', resolve) })
+      const refused = new WebSocket(`ws://${host}:${port}`)
+      refused.on('error', () => {})
+      await new Promise((resolve) => { refused.once('close', resolve) })
+      assert.deepEqual(refusals, ['ERR_SHS_SOURCE_BUSY'])
+      staller.terminate()
+      await closed
+    } finally {
+      await listener.close()
+    }
+  })
+
   it('our client talks to a stock multiserver ws + shs server', async () => {
     const server = await startStockServer('ws', stockShs(serverKeys, networkKey), (stream) => { pull(stream, stream) })
     try {
