@@ -3,12 +3,18 @@
 // (or `npx mocha test/x.test.ts`) would otherwise run everything.
 const named = process.argv.slice(2).some((arg) => !arg.startsWith('-') && /\.(ts|js|mjs|cjs)$/.test(arg))
 
+function isNode () {
+  return process.versions.deno === undefined && process.versions.bun === undefined
+}
+
 module.exports = {
   extension: ['ts'],
   timeout: 20000,
   exit: false,
   reporter: 'spec',
-  // src/ resolves #crypto-backend to its own TypeScript, not to the built dist/ (package.json imports).
-  'node-option': ['conditions=shs-source'],
+  // Under Node, src/ resolves #crypto-backend to its own TypeScript, not to the built dist/
+  // (package.json imports). Deno and Bun take no Node options (mocha would respawn with them and
+  // fail): there #crypto-backend resolves to dist/, which npm test builds first.
+  ...(isNode() ? { 'node-option': ['conditions=shs-source'] } : {}),
   ...(named ? {} : { spec: ['test/**/*.test.ts'] })
 }
