@@ -25,6 +25,8 @@ export interface BundleOptions {
   globalName?: string
   /** Resolve `#crypto-backend` to src/ (the default, for tests and benches) or, with false, to dist/ as an installed package does. */
   source?: boolean
+  /** With false, ignore tsconfig.json (its `paths` map the package name to src/): resolve the package name through package.json `exports`, as an app does. */
+  tsconfig?: boolean
 }
 
 export interface Bundle {
@@ -60,6 +62,7 @@ export async function bundle (entry: string, options: BundleOptions = {}): Promi
     legalComments: 'none',
     logLevel: 'silent',
     alias: options.alias ?? {},
+    ...(options.tsconfig === false ? { tsconfigRaw: '{}' } : {}),
     plugins
   })
   const output = result.outputFiles[0]

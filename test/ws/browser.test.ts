@@ -1,0 +1,100 @@
+/**
+ * The browser entry in headless Chromium: its WebSocket client (the browser's own WebSocket)
+ * completes the handshake and echoes 8 MiB, every byte checked, against our Node WebSocket
+ * server and against the reference (stock multiserver ws + secret-handshake).
+ */
+import assert from 'node:assert/strict'
+import type { Browser, Page } from 'puppeteer-core'
+import { SSB_NETWORK_KEY, generateKeyPair, listenWebSocket } from '../../src/index.ts'
+import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
+import { pull, startStockServer, stockShs } from '../helpers/multiserver.ts'
+import type { EchoReport } from '../browser/ws-entry.ts'
+
+const ECHO_BYTES = 8 * 1024 * 1024
+const serverKeys = generateKeyPair()
+
+async function echoFromPage (page: Page, url: string): Promise<EchoReport> {
+  return await page.evaluate(async (url, key, total) => await (globalThis as unknown as {
+    shsBundle: { echoOverWebSocket: (url: string, key: number[], total: number) => Promise<EchoReport> }
+  }).shsBundle.echoOverWebSocket(url, key, total), url, Array.from(serverKeys.publicKey), ECHO_BYTES)
+}
+
+function assertEchoed (report: EchoReport): void {
+  assert.equal(report.remoteMatches, true, 'the stream names the server key we dialled')
+  assert.equal(report.received, ECHO_BYTES, 'every byte came back')
+  assert.equal(report.firstMismatch, -1, 'every byte came back unchanged')
+}
+
+describe('the browser entry in headless Chromium: WebSocket client', function () {
+  this.timeout(120_000)
+  let browser: Browser
+  let code: string
+
+  before(async () => {
+    browser = await launchChromium()
+    code = (await bundle('test/browser/ws-entry.ts')).code
+  })
+  after(async () => { await browser?.close() })
+
+  it('the package name resolves to the browser entry under the browser condition: no Node modules, no native addon', async () => {
+    const built = await bundle('test/browser/package-entry.js', { source: false, tsconfig: false, minify: true })
+    assert.doesNotMatch(built.code, /sodium-native|node:net|node:stream/)
+    const { page, errors } = await pageWith(browser, built.code)
+    const exported = await page.evaluate(() => Object.keys((globalThis as unknown as { shsBundle: object }).shsBundle))
+    for (const name of ['connectWebSocket', 'clientHandshake', 'SecretHandshake', 'BoxStreamEncoder', 'parseMultiserverAddress']) {
+      assert.ok(exported.includes(name), `exports ${name}`)
+    }
+    for (const name of ['listen', 'connect', 'listenWebSocket', 'toNodeDuplex']) assert.ok(!exported.includes(name), `leaves out ${name}`)
+    assert.deepEqual(errors, [])
+    console.log(`      browser entry: ${(built.bytes / 1024).toFixed(0)} KiB minified, ${(built.gzippedBytes / 1024).toFixed(0)} KiB gzipped`)
+  })
+
+  it('handshakes with our Node listenWebSocket server and echoes 8 MiB, every byte checked', async () => {
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, (stream) => {
+      void stream.sink(stream.source).catch(() => {})
+    })
+    try {
+      const { page, errors } = await pageWith(browser, code)
+      const report = await echoFromPage(page, `ws://127.0.0.1:${listener.address().port}`)
+      assertEchoed(report)
+      assert.deepEqual(errors, [])
+      console.log(`      handshake ${report.handshakeMs.toFixed(0)} ms, 8 MiB echo ${report.echoMs.toFixed(0)} ms`)
+      await page.close()
+    } finally {
+      await listener.close()
+    }
+  })
+
+  it('handshakes with the reference (stock multiserver ws + secret-handshake) and echoes 8 MiB, every byte checked', async () => {
+    const server = await startStockServer('ws', stockShs(serverKeys, SSB_NETWORK_KEY), (stream) => { pull(stream, stream) })
+    try {
+      const { page, errors } = await pageWith(browser, code)
+      const report = await echoFromPage(page, `ws://127.0.0.1:${server.port}`)
+      assertEchoed(report)
+      assert.deepEqual(errors, [])
+      assert.deepEqual(server.errors, [])
+      console.log(`      handshake ${report.handshakeMs.toFixed(0)} ms, 8 MiB echo ${report.echoMs.toFixed(0)} ms`)
+      await page.close()
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('a server that is not there: connectWebSocket rejects with a ConnectionError saying what to check', async () => {
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, () => {})
+    const port = listener.address().port
+    await listener.close()
+    const { page } = await pageWith(browser, code)
+    const failure = await page.evaluate(async (url, key) => {
+      const { connectWebSocket, generateKeyPair, SSB_NETWORK_KEY } = (globalThis as unknown as { shsBundle: typeof import('../../src/browser.ts') }).shsBundle
+      try {
+        await connectWebSocket({ url, keys: generateKeyPair(), remotePublicKey: Uint8Array.from(key), networkKey: SSB_NETWORK_KEY })
+        return 'connected'
+      } catch (err) {
+        return `${(err as Error).name} ${(err as { code?: string }).code ?? ''}: ${(err as Error).message}`
+      }
+    }, `ws://127.0.0.1:${port}`, Array.from(serverKeys.publicKey))
+    assert.match(failure, /^ConnectionError .*could not open the WebSocket ws:\/\/127\.0\.0\.1:\d+: check the address/)
+    await page.close()
+  })
+})
