@@ -19,7 +19,7 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 interface PackedFile { path: string }
 interface Manifest {
-  exports: Record<string, { types?: string, default?: string } | string>
+  exports: Record<string, { types?: string, default?: string, browser?: { types?: string, default?: string } } | string>
   engines: { node: string }
   scripts?: Record<string, string>
   license: string
@@ -82,7 +82,7 @@ describe('package', function () {
     })
   })
 
-  it('every export entry has types and a default condition that exist in the tarball', async () => {
+  it('every export entry has types and a default condition (and the browser entry its own) that exist in the tarball', async () => {
     const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
     assert.match(manifest.engines.node, />=\s*22/)
     for (const [entry, target] of Object.entries(manifest.exports)) {
@@ -90,6 +90,10 @@ describe('package', function () {
       assert.ok(target.types !== undefined && target.default !== undefined, `${entry} has types and default`)
       assert.ok(files.includes(path.posix.normalize(target.types)), `${target.types} is shipped`)
       assert.ok(files.includes(path.posix.normalize(target.default)), `${target.default} is shipped`)
+      if (target.browser === undefined) continue
+      const { types, default: main } = target.browser
+      assert.ok(types !== undefined && main !== undefined, `${entry} has browser types and default`)
+      assert.ok(files.includes(path.posix.normalize(types)) && files.includes(path.posix.normalize(main)), `${main} and ${types} are shipped`)
     }
   })
 
