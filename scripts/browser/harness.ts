@@ -75,8 +75,8 @@ const HOW_TO_FIX = 'The browser tests use the headless Chromium inside the npm p
   'project (or `npm ci`), check that node_modules/@sparticuz/chromium/bin holds chromium.br, that the temp ' +
   'folder has about 300 MB free and allows executing files, and that this is x86-64 or arm64 Linux.'
 
-/** Starts headless Chromium; when it cannot, the error says why and how to fix it. */
-export async function launchChromium (): Promise<Browser> {
+/** Starts headless Chromium (with extra command-line switches if given); when it cannot, the error says why and how to fix it. */
+export async function launchChromium (extraArgs: string[] = []): Promise<Browser> {
   let executablePath: string
   try {
     executablePath = await chromium.executablePath()
@@ -84,7 +84,7 @@ export async function launchChromium (): Promise<Browser> {
     throw new Error(`headless Chromium could not be unpacked: ${String(err)}. ${HOW_TO_FIX}`, { cause: err })
   }
   try {
-    return await puppeteer.launch({ executablePath, args: chromium.args, headless: true })
+    return await puppeteer.launch({ executablePath, args: [...chromium.args, ...extraArgs], headless: true })
   } catch (err) {
     throw new Error(`headless Chromium (${executablePath}) could not start: ${String(err)}. ${HOW_TO_FIX}`, { cause: err })
   }

@@ -1,9 +1,12 @@
 /**
  * The browser entry in headless Chromium: its WebSocket client (the browser's own WebSocket)
  * completes the handshake and echoes 8 MiB, every byte checked, against our Node WebSocket
- * server and against the reference (stock multiserver ws + secret-handshake).
+ * server and against the reference (stock multiserver ws + secret-handshake); wss: with a
+ * certificate the browser trusts, and refusals the browser reports as ConnectionError.
  */
 import assert from 'node:assert/strict'
+import { X509Certificate, createHash } from 'node:crypto'
+import { generate } from 'selfsigned'
 import type { Browser, Page } from 'puppeteer-core'
 import { SSB_NETWORK_KEY, generateKeyPair, listenWebSocket } from '../../src/index.ts'
 import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
@@ -13,15 +16,27 @@ import type { EchoReport } from '../browser/ws-entry.ts'
 const ECHO_BYTES = 8 * 1024 * 1024
 const serverKeys = generateKeyPair()
 
-async function echoFromPage (page: Page, url: string): Promise<EchoReport> {
+async function echoFromPage (page: Page, url: string, total = ECHO_BYTES): Promise<EchoReport> {
   return await page.evaluate(async (url, key, total) => await (globalThis as unknown as {
     shsBundle: { echoOverWebSocket: (url: string, key: number[], total: number) => Promise<EchoReport> }
-  }).shsBundle.echoOverWebSocket(url, key, total), url, Array.from(serverKeys.publicKey), ECHO_BYTES)
+  }).shsBundle.echoOverWebSocket(url, key, total), url, Array.from(serverKeys.publicKey), total)
 }
 
-function assertEchoed (report: EchoReport): void {
+async function failureFromPage (page: Page, url: string): Promise<string> {
+  return await page.evaluate(async (url, key) => {
+    const { connectWebSocket, generateKeyPair, SSB_NETWORK_KEY } = (globalThis as unknown as { shsBundle: typeof import('../../src/browser.ts') }).shsBundle
+    try {
+      await connectWebSocket({ url, keys: generateKeyPair(), remotePublicKey: Uint8Array.from(key), networkKey: SSB_NETWORK_KEY })
+      return 'connected'
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`
+    }
+  }, url, Array.from(serverKeys.publicKey))
+}
+
+function assertEchoed (report: EchoReport, total = ECHO_BYTES): void {
   assert.equal(report.remoteMatches, true, 'the stream names the server key we dialled')
-  assert.equal(report.received, ECHO_BYTES, 'every byte came back')
+  assert.equal(report.received, total, 'every byte came back')
   assert.equal(report.firstMismatch, -1, 'every byte came back unchanged')
 }
 
@@ -85,16 +100,34 @@ describe('the browser entry in headless Chromium: WebSocket client', function ()
     const port = listener.address().port
     await listener.close()
     const { page } = await pageWith(browser, code)
-    const failure = await page.evaluate(async (url, key) => {
-      const { connectWebSocket, generateKeyPair, SSB_NETWORK_KEY } = (globalThis as unknown as { shsBundle: typeof import('../../src/browser.ts') }).shsBundle
-      try {
-        await connectWebSocket({ url, keys: generateKeyPair(), remotePublicKey: Uint8Array.from(key), networkKey: SSB_NETWORK_KEY })
-        return 'connected'
-      } catch (err) {
-        return `${(err as Error).name} ${(err as { code?: string }).code ?? ''}: ${(err as Error).message}`
-      }
-    }, `ws://127.0.0.1:${port}`, Array.from(serverKeys.publicKey))
-    assert.match(failure, /^ConnectionError .*could not open the WebSocket ws:\/\/127\.0\.0\.1:\d+: check the address/)
+    const failure = await failureFromPage(page, `ws://127.0.0.1:${port}`)
+    assert.match(failure, /^ConnectionError: could not open the WebSocket ws:\/\/127\.0\.0\.1:\d+: check the address/)
     await page.close()
+  })
+
+  it('wss: a self-signed certificate the browser was told to trust (by its key): 1 MiB echoed; untrusted, a ConnectionError', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }]
+    })
+    const spki = new X509Certificate(pems.cert).publicKey.export({ type: 'spki', format: 'der' })
+    const pin = createHash('sha256').update(spki).digest('base64')
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY, cert: pems.cert, key: pems.private }, (stream) => {
+      void stream.sink(stream.source).catch(() => {})
+    })
+    const trusting = await launchChromium([`--ignore-certificate-errors-spki-list=${pin}`])
+    try {
+      const url = `wss://127.0.0.1:${listener.address().port}`
+      const untrusted = await pageWith(browser, code)
+      assert.match(await failureFromPage(untrusted.page, url), /^ConnectionError: could not open the WebSocket wss:.*certificate/)
+      const { page, errors } = await pageWith(trusting, code)
+      const total = 1024 * 1024
+      assertEchoed(await echoFromPage(page, url, total), total)
+      assert.deepEqual(errors, [])
+    } finally {
+      await trusting.close()
+      await listener.close()
+    }
   })
 })
