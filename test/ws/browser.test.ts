@@ -130,4 +130,55 @@ describe('the browser entry in headless Chromium: WebSocket client', function ()
       await listener.close()
     }
   })
+
+  it('a peer that sends more than the page reads (16 MiB unread) is dropped: the stream ends in a ConnectionError, memory stays bounded', async () => {
+    const flood = 64 * 1024 * 1024
+    let closedByPage: () => void = () => {}
+    const pageClosed = new Promise<void>((resolve) => { closedByPage = resolve })
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, (stream) => {
+      async function * payload (): AsyncGenerator<Uint8Array> {
+        for (let sent = 0; sent < flood; sent += 64 * 1024) yield new Uint8Array(64 * 1024)
+      }
+      stream.sink(payload()).catch(() => {})
+      // The page never says goodbye: our reading ends only when the page drops the connection.
+      void (async () => {
+        let received = 0
+        try {
+          for await (const chunk of stream.source) received += chunk.length
+          assert.equal(received, 0, 'the page sends nothing')
+        } catch (err) {
+          assert.ok(err instanceof Error, 'the stream ends in an error when the page drops us')
+        } finally {
+          closedByPage()
+        }
+      })()
+    })
+    try {
+      const { page } = await pageWith(browser, code)
+      await page.evaluate(async (url, key) => {
+        const scope = globalThis as unknown as { shsBundle: typeof import('../../src/browser.ts'), held?: unknown }
+        const { connectWebSocket, generateKeyPair, SSB_NETWORK_KEY } = scope.shsBundle
+        scope.held = await connectWebSocket({ url, keys: generateKeyPair(), remotePublicKey: Uint8Array.from(key), networkKey: SSB_NETWORK_KEY })
+      }, `ws://127.0.0.1:${listener.address().port}`, Array.from(serverKeys.publicKey))
+      // The page reads nothing until it has dropped us (the test times out if it never does).
+      await pageClosed
+      const { read, failure } = await page.evaluate(async () => {
+        const stream = (globalThis as unknown as { held: { source: AsyncIterable<Uint8Array> } }).held
+        let read = 0
+        try {
+          for await (const chunk of stream.source) read += chunk.length
+          return { read, failure: 'none' }
+        } catch (err) {
+          return { read, failure: `${(err as Error).name}: ${(err as Error).message}` }
+        }
+      })
+      assert.match(failure, /^ConnectionError: the peer sent more than 16777216 bytes that were not read yet/)
+      // The cap is on what waits in the WebSocket's queue; the secure stream above it may have
+      // taken a little more in. Far less than the 64 MiB sent either way.
+      assert.ok(read > 0 && read < 20 * 1024 * 1024, `the page held about 16 MiB, not all 64 (read ${read})`)
+      await page.close()
+    } finally {
+      await listener.close()
+    }
+  })
 })
