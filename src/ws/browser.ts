@@ -1,6 +1,6 @@
 /**
- * SHS over the browser's own `WebSocket` (also Node's global one, Deno's and Bun's): the
- * duplex and the client. The framing is the one `ws` uses in Node (./message-duplex.ts).
+ * SHS over the browser's own `WebSocket` (the WHATWG API; tested in Chromium): the duplex and
+ * the client. The framing is the one the `ws` adapter uses in Node (./message-duplex.ts).
  */
 import { ConnectionError } from '../errors.ts'
 import { checkTimeout } from '../options.ts'
