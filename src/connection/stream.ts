@@ -9,13 +9,10 @@ import type { SecureStream } from '../stream/types.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { toBytes } from '../stream/reader.ts'
 import { BoxConnection } from './machine.ts'
+import { Outbox, type OutboxTransport } from './outbox.ts'
 
 /** What a transport must do for the stream; everything else is decided here. */
-export interface StreamTransport {
-  /** A buffer to seal `sealedLength` bytes into, reused after `write` released it (optional). */
-  outputBuffer? (sealedLength: number): Uint8Array | undefined
-  /** Sends sealed bytes; the promise (if any) resolves when more may be sent. */
-  write (sealed: Uint8Array, buffer: Uint8Array | undefined): Promise<void> | undefined
+export interface StreamTransport extends OutboxTransport {
   /** Sends the last bytes (goodbye) and resolves once the transport took them. */
   flush (sealed: Uint8Array): Promise<void>
   /** Both directions ended cleanly: close gracefully (TCP: FIN). */
@@ -173,14 +170,17 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
       ? (plaintext as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
       : (plaintext as Iterable<Chunk>)[Symbol.iterator]()
     let sourceDone = false
+    const outbox = new Outbox(connection, this.#transport as StreamTransport)
     try {
       for (;;) {
         const result = await Promise.race([iterator.next(), teardown])
         if (result.done === true) { sourceDone = true; break }
         const bytes = toBytes(result.value)
         if (bytes.byteLength === 0) continue
-        await this.#write(bytes, teardown)
+        const room = outbox.write(bytes)
+        if (room !== undefined) await Promise.race([room, teardown])
       }
+      outbox.flush()
       // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
       const transport = this.#transport as StreamTransport
       await Promise.race([transport.flush(connection.goodbye()), teardown])
@@ -198,14 +198,6 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
 
   readonly abort = (reason?: Error): void => {
     this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
-  }
-
-  async #write (bytes: Uint8Array, teardown: Promise<never>): Promise<void> {
-    const transport = this.#transport as StreamTransport
-    const buffer = transport.outputBuffer?.(BoxConnection.sealedLength(bytes.byteLength))
-    const sealed = this.#connection.send(bytes, buffer)
-    const pending = transport.write(sealed, sealed.buffer === buffer?.buffer ? buffer : undefined)
-    if (pending !== undefined) await Promise.race([pending, teardown])
   }
 
   /** Hands the waiting reader its next chunk, the end, or the failure, if there is one yet. */
