@@ -87,6 +87,7 @@ describe('small writes', function () {
         room = outbox.write(chunk)
         accepted++
       }
+      assert.ok(room !== undefined, 'a full batch holds the writer')
       // The write that returned the promise is held with the writer; the batch before it is full.
       assert.equal(accepted - 1, Math.floor(MAX_GATHERED_BYTES / chunk.byteLength))
       let released = false
