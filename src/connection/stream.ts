@@ -9,13 +9,10 @@ import type { SecureStream } from '../stream/types.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { toBytes } from '../stream/reader.ts'
 import { BoxConnection } from './machine.ts'
+import { Outbox, type OutboxTransport } from './outbox.ts'
 
 /** What a transport must do for the stream; everything else is decided here. */
-export interface StreamTransport {
-  /** A buffer to seal `sealedLength` bytes into, reused after `write` released it (optional). */
-  outputBuffer? (sealedLength: number): Uint8Array | undefined
-  /** Sends sealed bytes; the promise (if any) resolves when more may be sent. */
-  write (sealed: Uint8Array, buffer: Uint8Array | undefined): Promise<void> | undefined
+export interface StreamTransport extends OutboxTransport {
   /** Sends the last bytes (goodbye) and resolves once the transport took them. */
   flush (sealed: Uint8Array): Promise<void>
   /** Both directions ended cleanly: close gracefully (TCP: FIN). */
@@ -57,7 +54,7 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
   #returned = false
   #endDelivered = false
   #sinkDone = false
-  /** Rejects (once) with the teardown's error; the sink races its source against it. */
+  /** Rejects the sink (once) with the teardown's error. */
   #onTeardown: ((error: Error) => void) | undefined
 
   static sealedLength (plaintextBytes: number): number {
@@ -166,27 +163,22 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
   readonly sink = async (plaintext: PlainSource): Promise<void> => {
     const connection = this.#connection
     connection.claimWriter()
-    const teardown = new Promise<never>((_resolve, reject) => { this.#onTeardown = reject })
-    teardown.catch(() => {})
-    if (connection.failure !== undefined) this.#onTeardown?.(connection.failure)
     const iterator = Symbol.asyncIterator in plaintext
       ? (plaintext as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
       : (plaintext as Iterable<Chunk>)[Symbol.iterator]()
-    let sourceDone = false
+    const progress = { sourceDone: false }
     try {
-      for (;;) {
-        const result = await Promise.race([iterator.next(), teardown])
-        if (result.done === true) { sourceDone = true; break }
-        const bytes = toBytes(result.value)
-        if (bytes.byteLength === 0) continue
-        await this.#write(bytes, teardown)
-      }
-      // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
-      const transport = this.#transport as StreamTransport
-      await Promise.race([transport.flush(connection.goodbye()), teardown])
+      // The teardown settles the sink at once, even while the source or the transport keeps the
+      // writing loop waiting: one rejection per sink, not a Promise.race per chunk, whose
+      // reactions would pile up on a long-lived teardown promise and cost more than the write.
+      await new Promise<void>((resolve, reject) => {
+        this.#onTeardown = reject
+        if (connection.failure !== undefined) reject(connection.failure)
+        else this.#writeAll(iterator, progress).then(resolve, reject)
+      })
     } catch (err) {
       // Close the application's source (unless it ended or threw itself) so it can release what it holds.
-      if (!sourceDone) closeQuietly(iterator)
+      if (!progress.sourceDone) closeQuietly(iterator)
       this.#tearDown(err as Error)
       throw connection.failure ?? err
     } finally {
@@ -196,16 +188,26 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     this.#endIfFinished()
   }
 
-  readonly abort = (reason?: Error): void => {
-    this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
+  /** The writing loop. After a teardown it may still wake up: the machine then refuses to seal. */
+  async #writeAll (iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
+    const connection = this.#connection
+    const transport = this.#transport as StreamTransport
+    const outbox = new Outbox(connection, transport)
+    for (;;) {
+      const result = await iterator.next()
+      if (result.done === true) { progress.sourceDone = true; break }
+      const bytes = toBytes(result.value)
+      if (bytes.byteLength === 0) continue
+      const room = outbox.write(bytes)
+      if (room !== undefined) await room
+    }
+    outbox.flush()
+    // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
+    await transport.flush(connection.goodbye())
   }
 
-  async #write (bytes: Uint8Array, teardown: Promise<never>): Promise<void> {
-    const transport = this.#transport as StreamTransport
-    const buffer = transport.outputBuffer?.(BoxConnection.sealedLength(bytes.byteLength))
-    const sealed = this.#connection.send(bytes, buffer)
-    const pending = transport.write(sealed, sealed.buffer === buffer?.buffer ? buffer : undefined)
-    if (pending !== undefined) await Promise.race([pending, teardown])
+  readonly abort = (reason?: Error): void => {
+    this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
   }
 
   /** Hands the waiting reader its next chunk, the end, or the failure, if there is one yet. */

@@ -13,7 +13,7 @@ import { ConnectionError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
 import type { SecureStream } from '../stream/types.ts'
-import { drained, flushed } from './socket-writes.ts'
+import { flushed } from './socket-writes.ts'
 
 /** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
 const POOLED_BUFFER_BYTES = ConnectionStream.sealedLength(64 * 1024)
@@ -28,16 +28,18 @@ const MAX_SPARE_BUFFERS = 4
 export function createSocketSecureStream (socket: Socket, session: SessionKeys): SecureStream {
   const stream = new ConnectionStream(session)
   const spare: Uint8Array[] = []
-  const release = (buffer: Uint8Array) => (err?: Error | null): void => {
-    if (err == null && spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
-  }
   const transport: StreamTransport = {
     outputBuffer: (sealedLength) => sealedLength < SMALL_WRITE_BYTES || sealedLength > POOLED_BUFFER_BYTES
       ? undefined
       : spare.pop() ?? Buffer.allocUnsafe(POOLED_BUFFER_BYTES),
-    write: (sealed, buffer) => {
-      const written = buffer === undefined ? socket.write(sealed) : socket.write(sealed, release(buffer))
-      return written ? undefined : drained(socket)
+    // The write's callback is the socket handing it to the kernel: until then the outbox gathers
+    // what follows into one batch (and the socket's buffer holds at most one batch of ours).
+    write: (sealed, buffer, taken) => {
+      socket.write(sealed, (err) => {
+        if (err != null) return
+        if (buffer !== undefined && spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
+        taken()
+      })
     },
     flush: async (sealed) => { await flushed(socket, sealed) },
     end: () => { if (!socket.destroyed) socket.end() },

@@ -93,7 +93,7 @@ export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outboun
     wake?.()
   }
   const transport: StreamTransport = {
-    write: async (sealed) => { await outbound.push(sealed) },
+    write: (sealed, _buffer, taken) => { void outbound.push(sealed).then(taken) },
     flush: async (sealed) => {
       const taken = outbound.push(sealed)
       // Goodbye is the last thing we write: ending the raw sink is the duplex's half-close.
