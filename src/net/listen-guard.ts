@@ -134,6 +134,8 @@ export class GuardedHandshake {
 
   #settle (outcome: 'done' | 'failed'): void {
     clearTimeout(this.#helloTimer)
+    // An established connection keeps no trace of its handshake's timer.
+    this.#helloTimer = undefined
     this.#closing.removeEventListener('abort', this.#onClosing)
     this.#ticket.release(outcome)
   }
