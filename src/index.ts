@@ -15,7 +15,7 @@ export { DEFAULT_HELLO_TIMEOUT_MS, type GuardOptions } from './net/listen-guard.
 export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
-export type { OnStream } from './net/server-callbacks.ts'
+export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
 export { toNodeDuplex } from './stream/node-duplex.ts'
 export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
 export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'

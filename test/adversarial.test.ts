@@ -20,7 +20,7 @@ import {
   NO_TAMPERING, RawPeer, SERVER_ACCEPT_BYTES, ServerSteps, craftPacket, curvePublicKey, drain, handRolledAccept,
   handRolledClient, helloFor, rawServer, sealHeader, socketAsDuplex, tamperingRelay
 } from './helpers/adversary.ts'
-import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { useLeakChecks, waitFor } from './helpers/resources.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -45,14 +45,6 @@ function expectCode (code: ShsErrorCode) {
 
 function isAbortError (err: unknown): boolean {
   return err instanceof AbortError && err.name === 'AbortError' && err.code === 'ERR_SHS_ABORTED'
-}
-
-async function waitFor (condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
 }
 
 /** A full garbage collection, so memory readings count what is still held, not garbage. */
@@ -89,22 +81,7 @@ interface TestServer {
 
 describe('adversarial peers over TCP', function () {
   this.timeout(20_000)
-  let baseline: Map<string, number>
-  let cleanups: Array<() => unknown> = []
-  const onCleanup = (fn: () => unknown): void => { cleanups.push(fn) }
-
-  // Measured after a turn of the event loop, when mocha's own timer for the hook is running,
-  // as it is when afterEach compares.
-  beforeEach(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-  })
-  afterEach(async () => {
-    const pending = cleanups.reverse()
-    cleanups = []
-    for (const fn of pending) await fn()
-    await assertNoLeaks(baseline)
-  })
+  const onCleanup = useLeakChecks()
 
   async function waitForStream (server: TestServer): Promise<SecureStream> {
     await waitFor(() => server.streams.length > 0, 'the server to accept a stream')

@@ -8,21 +8,13 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { connect, generateKeyPair, listen, type ListenOptions, type SecureStream, type ShsError, SSB_NETWORK_KEY } from '../src/index.ts'
 import { BOX_HEADER_BYTES, ClientSteps, craftPacket, drain, handRolledClient, HELLO_BYTES, RawPeer } from './helpers/adversary.ts'
-import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { useLeakChecks, waitFor } from './helpers/resources.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
 const NETWORK_KEY = SSB_NETWORK_KEY
 /** A wait that runs out fails the test instead of hanging it. */
 const WAIT_MS = 15_000
-
-async function waitFor (condition: () => boolean, what: string): Promise<void> {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > WAIT_MS) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 interface Refusal {
   code: ShsError['code']
@@ -32,20 +24,7 @@ interface Refusal {
 
 describe('hostile load (issue 10): admission control, connection caps, idle timeout', function () {
   this.timeout(60_000)
-  let baseline: Map<string, number>
-  let cleanups: Array<() => unknown> = []
-  const onCleanup = (fn: () => unknown): void => { cleanups.push(fn) }
-
-  beforeEach(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-  })
-  afterEach(async () => {
-    const pending = cleanups.reverse()
-    cleanups = []
-    for (const fn of pending) await fn()
-    await assertNoLeaks(baseline)
-  })
+  const onCleanup = useLeakChecks()
 
   async function startServer (options: Partial<ListenOptions> = {}, onStream: (stream: SecureStream) => void = echo): Promise<{ port: number, errors: Refusal[], streams: SecureStream[] }> {
     const errors: Refusal[] = []
@@ -113,7 +92,7 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
       const attack = stallers(server.port, '127.0.0.2', STALLERS, RECONNECTS)
       const DEFAULT_PER_SOURCE = 8
       // Every staller but the 8 holders ran out of attempts: the holders never let go.
-      await waitFor(() => attack.size === DEFAULT_PER_SOURCE, 'only the held stallers to remain')
+      await waitFor(() => attack.size === DEFAULT_PER_SOURCE, 'only the held stallers to remain', WAIT_MS)
       const refusals = server.errors.length
       assert.ok(refusals >= (STALLERS - DEFAULT_PER_SOURCE) * (RECONNECTS + 1), `${refusals} refusals`)
       assert.ok(server.errors.every((e) => e.code === 'ERR_SHS_SOURCE_BUSY' && e.host === '127.0.0.2'), 'refused by the per-source cap, with its reason')
@@ -133,7 +112,7 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
       const HONEST = 24
       const server = await startServer({ timeout: 60_000, helloTimeout: 60_000 })
       const attacks = Array.from({ length: SOURCES }, (_, i) => stallers(server.port, `127.0.0.${i + 2}`, PER_SOURCE, RECONNECTS))
-      await waitFor(() => attacks.every((a) => a.size === 8), 'only the held stallers to remain')
+      await waitFor(() => attacks.every((a) => a.size === 8), 'only the held stallers to remain', WAIT_MS)
       const refusals = server.errors.length
       assert.ok(refusals >= SOURCES * (PER_SOURCE - 8) * (RECONNECTS + 1), `${refusals} refusals`)
       assert.ok(server.errors.every((e) => e.code === 'ERR_SHS_SOURCE_BUSY'))
@@ -150,10 +129,10 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
         timeout: 60_000, helloTimeout: 60_000, maxPendingHandshakes: 16, earlyDropFrom: 16, maxPendingPerSource: 2, onConnection: () => { accepted++ }
       })
       const attacks = Array.from({ length: 8 }, (_, i) => stallers(server.port, `127.0.0.${i + 2}`, 2, 0))
-      await waitFor(() => accepted === 16, 'the slots to be taken')
+      await waitFor(() => accepted === 16, 'the slots to be taken', WAIT_MS)
       assert.ok(attacks.every((a) => a.size === 2) && server.errors.length === 0, 'every slot held by a staller')
       await assert.rejects(dial(server.port), (err: ShsError) => err.code === 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO' && /or the server is busy \(try again\)/.test(err.message))
-      await waitFor(() => server.errors.length === 1, 'the refusal to be reported')
+      await waitFor(() => server.errors.length === 1, 'the refusal to be reported', WAIT_MS)
       assert.equal(server.errors[0]?.code, 'ERR_SHS_BUSY')
     })
   })
@@ -180,7 +159,7 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
       assert.equal(patient.socket.destroyed, false)
       assert.equal(server.errors.length, 1)
       patient.destroy()
-      await waitFor(() => server.errors.length === 2, 'the patient client to be reported')
+      await waitFor(() => server.errors.length === 2, 'the patient client to be reported', WAIT_MS)
       assert.equal(server.errors[1]?.code, 'ERR_SHS_CLIENT_HUNG_UP', 'not dropped by the hello deadline once its hello was in')
     })
 
@@ -192,12 +171,12 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
         socket.once('connect', () => { socket.write(new Uint8Array(HELLO_BYTES)) })
         await new Promise((resolve) => socket.once('close', resolve))
       }
-      await waitFor(() => server.errors.length === 3, 'three failures')
+      await waitFor(() => server.errors.length === 3, 'three failures', WAIT_MS)
       assert.ok(server.errors.every((e) => e.code === 'ERR_SHS_INVALID_HELLO'))
       const again = net.connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' })
       again.on('error', () => {})
       await new Promise((resolve) => again.once('close', resolve))
-      await waitFor(() => server.errors.length === 4, 'the penalized connection to be reported')
+      await waitFor(() => server.errors.length === 4, 'the penalized connection to be reported', WAIT_MS)
       assert.equal(server.errors[3]?.code, 'ERR_SHS_PENALIZED')
       await honestRoundTrip(server.port)
     })
@@ -209,14 +188,14 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
       const first = await dial(server.port)
       await dial(server.port)
       await assert.rejects(dial(server.port), (err: ShsError) => err.code === 'ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH' && /too many connections/.test(err.message))
-      await waitFor(() => server.errors.length === 1, 'the refusal to be reported')
+      await waitFor(() => server.errors.length === 1, 'the refusal to be reported', WAIT_MS)
       assert.equal(server.errors[0]?.code, 'ERR_SHS_TOO_MANY_CONNECTIONS')
       assert.match(server.errors[0]?.message ?? '', /maxConnectionsPerKey/)
 
       const other = generateKeyPair()
       await dial(server.port, other)
       await assert.rejects(dial(server.port, generateKeyPair()), (err: ShsError) => err.code === 'ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH')
-      await waitFor(() => server.errors.length === 2, 'the second refusal to be reported')
+      await waitFor(() => server.errors.length === 2, 'the second refusal to be reported', WAIT_MS)
       assert.match(server.errors[1]?.message ?? '', /maxConnections\)/)
 
       first.abort()
@@ -259,7 +238,7 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
       onCleanup(() => { peer.destroy() })
       const packet = craftPacket(session, 0, new Uint8Array(100))
       peer.write(packet.subarray(0, BOX_HEADER_BYTES + 10))
-      await waitFor(() => outcomes.length === 1, 'the stream')
+      await waitFor(() => outcomes.length === 1, 'the stream', WAIT_MS)
       const result = await outcomes[0]
       assert.equal((result?.error as ShsError).code, 'ERR_SHS_IDLE_TIMEOUT')
       assert.equal(result?.delivered.byteLength, 0)

@@ -7,7 +7,7 @@ import {
   connect, generateKeyPair, listen, type ListenOptions, type Listener
 } from '../src/index.ts'
 import { collect, concat, randomPayload, splitIrregular } from './helpers/bytes.ts'
-import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { assertNoLeaks, countResources, waitFor } from './helpers/resources.ts'
 import { craftPacket, handRolledAccept, rawServer } from './helpers/adversary.ts'
 
 const serverKeys = generateKeyPair()
@@ -133,7 +133,7 @@ describe('net: connect and listen over TCP', function () {
         return true
       })
       assert.equal(server.streams.length, 0)
-      await waitFor(() => server?.errors.length === 1)
+      await waitFor(() => server?.errors.length === 1, 'the server to report the failure')
       assert.equal(server.errors[0]?.code, 'ERR_SHS_INVALID_HELLO')
     })
 
@@ -141,7 +141,7 @@ describe('net: connect and listen over TCP', function () {
       server = await startServer()
       await assert.rejects(dial(server.port, { remotePublicKey: generateKeyPair().publicKey }), hasCode('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'))
       assert.equal(server.streams.length, 0)
-      await waitFor(() => server?.errors.length === 1)
+      await waitFor(() => server?.errors.length === 1, 'the server to report the failure')
       assert.equal(server.errors[0]?.code, 'ERR_SHS_INVALID_CLIENT_AUTH')
     })
 
@@ -151,14 +151,14 @@ describe('net: connect and listen over TCP', function () {
       await assert.rejects(dial(server.port), hasCode('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'))
       assert.deepEqual(asked, [clientKeys.publicKey])
       assert.equal(server.streams.length, 0)
-      await waitFor(() => server?.errors.length === 1)
+      await waitFor(() => server?.errors.length === 1, 'the server to report the failure')
       assert.equal(server.errors[0]?.code, 'ERR_SHS_UNAUTHORIZED')
     })
 
     it('an authorize hook that throws refuses the client without crashing the server', async () => {
       server = await startServer({ authorize: () => { throw new Error('lookup failed') } })
       await assert.rejects(dial(server.port), hasCode('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH'))
-      await waitFor(() => server?.errors.length === 1)
+      await waitFor(() => server?.errors.length === 1, 'the server to report the failure')
       assert.equal(server.errors[0]?.code, 'ERR_SHS_AUTHORIZE_FAILED')
     })
 
@@ -213,7 +213,7 @@ describe('net: connect and listen over TCP', function () {
       const socket = net.connect(server.port, HOST)
       socket.on('error', () => {})
       await once(socket, 'close')
-      await waitFor(() => server?.errors.length === 1)
+      await waitFor(() => server?.errors.length === 1, 'the server to report the failure')
       assert.equal(server.errors[0]?.code, 'ERR_SHS_HANDSHAKE_TIMEOUT')
     })
 
@@ -222,7 +222,7 @@ describe('net: connect and listen over TCP', function () {
       try {
         const controller = new AbortController()
         const attempt = dial(silent.port, { signal: controller.signal })
-        await waitFor(() => silent.sockets.length === 1)
+        await waitFor(() => silent.sockets.length === 1, 'the silent peer to connect')
         const started = performance.now()
         controller.abort()
         await assert.rejects(attempt, (err: unknown) => err instanceof AbortError && err.name === 'AbortError' && err.code === 'ERR_SHS_ABORTED')
@@ -280,7 +280,7 @@ describe('net: connect and listen over TCP', function () {
       const stream = await dial(server.port)
       const failure = new Error('application failed')
       await assert.rejects(stream.sink((async function * () { yield randomPayload(10); throw failure })()), (err: unknown) => err === failure)
-      await waitFor(() => serverOutcome !== undefined)
+      await waitFor(() => serverOutcome !== undefined, 'the server side to settle')
       assert.notEqual(await serverOutcome, 'clean')
     })
   })
@@ -319,11 +319,3 @@ describe('net: connect and listen over TCP', function () {
     server = undefined
   })
 })
-
-async function waitFor (condition: () => boolean, limitMs = 5000): Promise<void> {
-  const started = Date.now()
-  while (!condition()) {
-    if (Date.now() - started > limitMs) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}

@@ -17,40 +17,17 @@ import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { checkTimeout } from '../options.ts'
 import { runHandshake, withDeadline } from '../stream/handshake.ts'
-import type { Authorize, HandshakeProgress, ServerHandshakeOptions } from '../stream/types.ts'
+import type { Authorize, HandshakeProgress } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
-import { type GuardOptions, type GuardedHandshake, ListenGuard } from './listen-guard.ts'
-import { ContainedCallbacks, type OnStream } from './server-callbacks.ts'
+import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
+import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from './server-callbacks.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 
-/** Where a connection comes from. Every callback about one connection gets the same object. */
-export interface RemoteAddress {
-  host: string
-  port: number
-}
+export type { RemoteAddress }
 
-/** The hostile-load options (admission, hello deadline, connection caps, idle timeout) are in GuardOptions; see docs/HOSTILE-LOAD.md. */
-export interface ListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>, GuardOptions {
-  /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
-  host?: string
-  /** TCP port; 0 picks a free one (read it back with `address()`). */
-  port: number
-  /** Decides on each client after it proved its key; default: accept every client that knows our key. */
-  authorize?: (remotePublicKey: Uint8Array, remote: RemoteAddress) => boolean | Promise<boolean>
-  /** Told as each TCP connection is accepted, before its handshake starts. */
-  onConnection?: (remote: RemoteAddress) => void
-  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
-  onHandshakeError?: (error: ShsError, remote: RemoteAddress) => void
-  /** Told as each connection's handshake messages are sent, or received and verified. */
-  onHandshakeProgress?: (progress: HandshakeProgress, remote: RemoteAddress) => void
-  /**
-   * Told when a connection fails after its handshake because `onStream` threw or rejected (the
-   * stream was aborted), or when `onHandshakeError` itself threw. Without it such errors become
-   * process warnings: never an unhandled rejection.
-   */
-  onError?: (error: ShsError, remote: RemoteAddress) => void
-}
+/** `listen()`'s options: those of every server here (see ServerOptions); the port is a TCP port. */
+export type ListenOptions = ServerOptions
 
 export interface Listener {
   address (): { host: string, port: number }

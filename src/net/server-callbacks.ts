@@ -6,14 +6,42 @@
  */
 import { CallbackError, type ShsError } from '../errors.ts'
 import { checkCallback } from '../options.ts'
-import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
+import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import type { GuardOptions } from './listen-guard.ts'
+
+/** Where a connection comes from. Every callback about one connection gets the same object. */
+export interface RemoteAddress {
+  host: string
+  port: number
+}
 
 export interface ServerCallbacks<Remote> {
+  /** Decides on each client after it proved its key; default: accept every client that knows our key. */
   authorize?: ((remotePublicKey: Uint8Array, remote: Remote) => boolean | Promise<boolean>) | undefined
+  /** Told as each connection is accepted, before its handshake starts. */
   onConnection?: ((remote: Remote) => void) | undefined
+  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
   onHandshakeError?: ((error: ShsError, remote: Remote) => void) | undefined
+  /** Told as each connection's handshake messages are sent, or received and verified. */
   onHandshakeProgress?: ((progress: HandshakeProgress, remote: Remote) => void) | undefined
+  /**
+   * Told when a connection fails after its handshake because `onStream` threw or rejected (the
+   * stream was aborted), or when `onHandshakeError` itself threw. Without it such errors become
+   * process warnings: never an unhandled rejection.
+   */
   onError?: ((error: ShsError, remote: Remote) => void) | undefined
+}
+
+/**
+ * What every server of this library (`listen`, `listenWebSocket`) takes. The hostile-load options
+ * (admission, hello deadline, connection caps, idle timeout) are GuardOptions; see docs/HOSTILE-LOAD.md.
+ */
+export interface ServerOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>,
+  GuardOptions, ServerCallbacks<RemoteAddress> {
+  /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
+  host?: string
+  /** Port; 0 picks a free one (read it back with `address()`). */
+  port: number
 }
 
 export type OnStream<Remote> = (stream: SecureStream, remote: Remote) => void | Promise<void>

@@ -11,37 +11,20 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { setMaxListeners } from 'node:events'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, ShsError } from '../errors.ts'
-import { type GuardOptions, ListenGuard } from '../net/listen-guard.ts'
-import { ContainedCallbacks, type OnStream } from '../net/server-callbacks.ts'
+import { ListenGuard } from '../net/listen-guard.ts'
+import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkTimeout } from '../options.ts'
 import { serverHandshake } from '../stream/handshake.ts'
-import type { HandshakeProgress, ServerHandshakeOptions } from '../stream/types.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
 
-export interface WebSocketRemote {
-  host: string
-  port: number
-}
+/** Where a WebSocket client comes from: the address of its TCP connection. */
+export type WebSocketRemote = RemoteAddress
 
-/** The hostile-load options (admission, hello deadline, connection caps, idle timeout) are `listen()`'s; see docs/HOSTILE-LOAD.md. */
-export interface WebSocketListenOptions extends Omit<ServerHandshakeOptions, 'signal' | 'authorize' | 'onHandshakeProgress'>, WebSocketDuplexOptions, GuardOptions {
-  /** Interface to bind; default `127.0.0.1`, so nothing is exposed unless asked for. */
-  host?: string
-  /** Port; 0 picks a free one (read it back with `address()`). */
-  port: number
+/** `listen()`'s options (see ServerOptions), plus the certificate for `wss:` and the WebSocket's own. */
+export interface WebSocketListenOptions extends ServerOptions, WebSocketDuplexOptions {
   /** PEM certificate and key: serve `wss:` instead of `ws:`. */
   cert?: string | Uint8Array
   key?: string | Uint8Array
-  /** Decides on each client after it proved its key; default: accept every client that knows our key. */
-  authorize?: (remotePublicKey: Uint8Array, remote: WebSocketRemote) => boolean | Promise<boolean>
-  /** Told as each WebSocket is accepted, before its handshake starts. Every callback about one connection gets the same `remote`. */
-  onConnection?: (remote: WebSocketRemote) => void
-  /** Told about each connection that did not become a stream (refused, timed out, invalid, a callback threw). */
-  onHandshakeError?: (error: ShsError, remote: WebSocketRemote) => void
-  /** Told as each connection's handshake messages are sent, or received and verified. */
-  onHandshakeProgress?: (progress: HandshakeProgress, remote: WebSocketRemote) => void
-  /** Told when `onStream` threw or rejected (the stream was aborted), or `onHandshakeError` threw; without it, a process warning. */
-  onError?: (error: ShsError, remote: WebSocketRemote) => void
 }
 
 export interface WebSocketListener {

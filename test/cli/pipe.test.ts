@@ -2,28 +2,19 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
-import { assertNoLeaks, countResources } from '../helpers/resources.ts'
-import { Sandbox, killAll, sha256 } from './helpers.ts'
+import { type Sandbox, sha256, useSandbox } from './helpers.ts'
 
 const MIB = 1024 * 1024
 
 describe('shs CLI: listen and connect', function () {
+  const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let baseline: Map<string, number>
   let server: { path: string, id: string }
   let client: { path: string, id: string }
 
   beforeEach(async () => {
-    // After one turn, so the baseline includes mocha's own timer for this hook (as afterEach will).
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-    sandbox = await Sandbox.create()
+    sandbox = currentSandbox()
     ;[server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
-  })
-  afterEach(async () => {
-    await killAll()
-    await sandbox.remove()
-    await assertNoLeaks(baseline)
   })
 
   it('carries several MB both ways through stdin/stdout, with --progress only where forced', async () => {

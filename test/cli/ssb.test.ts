@@ -9,26 +9,18 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import { formatId, generateKeyPair } from '../../src/index.ts'
-import { assertNoLeaks, countResources } from '../helpers/resources.ts'
-import { Sandbox, type ShsProcess, killAll } from './helpers.ts'
+import { type Sandbox, type ShsProcess, useSandbox } from './helpers.ts'
 
 describe('shs CLI: Scuttlebutt addresses', function () {
   this.timeout(30_000)
+  const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let baseline: Map<string, number>
   let server: { path: string, id: string }
   let client: { path: string, id: string }
 
   beforeEach(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-    sandbox = await Sandbox.create()
+    sandbox = currentSandbox()
     ;[server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
-  })
-  afterEach(async () => {
-    await killAll()
-    await sandbox.remove()
-    await assertNoLeaks(baseline)
   })
 
   async function wsAddress (listen: ShsProcess): Promise<string> {

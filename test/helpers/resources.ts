@@ -30,3 +30,37 @@ export async function assertNoLeaks (baseline: Map<string, number>): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS))
   }
 }
+
+/**
+ * Registers the hooks a test file of servers and sockets needs: a resource count before each test
+ * (after one event-loop turn, so mocha's own timer for the hook is counted, as it is after), the
+ * cleanups the test asked for run in reverse order after it, then a check that nothing leaked.
+ * Returns `onCleanup`, for the test to hand its cleanups to.
+ */
+export function useLeakChecks (): (cleanup: () => unknown) => void {
+  let baseline: Map<string, number>
+  let cleanups: Array<() => unknown> = []
+  beforeEach(async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    baseline = countResources()
+  })
+  afterEach(async () => {
+    const pending = cleanups.reverse()
+    cleanups = []
+    for (const cleanup of pending) await cleanup()
+    await assertNoLeaks(baseline)
+  })
+  return (cleanup) => { cleanups.push(cleanup) }
+}
+
+/**
+ * Polls `condition` every few milliseconds until it holds. The limit only turns a hang into a
+ * failure that names what was awaited; it is never what a test asserts.
+ */
+export async function waitFor (condition: () => boolean, what: string, limitMs = 5000): Promise<void> {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS))
+  }
+}
