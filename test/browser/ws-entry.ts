@@ -3,6 +3,7 @@
  * deterministic payload through the server and check every byte that comes back.
  */
 import { connectWebSocket, generateKeyPair, SSB_NETWORK_KEY } from '../../src/browser.ts'
+import { firstMismatch as mismatchIn, payloadChunk } from './payload.ts'
 
 export interface EchoReport {
   handshakeMs: number
@@ -16,11 +17,6 @@ export interface EchoReport {
 
 const CHUNK_BYTES = 60 * 1024
 
-/** Byte i of the payload: a pattern that no shift or repeat of a chunk reproduces. */
-function payloadByte (i: number): number {
-  return (i * 31 + (i >>> 13)) & 0xff
-}
-
 export async function echoOverWebSocket (url: string, serverPublicKey: number[], totalBytes: number): Promise<EchoReport> {
   const remotePublicKey = Uint8Array.from(serverPublicKey)
   const started = performance.now()
@@ -32,9 +28,7 @@ export async function echoOverWebSocket (url: string, serverPublicKey: number[],
   const back = new Promise<void>((resolve) => { allBack = resolve })
   async function * chunks (): AsyncGenerator<Uint8Array> {
     for (let offset = 0; offset < totalBytes; offset += CHUNK_BYTES) {
-      const chunk = new Uint8Array(Math.min(CHUNK_BYTES, totalBytes - offset))
-      for (let i = 0; i < chunk.length; i++) chunk[i] = payloadByte(offset + i)
-      yield chunk
+      yield payloadChunk(offset, Math.min(CHUNK_BYTES, totalBytes - offset))
     }
     // A WebSocket cannot be half-closed and multiserver's ws plugin closes it when our side
     // ends: say goodbye only once everything came back.
@@ -50,11 +44,8 @@ export async function echoOverWebSocket (url: string, serverPublicKey: number[],
   while (received < totalBytes) {
     const next = await reader.next()
     if (next.done === true) break
-    const chunk = next.value
-    for (let i = 0; i < chunk.length; i++) {
-      if (firstMismatch === -1 && chunk[i] !== payloadByte(received + i)) firstMismatch = received + i
-    }
-    received += chunk.length
+    if (firstMismatch === -1) firstMismatch = mismatchIn(next.value, received)
+    received += next.value.length
   }
   allBack()
   await sending

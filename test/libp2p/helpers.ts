@@ -3,15 +3,20 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import type { ComponentLogger, Counter, Libp2p, Logger, MessageStream, PeerId, PrivateKey, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Counter, Libp2p, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { type Libp2pOptions, createLibp2p } from 'libp2p'
 import { shs } from '../../src/libp2p/index.ts'
+import { drained } from './drained.ts'
+
+export { drained }
 
 export const ECHO_PROTOCOL = '/shs-test/echo/1.0.0'
-const LOOPBACK_LISTEN = '/ip4/127.0.0.1/tcp/0'
+/** Where a node listens, per transport: loopback only, any free port. */
+const LOOPBACK_LISTEN = { tcp: '/ip4/127.0.0.1/tcp/0', webSockets: '/ip4/127.0.0.1/tcp/0/ws' } as const
 
 export type Encrypter = NonNullable<Libp2pOptions['connectionEncrypters']>[number]
 export type TestNode = Libp2p<{ ping: Ping }>
@@ -19,19 +24,22 @@ export type TestNode = Libp2p<{ ping: Ping }>
 export interface NodeOptions {
   encrypters: Encrypter[]
   privateKey?: PrivateKey
-  /** Listen on loopback TCP (default); dialling-only nodes can skip it. */
+  /** Listen on loopback (default); dialling-only nodes can skip it. */
   listen?: boolean
+  /** Plain TCP (default) or WebSockets, which is what a browser node can dial. */
+  transport?: keyof typeof LOOPBACK_LISTEN
   /** libp2p's component logger (default: libp2p's own). */
   logger?: ComponentLogger
 }
 
-/** A TCP + yamux node with ping and an echo protocol, started, with no background dials or pings. */
+/** A TCP (or WebSockets) + yamux node with ping and an echo protocol, started, with no background dials or pings. */
 export async function createNode (options: NodeOptions): Promise<TestNode> {
+  const transport = options.transport ?? 'tcp'
   const node = await createLibp2p({
     ...(options.privateKey === undefined ? {} : { privateKey: options.privateKey }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
-    addresses: { listen: options.listen === false ? [] : [LOOPBACK_LISTEN] },
-    transports: [tcp()],
+    addresses: { listen: options.listen === false ? [] : [LOOPBACK_LISTEN[transport]] },
+    transports: [transport === 'tcp' ? tcp() : webSockets()],
     connectionEncrypters: options.encrypters,
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
@@ -58,27 +66,6 @@ async function echoHandler (stream: Stream): Promise<void> {
   }
 }
 
-/**
- * Resolves at the stream's next 'drain' event; rejects if it closes first. (`stream.onDrain()`
- * in @libp2p/utils 7.4 keeps its first, already resolved promise, so it only waits once; asserted in
- * test/libp2p/upstream.test.ts, which fails once upstream fixes it.)
- */
-export async function drained (stream: MessageStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.removeEventListener('drain', onDrain)
-      stream.removeEventListener('close', onClose)
-    }
-    const onDrain = (): void => { cleanup(); resolve() }
-    const onClose = (evt: { error?: Error }): void => {
-      cleanup()
-      reject(evt.error ?? new Error('the stream closed while waiting to send'))
-    }
-    stream.addEventListener('drain', onDrain)
-    stream.addEventListener('close', onClose)
-  })
-}
-
 /** shs() with a given network key, typed for libp2p's component bag. */
 export function shsWith (networkKey?: Uint8Array): Encrypter {
   return shs(networkKey === undefined ? {} : { networkKey })
@@ -88,7 +75,7 @@ export function noiseEncrypter (): Encrypter {
   return noise()
 }
 
-/** The node's first TCP listen address, which ends in /p2p/<its peer id>. */
+/** The node's first listen address, which ends in /p2p/<its peer id>. */
 export function addressOf (node: Libp2p): Multiaddr {
   const address = node.getMultiaddrs()[0]
   if (address === undefined) throw new Error('the node is not listening')
