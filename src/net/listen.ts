@@ -53,6 +53,10 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
 
+  // One listener for every socket ('close' comes once): a per-connection closure here would
+  // also keep the connection's handshake state reachable for as long as the socket lives.
+  const untrack = function (this: net.Socket): void { sockets.delete(this) }
+
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     // Failures surface through the handshake and the stream; this keeps them off the process.
@@ -64,7 +68,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       return
     }
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', untrack)
     handshake(socket, remote, admitted).then((session) => {
       deliver(socket, session, remote, admitted)
     }, (err: ShsError) => {
