@@ -23,6 +23,7 @@ import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from './server-callbacks.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
+import { reportedElsewhere } from './tcp.ts'
 
 export type { RemoteAddress }
 
@@ -38,8 +39,6 @@ export interface Listener {
 }
 
 const DEFAULT_HOST = '127.0.0.1'
-
-function ignoreReportedElsewhere (): void {}
 
 export async function listen (options: ListenOptions, onStream: OnStream<RemoteAddress>): Promise<Listener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
@@ -60,7 +59,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     // Failures surface through the handshake and the stream; this keeps them off the process.
-    socket.on('error', ignoreReportedElsewhere)
+    socket.on('error', reportedElsewhere)
     const admitted = admit(remote)
     if (admitted instanceof ShsError) {
       socket.destroy()

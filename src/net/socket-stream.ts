@@ -14,6 +14,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { flushed } from './socket-writes.ts'
+import { reportedElsewhere } from './tcp.ts'
 
 /** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
 const POOLED_BUFFER_BYTES = ConnectionStream.sealedLength(64 * 1024)
@@ -88,6 +89,9 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   socket.on('data', onData)
   socket.on('end', onEnd)
   socket.on('error', onError)
+  // The placeholder that kept errors off the process until now: ours takes over (and the socket
+  // keeps one listener, not an array of two).
+  socket.off('error', reportedElsewhere)
   socket.on('close', onClose)
   // The peer may have hung up before we got here (while a slow authorize decided, say): its
   // 'end' or 'close' has fired already and will not fire again.
