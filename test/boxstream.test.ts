@@ -177,6 +177,28 @@ describe('boxstream: codec', () => {
       }
     })
 
+    it('keeps each stream apart when decoders take turns and each header arrives without its body', () => {
+      // Two connections interleaved as sockets may deliver them: a header alone, then the other
+      // stream's header, then the first one's body. Each body must be opened with its own MAC.
+      const otherKey = Uint8Array.from(KAT_KEY, (byte) => byte ^ 0xff)
+      const payloads = [randomPayload(3 * 4096), randomPayload(3 * 4096)]
+      const wires = [encodeAll([payloads[0] as Uint8Array]), encodeAll([payloads[1] as Uint8Array], otherKey)]
+      // Three full packets, then goodbye: header, body, header, body, header, body, goodbye.
+      const sizes = [34, 4096, 34, 4096, 34, 4096, 34]
+      for (const reuseInput of [false, true]) {
+        const decoders = [new BoxStreamDecoder(KAT_KEY, KAT_NONCE), new BoxStreamDecoder(otherKey, KAT_NONCE)]
+        const delivered: Uint8Array[][] = [[], []]
+        const pieces = wires.map((wire) => splitIrregular(wire.slice(), sizes))
+        for (let i = 0; i < sizes.length; i++) {
+          for (const d of [0, 1]) delivered[d]?.push(...(decoders[d] as BoxStreamDecoder).push((pieces[d]?.[i] as Uint8Array).slice(), { reuseInput }))
+        }
+        for (const d of [0, 1]) {
+          (decoders[d] as BoxStreamDecoder).finish()
+          assert.deepEqual(concat(delivered[d] as Uint8Array[]), payloads[d], `stream ${d}, reuseInput: ${String(reuseInput)}`)
+        }
+      }
+    })
+
     it('never buffers more than one packet', () => {
       const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
       for (const piece of splitIrregular(wire, [7])) {

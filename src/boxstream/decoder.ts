@@ -9,7 +9,7 @@
  */
 import { allocOwned, sodium, viewOf } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
-import { carve, wipe } from '../crypto/primitives.ts'
+import { MAC_BYTES, carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
 import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
@@ -33,11 +33,25 @@ function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
   return Uint8Array.prototype.slice.call(output, 0, length)
 }
 
+/**
+ * Every decoder opens its headers here. A header's plaintext (the body's length and MAC) is
+ * needed only until its body is opened, which is mostly within the same `push`; a decoder whose
+ * body is still on its way keeps the MAC in its own `#savedMac` (see `#keepMac`). So an idle
+ * decoder holds nothing but its key and nonce.
+ */
+const HEADER_PLAINTEXT = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+const HEADER_MAC = HEADER_PLAINTEXT.subarray(LENGTH_BYTES)
+
 type DecoderState =
   | { readonly name: 'awaiting-header' }
-  | { readonly name: 'awaiting-body', readonly length: number }
+  /** `mac` is HEADER_MAC while the body is opened in the same push, else the decoder's saved copy. */
+  | { readonly name: 'awaiting-body', readonly length: number, readonly mac: Uint8Array }
   | { readonly name: 'ended' }
   | { readonly name: 'failed', readonly error: BoxStreamError }
+
+/** The states without data, shared by every decoder. */
+const AWAITING_HEADER: DecoderState = { name: 'awaiting-header' }
+const ENDED: DecoderState = { name: 'ended' }
 
 interface DecodeSink {
   readonly output: Uint8Array
@@ -50,8 +64,8 @@ interface DecodeSink {
 export class BoxStreamDecoder {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
-  readonly #header: Uint8Array
-  readonly #bodyMac: Uint8Array
+  /** A body's MAC kept across pushes while the body arrives; made the first time that happens. */
+  #savedMac: Uint8Array | undefined
   /**
    * Holds a packet part that arrived split across pushes. Allocated on the first split, so an
    * idle connection that never saw one costs no 4 KiB buffer.
@@ -59,19 +73,17 @@ export class BoxStreamDecoder {
   #partial: Uint8Array | undefined
   #partialLength = 0
   #packetsOpened = 0
-  #state: DecoderState = { name: 'awaiting-header' }
+  #state: DecoderState = AWAITING_HEADER
 
   /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
   constructor (key: Uint8Array, nonce: Uint8Array) {
     checkSessionKey(key, nonce, 'decrypt')
     // One allocation for all of the decoder's state: a connection holds two codecs for its whole life.
-    const [ownKey, ownNonce, header] = carve([key.byteLength, nonce.byteLength, HEADER_PLAINTEXT_BYTES])
+    const [ownKey, ownNonce] = carve([key.byteLength, nonce.byteLength])
     ownKey.set(key)
     ownNonce.set(nonce)
     this.#key = ownKey
     this.#nonce = ownNonce
-    this.#header = header
-    this.#bodyMac = header.subarray(LENGTH_BYTES)
   }
 
   /** True once the peer's goodbye has been opened: a clean end of stream. */
@@ -152,22 +164,32 @@ export class BoxStreamDecoder {
         // A zero-length packet that is not goodbye: its (empty) body is complete already. The
         // reference (pull-box-stream) and go-secretstream accept it as an empty message.
         const next = this.#state
-        if (next.name === 'awaiting-body' && next.length === 0) this.#openBody(EMPTY, EMPTY)
+        if (next.name === 'awaiting-body' && next.length === 0) this.#openBody(EMPTY, EMPTY, next.mac)
       } else if (assembled && sink.reuseInput) {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
         // packet of a chunk can be such a body.
         const plaintext = new Uint8Array(state.length)
-        this.#openBody(packetPart, plaintext)
+        this.#openBody(packetPart, plaintext, state.mac)
         sink.spilled = plaintext
       } else {
         // Over the input this stays behind the read position: every packet read so far was
         // longer than the plaintext written for it (libsodium handles the overlap).
-        this.#openBody(packetPart, sink.output.subarray(sink.written, sink.written + state.length))
+        this.#openBody(packetPart, sink.output.subarray(sink.written, sink.written + state.length), state.mac)
         sink.written += state.length
       }
     }
     if (this.#state.name === 'failed') throw this.#state.error
+    this.#keepMac()
+  }
+
+  /** The push ends before the body of an opened header: its MAC must outlive the shared scratch. */
+  #keepMac (): void {
+    const state = this.#state
+    if (state.name !== 'awaiting-body' || state.mac !== HEADER_MAC) return
+    const saved = this.#savedMac ??= new Uint8Array(MAC_BYTES)
+    saved.set(HEADER_MAC)
+    this.#state = { name: 'awaiting-body', length: state.length, mac: saved }
   }
 
   /**
@@ -192,7 +214,7 @@ export class BoxStreamDecoder {
   }
 
   #openHeader (sealed: Uint8Array): void {
-    const header = this.#header
+    const header = HEADER_PLAINTEXT
     if (!sodium.crypto_secretbox_open_easy(header, sealed, this.#nonce, this.#key)) {
       throw this.#fail('ERR_BOX_STREAM_BAD_HEADER',
         'a box-stream header failed authentication: the data was corrupted or tampered with in transit')
@@ -200,7 +222,7 @@ export class BoxStreamDecoder {
     const length = (header[0] as number) << 8 | (header[1] as number)
     // Goodbye is a header of 18 zero bytes; only a zero length can be one.
     if (length === 0 && sodium.sodium_is_zero(header)) {
-      this.#state = { name: 'ended' }
+      this.#state = ENDED
       wipe(this.#key)
       return
     }
@@ -210,17 +232,17 @@ export class BoxStreamDecoder {
         'the peer is broken or hostile')
     }
     incrementNonce(this.#nonce)
-    this.#state = { name: 'awaiting-body', length }
+    this.#state = { name: 'awaiting-body', length, mac: HEADER_MAC }
   }
 
-  #openBody (sealed: Uint8Array, plaintext: Uint8Array): void {
-    if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, this.#bodyMac, this.#nonce, this.#key)) {
+  #openBody (sealed: Uint8Array, plaintext: Uint8Array, mac: Uint8Array): void {
+    if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, mac, this.#nonce, this.#key)) {
       throw this.#fail('ERR_BOX_STREAM_BAD_BODY',
         'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
     }
     incrementNonce(this.#nonce)
     this.#packetsOpened++
-    this.#state = { name: 'awaiting-header' }
+    this.#state = AWAITING_HEADER
   }
 
   #fail (code: ShsErrorCode, message: string): BoxStreamError {

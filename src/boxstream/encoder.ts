@@ -10,20 +10,25 @@ import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } fr
 import { incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
+/**
+ * Every encoder builds its headers here: a header's plaintext (the body's length and MAC, never
+ * a secret) lives only within one synchronous `#sealPacket`, so one scratch serves them all and
+ * an encoder keeps nothing but its key and nonces.
+ */
+const HEADER_PLAINTEXT = new Uint8Array(HEADER_PLAINTEXT_BYTES)
+const HEADER_MAC = HEADER_PLAINTEXT.subarray(LENGTH_BYTES)
 
 export class BoxStreamEncoder {
   readonly #key: Uint8Array
   readonly #headerNonce: Uint8Array
   readonly #bodyNonce: Uint8Array
-  readonly #headerPlaintext: Uint8Array
-  readonly #headerMac: Uint8Array
   #ended = false
 
   /** Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. */
   constructor (key: Uint8Array, nonce: Uint8Array) {
     checkSessionKey(key, nonce, 'encrypt')
     // One allocation for all of the encoder's state: a connection holds two codecs for its whole life.
-    const [ownKey, headerNonce, bodyNonce, headerPlaintext] = carve([key.byteLength, nonce.byteLength, nonce.byteLength, HEADER_PLAINTEXT_BYTES])
+    const [ownKey, headerNonce, bodyNonce] = carve([key.byteLength, nonce.byteLength, nonce.byteLength])
     ownKey.set(key)
     headerNonce.set(nonce)
     bodyNonce.set(nonce)
@@ -31,8 +36,6 @@ export class BoxStreamEncoder {
     this.#key = ownKey
     this.#headerNonce = headerNonce
     this.#bodyNonce = bodyNonce
-    this.#headerPlaintext = headerPlaintext
-    this.#headerMac = headerPlaintext.subarray(LENGTH_BYTES)
   }
 
   get ended (): boolean {
@@ -118,11 +121,11 @@ export class BoxStreamEncoder {
   /** Header with nonce N, body with N+1 (the body's MAC travels inside the header). */
   #sealPacket (output: Uint8Array, offset: number, body: Uint8Array): void {
     const length = body.byteLength
-    const header = this.#headerPlaintext
+    const header = HEADER_PLAINTEXT
     header[0] = length >>> 8
     header[1] = length & 0xff
     const bodyStart = offset + HEADER_BYTES
-    sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), this.#headerMac, body, this.#bodyNonce, this.#key)
+    sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), HEADER_MAC, body, this.#bodyNonce, this.#key)
     sodium.crypto_secretbox_easy(output.subarray(offset, bodyStart), header, this.#headerNonce, this.#key)
     incrementNonce(this.#headerNonce)
     incrementNonce(this.#headerNonce)

@@ -37,11 +37,6 @@ const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true }
 type Chunk = Uint8Array | { subarray(): Uint8Array }
 type PlainSource = AsyncIterable<Chunk> | Iterable<Chunk>
 
-interface Waiter {
-  resolve: (result: IteratorResult<Uint8Array>) => void
-  reject: (error: Error) => void
-}
-
 export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
   readonly remotePublicKey: Uint8Array
   readonly #connection: BoxConnection
@@ -49,13 +44,18 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
   readonly #queue: Uint8Array[] = []
   #queuedBytes = 0
   #paused = false
-  #waiter: Waiter | undefined
+  /** The pending `next()`'s settlers (kept as two fields: no object per read). */
+  #resolveNext: ((result: IteratorResult<Uint8Array>) => void) | undefined
+  #rejectNext: ((error: Error) => void) | undefined
   #iterated = false
   #returned = false
   #endDelivered = false
   #sinkDone = false
   /** Rejects the sink (once) with the teardown's error. */
   #onTeardown: ((error: Error) => void) | undefined
+  /** `sink` and `abort` bound to this stream, made on first use: an idle connection holds no closures. */
+  #boundSink: ((plaintext: PlainSource) => Promise<void>) | undefined
+  #boundAbort: SecureStream['abort'] | undefined
 
   static sealedLength (plaintextBytes: number): number {
     return BoxConnection.sealedLength(plaintextBytes)
@@ -135,7 +135,7 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
 
   next (): Promise<IteratorResult<Uint8Array>> {
     return new Promise((resolve, reject) => {
-      if (this.#waiter !== undefined) {
+      if (this.#resolveNext !== undefined) {
         reject(new ShsError('ERR_SHS_INVALID_STATE', 'the secure stream\'s source is already being read: read it from one place'))
         return
       }
@@ -143,7 +143,8 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
         reject(new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream\'s source was already closed by its reader (break or return()): it cannot be read again'))
         return
       }
-      this.#waiter = { resolve, reject }
+      this.#resolveNext = resolve
+      this.#rejectNext = reject
       this.#settle()
     })
   }
@@ -159,8 +160,12 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
 
   // --- the application's writer ----------------------------------------------------------------
 
-  // A field, not a method: it-pipe code passes `stream.sink` around on its own.
-  readonly sink = async (plaintext: PlainSource): Promise<void> => {
+  // Bound, not a plain method: it-pipe code passes `stream.sink` around on its own.
+  get sink (): (plaintext: PlainSource) => Promise<void> {
+    return this.#boundSink ??= async (plaintext) => await this.#sink(plaintext)
+  }
+
+  async #sink (plaintext: PlainSource): Promise<void> {
     const connection = this.#connection
     connection.claimWriter()
     const iterator = Symbol.asyncIterator in plaintext
@@ -206,14 +211,16 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     await transport.flush(connection.goodbye())
   }
 
-  readonly abort = (reason?: Error): void => {
-    this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
+  get abort (): (reason?: Error) => void {
+    return this.#boundAbort ??= (reason) => {
+      this.#tearDown(reason ?? new ShsError('ERR_BOX_STREAM_CLOSED', 'the secure stream was aborted'))
+    }
   }
 
   /** Hands the waiting reader its next chunk, the end, or the failure, if there is one yet. */
   #settle (): void {
-    const waiter = this.#waiter
-    if (waiter === undefined) return
+    const resolve = this.#resolveNext
+    if (resolve === undefined) return
     const chunk = this.#queue.shift()
     const connection = this.#connection
     if (chunk !== undefined) {
@@ -222,16 +229,22 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
         this.#paused = false
         if (connection.failure === undefined) this.#transport?.resume()
       }
-      this.#waiter = undefined
-      waiter.resolve({ value: chunk, done: false })
+      this.#releaseReader()
+      resolve({ value: chunk, done: false })
     } else if (connection.reading === 'ended') {
-      this.#waiter = undefined
+      this.#releaseReader()
       this.#endDelivered = true
-      waiter.resolve(DONE)
+      resolve(DONE)
     } else if (connection.failure !== undefined) {
-      this.#waiter = undefined
-      waiter.reject(connection.failure)
+      const reject = this.#rejectNext as (error: Error) => void
+      this.#releaseReader()
+      reject(connection.failure)
     }
+  }
+
+  #releaseReader (): void {
+    this.#resolveNext = undefined
+    this.#rejectNext = undefined
   }
 
   /** Both goodbyes exchanged and our last bytes flushed: close the transport gracefully. */

@@ -16,6 +16,9 @@ export interface ConnectionLimitOptions {
 /** A reserved slot; release it once (later calls do nothing). */
 export type Release = () => void
 
+/** The slot of a server without caps: there is nothing to count, so nothing is kept per connection. */
+export const UNCOUNTED_SLOT: Release = () => {}
+
 export class ConnectionLimits {
   readonly max: number
   readonly maxPerKey: number
@@ -29,12 +32,14 @@ export class ConnectionLimits {
     this.maxPerKey = integerOption('maxConnectionsPerKey', options.maxConnectionsPerKey, unlimited, { min: 1, unlimited: true })
   }
 
+  /** Slots held now (not counted when neither cap is set: see UNCOUNTED_SLOT). */
   get held (): number {
     return this.#held
   }
 
   /** A slot for a client that proved `remotePublicKey`, or why there is none. */
   reserve (remotePublicKey: Uint8Array): Release | string {
+    if (this.max === Number.POSITIVE_INFINITY && this.maxPerKey === Number.POSITIVE_INFINITY) return UNCOUNTED_SLOT
     if (this.#held >= this.max) return `${this.#held} connections are open, the limit (maxConnections)`
     const key = bytesToString(remotePublicKey, 'base64pad')
     const ofKey = this.#perKey.get(key) ?? 0

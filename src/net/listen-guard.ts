@@ -8,7 +8,7 @@ import type { Socket } from 'node:net'
 import { HandshakeError, type ShsError } from '../errors.ts'
 import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
 import { Admission, type AdmissionOptions, type AdmissionTicket } from './admission.ts'
-import { type ConnectionLimitOptions, ConnectionLimits, type Release } from './connection-limits.ts'
+import { type ConnectionLimitOptions, ConnectionLimits, type Release, UNCOUNTED_SLOT } from './connection-limits.ts'
 import { checkIdleTimeout, watchIdle } from './idle.ts'
 import { MAX_TIMEOUT_MS, integerOption } from '../options.ts'
 
@@ -119,9 +119,10 @@ export class GuardedHandshake {
   established (socket: Socket, stream: SecureStream): SecureStream {
     this.#settle('done')
     const slot = this.#slot
-    if (slot !== undefined) {
+    if (slot !== undefined && slot !== UNCOUNTED_SLOT) {
+      // 'close' comes once, and a slot is released once anyway: no once() wrapper needed.
       if (socket.destroyed) slot()
-      else socket.once('close', slot)
+      else socket.on('close', slot)
     }
     watchIdle(socket, stream, this.#idleTimeout)
     return stream

@@ -23,6 +23,7 @@ import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from './server-callbacks.ts'
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
+import { reportedElsewhere } from './tcp.ts'
 
 export type { RemoteAddress }
 
@@ -39,8 +40,6 @@ export interface Listener {
 
 const DEFAULT_HOST = '127.0.0.1'
 
-function ignoreReportedElsewhere (): void {}
-
 export async function listen (options: ListenOptions, onStream: OnStream<RemoteAddress>): Promise<Listener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
   asKeyPair(options.keys)
@@ -53,10 +52,14 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
 
+  // One listener for every socket ('close' comes once): a per-connection closure here would
+  // also keep the connection's handshake state reachable for as long as the socket lives.
+  const untrack = function (this: net.Socket): void { sockets.delete(this) }
+
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     const remote: RemoteAddress = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }
     // Failures surface through the handshake and the stream; this keeps them off the process.
-    socket.on('error', ignoreReportedElsewhere)
+    socket.on('error', reportedElsewhere)
     const admitted = admit(remote)
     if (admitted instanceof ShsError) {
       socket.destroy()
@@ -64,7 +67,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       return
     }
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', untrack)
     handshake(socket, remote, admitted).then((session) => {
       deliver(socket, session, remote, admitted)
     }, (err: ShsError) => {

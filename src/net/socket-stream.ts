@@ -14,6 +14,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { flushed } from './socket-writes.ts'
+import { reportedElsewhere } from './tcp.ts'
 
 /** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
 const POOLED_BUFFER_BYTES = ConnectionStream.sealedLength(64 * 1024)
@@ -25,34 +26,73 @@ const SMALL_WRITE_BYTES = 16 * 1024
 /** Buffers kept for reuse by one sink: enough for the writes in flight before 'drain'. */
 const MAX_SPARE_BUFFERS = 4
 
+/**
+ * The stream a socket feeds. The socket's listeners are shared functions that find it here
+ * (EventEmitter calls them with the socket as `this`): an idle connection holds no closures.
+ */
+const STREAM = Symbol('shs-transport.stream')
+type StreamSocket = Socket & { [STREAM]?: ConnectionStream }
+
+function streamOf (socket: Socket): ConnectionStream {
+  return (socket as StreamSocket)[STREAM] as ConnectionStream
+}
+
+// The socket gives each chunk up, so it is opened in place.
+function onData (this: Socket, chunk: Buffer): void { streamOf(this).receive(chunk, true) }
+function onEnd (this: Socket): void { streamOf(this).receiveEnd() }
+function onError (this: Socket, err: Error): void { streamOf(this).transportFailed(connectionBroke(err)) }
+// 'close' comes once, so a plain listener does (once() would add a wrapper per connection).
+function onClose (this: Socket): void {
+  const stream = streamOf(this)
+  stream.transportFailed(closedEarly(stream))
+}
+
+/** What the connection's life cycle asks of the socket; a class, so a connection costs no closures. */
+class SocketTransport implements StreamTransport {
+  readonly #socket: Socket
+  /** Pooled buffers for reuse, once a large write needed one. */
+  #spare: Uint8Array[] | undefined
+
+  constructor (socket: Socket) {
+    this.#socket = socket
+  }
+
+  outputBuffer (sealedLength: number): Uint8Array | undefined {
+    if (sealedLength < SMALL_WRITE_BYTES || sealedLength > POOLED_BUFFER_BYTES) return undefined
+    return this.#spare?.pop() ?? Buffer.allocUnsafe(POOLED_BUFFER_BYTES)
+  }
+
+  // The write's callback is the socket handing it to the kernel: until then the outbox gathers
+  // what follows into one batch (and the socket's buffer holds at most one batch of ours).
+  write (sealed: Uint8Array, buffer: Uint8Array | undefined, taken: () => void): void {
+    this.#socket.write(sealed, (err) => {
+      if (err != null) return
+      if (buffer !== undefined) {
+        const spare = this.#spare ??= []
+        if (spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
+      }
+      taken()
+    })
+  }
+
+  async flush (sealed: Uint8Array): Promise<void> { await flushed(this.#socket, sealed) }
+  end (): void { if (!this.#socket.destroyed) this.#socket.end() }
+  destroy (): void { this.#socket.destroy() }
+  pause (): void { this.#socket.pause() }
+  resume (): void { this.#socket.resume() }
+}
+
 export function createSocketSecureStream (socket: Socket, session: SessionKeys): SecureStream {
   const stream = new ConnectionStream(session)
-  const spare: Uint8Array[] = []
-  const transport: StreamTransport = {
-    outputBuffer: (sealedLength) => sealedLength < SMALL_WRITE_BYTES || sealedLength > POOLED_BUFFER_BYTES
-      ? undefined
-      : spare.pop() ?? Buffer.allocUnsafe(POOLED_BUFFER_BYTES),
-    // The write's callback is the socket handing it to the kernel: until then the outbox gathers
-    // what follows into one batch (and the socket's buffer holds at most one batch of ours).
-    write: (sealed, buffer, taken) => {
-      socket.write(sealed, (err) => {
-        if (err != null) return
-        if (buffer !== undefined && spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
-        taken()
-      })
-    },
-    flush: async (sealed) => { await flushed(socket, sealed) },
-    end: () => { if (!socket.destroyed) socket.end() },
-    destroy: () => { socket.destroy() },
-    pause: () => { socket.pause() },
-    resume: () => { socket.resume() }
-  }
-  stream.attach(transport)
-  // The socket gives each chunk up, so it is opened in place.
-  socket.on('data', (chunk: Buffer) => { stream.receive(chunk, true) })
-  socket.on('end', () => { stream.receiveEnd() })
-  socket.on('error', (err) => { stream.transportFailed(connectionBroke(err)) })
-  socket.once('close', () => { stream.transportFailed(closedEarly(stream)) })
+  stream.attach(new SocketTransport(socket))
+  ;(socket as StreamSocket)[STREAM] = stream
+  socket.on('data', onData)
+  socket.on('end', onEnd)
+  socket.on('error', onError)
+  // The placeholder that kept errors off the process until now: ours takes over (and the socket
+  // keeps one listener, not an array of two).
+  socket.off('error', reportedElsewhere)
+  socket.on('close', onClose)
   // The peer may have hung up before we got here (while a slow authorize decided, say): its
   // 'end' or 'close' has fired already and will not fire again.
   if (socket.destroyed) stream.transportFailed(closedEarly(stream))

@@ -31,8 +31,11 @@ export function openTcpSocket (target: TcpTarget): { socket: net.Socket, connect
   return { socket, connected }
 }
 
-/** Errors reach the owner through the stream or the handshake that uses the socket. */
-function reportedElsewhere (): void {}
+/**
+ * Errors reach the owner through the stream or the handshake that uses the socket. Until then
+ * this keeps them off the process; the secure stream replaces it with its own listener.
+ */
+export function reportedElsewhere (): void {}
 
 function explainConnectError (code: string | undefined): string {
   switch (code) {

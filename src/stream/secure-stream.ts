@@ -84,44 +84,76 @@ export class Outbound implements AsyncIterable<Uint8Array> {
 
 export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outbound: Outbound, session: SessionKeys): SecureStream {
   const stream = new ConnectionStream(session)
-  let wake: (() => void) | undefined
-  let paused = false
-  let stopped = false
-  const stop = (): void => {
-    stopped = true
-    reader.close()
-    wake?.()
-  }
-  const transport: StreamTransport = {
-    write: (sealed, _buffer, taken) => { void outbound.push(sealed).then(taken) },
-    flush: async (sealed) => {
-      const taken = outbound.push(sealed)
-      // Goodbye is the last thing we write: ending the raw sink is the duplex's half-close.
-      outbound.end()
-      await taken
-    },
-    end: stop,
-    destroy: (error) => {
-      outbound.end()
-      stop()
-      raw.abort?.(error)
-    },
-    pause: () => { paused = true },
-    resume: () => {
-      paused = false
-      wake?.()
-    }
-  }
+  const transport = new DuplexTransport(raw, reader, outbound, stream)
   stream.attach(transport)
-  outbound.done.catch((err: unknown) => { if (!stopped) stream.transportFailed(connectionBroke(err)) })
+  outbound.done.catch((err: unknown) => { transport.sinkFailed(err) })
+  void transport.pump()
+  return stream
+}
 
-  async function pump (): Promise<void> {
+/** What the connection's life cycle asks of the duplex, and the pump; a class, so a connection costs no closures. */
+class DuplexTransport implements StreamTransport {
+  readonly #raw: ByteDuplex
+  readonly #reader: ByteReader
+  readonly #outbound: Outbound
+  readonly #stream: ConnectionStream
+  #wake: (() => void) | undefined
+  #paused = false
+  #stopped = false
+
+  constructor (raw: ByteDuplex, reader: ByteReader, outbound: Outbound, stream: ConnectionStream) {
+    this.#raw = raw
+    this.#reader = reader
+    this.#outbound = outbound
+    this.#stream = stream
+  }
+
+  write (sealed: Uint8Array, _buffer: Uint8Array | undefined, taken: () => void): void {
+    void this.#outbound.push(sealed).then(taken)
+  }
+
+  async flush (sealed: Uint8Array): Promise<void> {
+    const taken = this.#outbound.push(sealed)
+    // Goodbye is the last thing we write: ending the raw sink is the duplex's half-close.
+    this.#outbound.end()
+    await taken
+  }
+
+  end (): void {
+    this.#stopped = true
+    this.#reader.close()
+    this.#wake?.()
+  }
+
+  destroy (error: Error): void {
+    this.#outbound.end()
+    this.end()
+    this.#raw.abort?.(error)
+  }
+
+  pause (): void {
+    this.#paused = true
+  }
+
+  resume (): void {
+    this.#paused = false
+    this.#wake?.()
+  }
+
+  /** The raw sink failed: during the stream that breaks the connection (after end() it is moot). */
+  sinkFailed (err: unknown): void {
+    if (!this.#stopped) this.#stream.transportFailed(connectionBroke(err))
+  }
+
+  /** Reads the raw source into the connection until it ends, the read queue is full (then waits), or the connection is over. */
+  async pump (): Promise<void> {
+    const stream = this.#stream
     try {
       for (;;) {
-        while (paused && !stopped) await new Promise<void>((resolve) => { wake = resolve })
-        if (stopped) return
-        const chunk = await reader.readChunk()
-        if (stopped) return
+        while (this.#paused && !this.#stopped) await new Promise<void>((resolve) => { this.#wake = resolve })
+        if (this.#stopped) return
+        const chunk = await this.#reader.readChunk()
+        if (this.#stopped) return
         if (chunk === undefined) {
           stream.receiveEnd()
           return
@@ -129,9 +161,7 @@ export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outboun
         stream.receive(chunk)
       }
     } catch (err) {
-      if (!stopped) stream.transportFailed(connectionBroke(err))
+      if (!this.#stopped) stream.transportFailed(connectionBroke(err))
     }
   }
-  void pump()
-  return stream
 }
