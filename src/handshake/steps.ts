@@ -24,6 +24,8 @@ export const SERVER_ACCEPT_BYTES = MAC_BYTES + SIGNATURE_BYTES
 export interface HandshakeState {
   readonly networkKey: NetworkKey
   readonly local: CheckedKeyPair
+  /** The Curve25519 form of `local`'s secret key when its owner precomputed it (not ours to wipe). */
+  readonly localCurveSecretKey: Uint8Array | undefined
   readonly ephemeral: CurveKeyPair
   /** hmac_K(own ephemeral public key); its first 24 bytes become our decrypt nonce. */
   readonly localHelloMac: Uint8Array
@@ -45,6 +47,7 @@ export interface HandshakeState {
 export interface HandshakeStateInit {
   networkKey: NetworkKey
   local: CheckedKeyPair
+  localCurveSecretKey?: Uint8Array
   remotePublicKey?: Ed25519PublicKey
   remoteCurveKey?: Uint8Array
   /** Only for replaying recorded vectors: a fresh key pair per handshake is what keeps sessions forward secure. */
@@ -56,6 +59,7 @@ export function createHandshakeState (init: HandshakeStateInit): HandshakeState 
   const state: HandshakeState = {
     networkKey: init.networkKey,
     local: init.local,
+    localCurveSecretKey: init.localCurveSecretKey,
     ephemeral,
     localHelloMac: hmac(init.networkKey, ephemeral.publicKey)
   }
@@ -100,9 +104,7 @@ export function createClientAuth (state: HandshakeState): Uint8Array {
 /** Message 3 (server): open it, check the client's signature, and learn who the client is. */
 export function acceptClientAuth (state: HandshakeState, message: Uint8Array): boolean {
   const { networkKey, local } = state
-  const curveSecret = toCurveSecretKey(local)
-  const aB = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
-  wipe(curveSecret)
+  const aB = dhWithLongTermKey(state)
   if (aB === undefined) return false
   state.aB = aB
   const boxKey = sha256(networkKey, required(state.ab), aB)
@@ -144,9 +146,7 @@ export function createServerAccept (state: HandshakeState): Uint8Array {
 
 /** Message 4 (client): proves the server holds B's secret key and saw our message 3. */
 export function acceptServerAccept (state: HandshakeState, message: Uint8Array): boolean {
-  const curveSecret = toCurveSecretKey(state.local)
-  const Ab = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
-  wipe(curveSecret)
+  const Ab = dhWithLongTermKey(state)
   if (Ab === undefined) return false
   state.Ab = Ab
   const boxKey = acceptBoxKey(state)
@@ -186,6 +186,15 @@ export function wipeHandshakeState (state: HandshakeState): void {
 /** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys. */
 function acceptBoxKey (state: HandshakeState): Uint8Array {
   return sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+}
+
+/** DH of our long-term key with the peer's ephemeral key (aB on the server, Ab on the client). */
+function dhWithLongTermKey (state: HandshakeState): Uint8Array | undefined {
+  const precomputed = state.localCurveSecretKey
+  const curveSecret = precomputed ?? toCurveSecretKey(state.local)
+  const shared = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
+  if (precomputed === undefined) wipe(curveSecret)
+  return shared
 }
 
 function tryDiffieHellman (secret: Uint8Array, remote: Uint8Array): Uint8Array | undefined {

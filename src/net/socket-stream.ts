@@ -52,7 +52,7 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   socket.on('data', (chunk: Buffer) => { stream.receive(chunk, true) })
   socket.on('end', () => { stream.receiveEnd() })
   socket.on('error', (err) => { stream.transportFailed(connectionBroke(err)) })
-  socket.once('close', () => { stream.transportFailed(closedEarly(stream)) })
+  socket.once('close', () => { stream.transportFailed(() => closedEarly(stream)) })
   // The peer may have hung up before we got here (while a slow authorize decided, say): its
   // 'end' or 'close' has fired already and will not fire again.
   if (socket.destroyed) stream.transportFailed(closedEarly(stream))
