@@ -2,7 +2,7 @@
  * A bench peer in a child process, started by child.ts (not by hand); loopback only, and it exits
  * when the bench disconnects. Commands:
  *   serve <impl> <sink|echo|idle> [bytes]       listens; reports { port, publicKey }
- *   load <impl> <port> <key> <clients> <ms>     that many clients loop connect + handshake + close
+ *   load <impl> <port> <key> <clients> <ms>     that many clients (of impl) loop connect + handshake + close
  *                                               for ms; reports { ready }, then { completed, failed, busy }
  *   idle <impl> <connections>                   holds idle connections to its own server; reports the
  *                                               JS heap growth per connection end, in KiB
