@@ -42,6 +42,8 @@ export interface HandshakeState {
   abHash?: Uint8Array
   /** sigA ‖ A_pk, the plaintext of message 3, which the server signs again in message 4. */
   clientAuthPayload?: Uint8Array
+  /** sha256(K ‖ ab ‖ aB ‖ Ab): message 4's key, and the root of the session keys (hashed once). */
+  acceptKey?: Uint8Array
 }
 
 export interface HandshakeStateInit {
@@ -138,9 +140,8 @@ export function acceptClientAuth (state: HandshakeState, message: Uint8Array): b
 export function createServerAccept (state: HandshakeState): Uint8Array {
   const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
   const signature = sign(signed, state.local.secretKey)
-  const boxKey = acceptBoxKey(state)
-  const message = sealOnce(boxKey, signature)
-  wipe(boxKey, signed, signature)
+  const message = sealOnce(acceptBoxKey(state), signature)
+  wipe(signed, signature)
   return message
 }
 
@@ -149,9 +150,7 @@ export function acceptServerAccept (state: HandshakeState, message: Uint8Array):
   const Ab = dhWithLongTermKey(state)
   if (Ab === undefined) return false
   state.Ab = Ab
-  const boxKey = acceptBoxKey(state)
-  const signature = openOnce(boxKey, message)
-  wipe(boxKey)
+  const signature = openOnce(acceptBoxKey(state), message)
   if (signature === undefined) return false
   const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
   const valid = verifySignature(signature, signed, required(state.remotePublicKey))
@@ -165,8 +164,7 @@ export function acceptServerAccept (state: HandshakeState, message: Uint8Array):
  */
 export function deriveSession (state: HandshakeState): SessionKeys {
   const remotePublicKey = required(state.remotePublicKey)
-  const acceptKey = acceptBoxKey(state)
-  const secret = sha256(acceptKey)
+  const secret = sha256(acceptBoxKey(state))
   const session: SessionKeys = {
     remotePublicKey: copyBytes(remotePublicKey),
     encryptKey: sha256(secret, remotePublicKey),
@@ -174,18 +172,19 @@ export function deriveSession (state: HandshakeState): SessionKeys {
     decryptKey: sha256(secret, state.local.publicKey),
     decryptNonce: copyBytes(state.localHelloMac.subarray(0, NONCE_BYTES))
   }
-  wipe(acceptKey, secret)
+  wipe(secret)
   return session
 }
 
 /** The one place where a handshake's secrets are destroyed, whatever way it ended. */
 export function wipeHandshakeState (state: HandshakeState): void {
-  wipe(state.ephemeral.secretKey, state.ab, state.aB, state.Ab, state.abHash, state.clientAuthPayload)
+  wipe(state.ephemeral.secretKey, state.ab, state.aB, state.Ab, state.abHash, state.clientAuthPayload, state.acceptKey)
 }
 
-/** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys. */
+/** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys; the state keeps (and wipes) it. */
 function acceptBoxKey (state: HandshakeState): Uint8Array {
-  return sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+  state.acceptKey ??= sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+  return state.acceptKey
 }
 
 /** DH of our long-term key with the peer's ephemeral key (aB on the server, Ab on the client). */
