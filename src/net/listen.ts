@@ -16,7 +16,8 @@ import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { checkTimeout } from '../options.ts'
-import { runHandshake, withDeadline } from '../stream/handshake.ts'
+import { Deadline } from '../stream/deadline.ts'
+import { runHandshake } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
@@ -90,10 +91,14 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       guarded.progress(step)
       callbacks.onHandshakeProgress?.(step, remote)
     }
-    return await withDeadline({ timeout }, async (deadline) => {
-      guarded.onAbort(() => { deadline.abort() })
+    // withDeadline's work, without its two extra async frames per connection.
+    const deadline = new Deadline({ timeout })
+    guarded.onAbort(() => { deadline.abort() })
+    try {
       return await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
-    })
+    } finally {
+      deadline.dispose()
+    }
   }
 
   /** After the handshake: the stream, watched by the guard, goes to `onStream`. */
