@@ -81,8 +81,10 @@ export function acceptHello (state: HandshakeState, message: Uint8Array): boolea
   if (!verifyHmac(mac, ephemeralKey, state.networkKey)) return false
   const ab = tryDiffieHellman(state.ephemeral.secretKey, ephemeralKey)
   if (ab === undefined) return false
-  state.remoteEphemeralKey = copyBytes(ephemeralKey)
-  state.remoteHelloMac = copyBytes(mac)
+  // One copy of the whole hello (the message may be a view of a socket buffer), two views of it.
+  const hello = copyBytes(message)
+  state.remoteHelloMac = hello.subarray(0, HMAC_BYTES)
+  state.remoteEphemeralKey = hello.subarray(HMAC_BYTES, HELLO_BYTES)
   state.ab = ab
   state.abHash = sha256(ab)
   return true
