@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
+import sodium from 'sodium-native'
 import {
   AbortError, ConnectionError, HandshakeTimeoutError, SSB_NETWORK_KEY, type SecureStream, ShsError,
   connect, generateKeyPair, listen, type ListenOptions, type Listener
@@ -308,6 +309,35 @@ describe('net: connect and listen over TCP', function () {
     await assert.rejects(dial(server.port), (err: unknown) => err instanceof ConnectionError)
     const [echoed] = await Promise.all([collect(stream.source), stream.sink([payload])])
     assert.deepEqual(echoed, payload)
+  })
+
+  it('prepares the Curve25519 form of its secret key once for all handshakes, and close() wipes it', async () => {
+    const curveSecret = new Uint8Array(32)
+    sodium.crypto_sign_ed25519_sk_to_curve25519(curveSecret, serverKeys.secretKey)
+    // Our own spy on X25519: which buffers held the server's long-term Curve25519 secret.
+    const used = new Set<Uint8Array>()
+    const library = sodium as unknown as Record<string, (...args: unknown[]) => unknown>
+    const original = library.crypto_scalarmult as (...args: unknown[]) => unknown
+    library.crypto_scalarmult = (...args: unknown[]) => {
+      const secret = args[1] as Uint8Array
+      if (Buffer.compare(secret, curveSecret) === 0) used.add(secret)
+      return Reflect.apply(original, library, args)
+    }
+    try {
+      server = await startServer()
+      for (let round = 0; round < 2; round++) {
+        const stream = await dial(server.port)
+        await Promise.all([collect(stream.source), stream.sink([])])
+      }
+    } finally {
+      library.crypto_scalarmult = original
+    }
+    assert.equal(used.size, 1, 'two handshakes used one prepared copy of the key')
+    const [prepared] = [...used] as [Uint8Array]
+    assert.ok(prepared.some((byte) => byte !== 0), 'handshakes leave the prepared key in place')
+    await server.listener.close()
+    server = undefined
+    assert.ok(prepared.every((byte) => byte === 0), 'close() wiped it')
   })
 
   it('close() stops accepting and closes the connections it accepted', async () => {

@@ -2,12 +2,13 @@
  * A bench peer in a child process, started by child.ts (not by hand); loopback only, and it exits
  * when the bench disconnects. Commands:
  *   serve <impl> <sink|echo|idle> [bytes]       listens; reports { port, publicKey }
- *   load <impl> <port> <key> <clients> <ms>     that many clients loop connect + handshake + close
- *                                               for ms; reports { ready }, then { completed, failed, busy }
+ *   load <impl> <port> <key> <clients> <ms> [rate]  that many clients (of impl) loop connect + handshake +
+ *                                               close for ms, at most `rate` connections per second if
+ *                                               given; reports { ready }, then { completed, failed, busy }
  *   idle <impl> <connections>                   holds idle connections to its own server; reports the
  *                                               JS heap growth per connection end, in KiB
  */
-import { KiB, US_PER_MS, sleep } from './config.ts'
+import { KiB, MS_PER_SECOND, US_PER_MS, sleep } from './config.ts'
 import { type ImplName, type Target, type Transport, fromHex, hex, loadTransport } from './transports/types.ts'
 
 const [command, implName, ...rest] = process.argv.slice(2)
@@ -32,16 +33,21 @@ if (command === 'serve') {
   cleanup = server.close
   send({ port: server.target.port, publicKey: hex(server.target.publicKey) })
 } else if (command === 'load') {
-  const [port = '', key = '', clients = '0', ms = '0'] = rest
+  const [port = '', key = '', clients = '0', ms = '0', rate] = rest
   const target: Target = { port: Number(port), publicKey: fromHex(key) }
   const deadline = performance.now() + Number(ms)
   const cpu = process.cpuUsage()
   const started = performance.now()
+  // Paced: connection n starts no earlier than n / rate seconds in, whichever client takes it.
+  const msPerConnection = rate === undefined ? 0 : MS_PER_SECOND / Number(rate)
+  let begun = 0
   let completed = 0
   let failed = 0
   send({ ready: 1 })
   await Promise.all(Array.from({ length: Number(clients) }, async () => {
     while (performance.now() < deadline) {
+      const wait = started + begun++ * msPerConnection - performance.now()
+      if (wait > 0) await sleep(wait)
       await transport.connectAndClose(target).then(() => { completed++ }, () => { failed++ })
     }
   }))

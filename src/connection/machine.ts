@@ -152,6 +152,12 @@ export class BoxConnection {
     this.#decoder.destroy()
   }
 
+  /** Both goodbyes were exchanged and the transport closed: wipes both keys, nothing failed. */
+  close (): void {
+    this.#encoder.destroy()
+    this.#decoder.destroy()
+  }
+
   #checkWritable (): void {
     if (this.#failure !== undefined) throw this.#failure
     if (this.#writing !== 'open') {

@@ -106,14 +106,20 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     this.#settle()
   }
 
-  /** The transport failed or closed under us. */
-  transportFailed (error: Error): void {
-    if (this.#connection.finished && this.#connection.failure === undefined) {
-      // Both goodbyes were exchanged: nothing was lost, the transport only closed.
-      this.#connection.abort(error)
+  /**
+   * The transport failed or closed under us. The error may come as a function that makes it:
+   * every connection's transport closes at its end, and a clean end needs no error object.
+   */
+  transportFailed (error: Error | (() => Error)): void {
+    const connection = this.#connection
+    if (connection.finished && connection.failure === undefined) {
+      // Both goodbyes were exchanged: nothing was lost, the transport only closed. Once our
+      // goodbye was flushed too (the sink resolved), no one can be told of an error any more.
+      if (this.#sinkDone) connection.close()
+      else connection.abort(typeof error === 'function' ? error() : error)
       return
     }
-    this.#tearDown(error)
+    this.#tearDown(typeof error === 'function' ? error() : error)
   }
 
   // --- the application's reader ----------------------------------------------------------------

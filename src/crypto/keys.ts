@@ -7,7 +7,7 @@ import { sodium } from '#crypto-backend'
 import { InvalidKeyError } from '../errors.ts'
 import {
   CURVE_KEY_BYTES, NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES,
-  equalConstantTime
+  equalConstantTime, wipe
 } from './primitives.ts'
 
 export interface KeyPair {
@@ -107,4 +107,23 @@ function describe (value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'string') return 'a string (decode base64 or hex to bytes first)'
   return typeof value
+}
+
+/**
+ * A server's long-term identity prepared once for all its handshakes: the key pair checked and
+ * the Curve25519 form of its secret key computed at `listen()`, not per connection. The owner
+ * (the listener) wipes it when it closes; a handshake that still used it then fails.
+ */
+export class LocalIdentity {
+  readonly keys: CheckedKeyPair
+  readonly curveSecretKey: Uint8Array
+
+  constructor (keys: unknown, name = 'keys') {
+    this.keys = asKeyPair(keys, name)
+    this.curveSecretKey = toCurveSecretKey(this.keys)
+  }
+
+  wipe (): void {
+    wipe(this.curveSecretKey)
+  }
 }

@@ -8,7 +8,7 @@
  *   server: read hello → write hello → read clientAuth → authorize → write serverAccept → complete
  */
 import {
-  type Ed25519PublicKey, asKeyPair, asNetworkKey, checkPublicKey
+  type Ed25519PublicKey, LocalIdentity, asKeyPair, asNetworkKey, checkPublicKey
 } from '../crypto/keys.ts'
 import { type CurveKeyPair, copyBytes } from '../crypto/primitives.ts'
 import { ShsError } from '../errors.ts'
@@ -77,6 +77,7 @@ export interface ClientHandshakeInit {
 }
 
 export interface ServerHandshakeInit {
+  /** A key pair, or (for a server running many handshakes) a `LocalIdentity` prepared once. */
   keys: unknown
   networkKey: unknown
 }
@@ -101,8 +102,11 @@ export class SecretHandshake {
   static {
     createWithEphemeral = (role, init, ephemeral) => {
       const remote = role === 'client' ? checkPublicKey((init as ClientHandshakeInit).remotePublicKey, 'remotePublicKey') : undefined
+      // A listener's identity was checked and converted once, when it started listening.
+      const identity = init.keys instanceof LocalIdentity ? init.keys : undefined
       const state = createHandshakeState({
-        local: asKeyPair(init.keys),
+        local: identity?.keys ?? asKeyPair(init.keys),
+        ...(identity === undefined ? {} : { localCurveSecretKey: identity.curveSecretKey }),
         networkKey: asNetworkKey(init.networkKey),
         ...(remote === undefined ? {} : { remotePublicKey: remote.publicKey, remoteCurveKey: remote.curveKey }),
         ...(ephemeral === undefined ? {} : { ephemeral })

@@ -24,6 +24,8 @@ export const SERVER_ACCEPT_BYTES = MAC_BYTES + SIGNATURE_BYTES
 export interface HandshakeState {
   readonly networkKey: NetworkKey
   readonly local: CheckedKeyPair
+  /** The Curve25519 form of `local`'s secret key when its owner precomputed it (not ours to wipe). */
+  readonly localCurveSecretKey: Uint8Array | undefined
   readonly ephemeral: CurveKeyPair
   /** hmac_K(own ephemeral public key); its first 24 bytes become our decrypt nonce. */
   readonly localHelloMac: Uint8Array
@@ -40,11 +42,14 @@ export interface HandshakeState {
   abHash?: Uint8Array
   /** sigA ‖ A_pk, the plaintext of message 3, which the server signs again in message 4. */
   clientAuthPayload?: Uint8Array
+  /** sha256(K ‖ ab ‖ aB ‖ Ab): message 4's key, and the root of the session keys (hashed once). */
+  acceptKey?: Uint8Array
 }
 
 export interface HandshakeStateInit {
   networkKey: NetworkKey
   local: CheckedKeyPair
+  localCurveSecretKey?: Uint8Array
   remotePublicKey?: Ed25519PublicKey
   remoteCurveKey?: Uint8Array
   /** Only for replaying recorded vectors: a fresh key pair per handshake is what keeps sessions forward secure. */
@@ -56,6 +61,7 @@ export function createHandshakeState (init: HandshakeStateInit): HandshakeState 
   const state: HandshakeState = {
     networkKey: init.networkKey,
     local: init.local,
+    localCurveSecretKey: init.localCurveSecretKey,
     ephemeral,
     localHelloMac: hmac(init.networkKey, ephemeral.publicKey)
   }
@@ -75,8 +81,10 @@ export function acceptHello (state: HandshakeState, message: Uint8Array): boolea
   if (!verifyHmac(mac, ephemeralKey, state.networkKey)) return false
   const ab = tryDiffieHellman(state.ephemeral.secretKey, ephemeralKey)
   if (ab === undefined) return false
-  state.remoteEphemeralKey = copyBytes(ephemeralKey)
-  state.remoteHelloMac = copyBytes(mac)
+  // One copy of the whole hello (the message may be a view of a socket buffer), two views of it.
+  const hello = copyBytes(message)
+  state.remoteHelloMac = hello.subarray(0, HMAC_BYTES)
+  state.remoteEphemeralKey = hello.subarray(HMAC_BYTES, HELLO_BYTES)
   state.ab = ab
   state.abHash = sha256(ab)
   return true
@@ -100,9 +108,7 @@ export function createClientAuth (state: HandshakeState): Uint8Array {
 /** Message 3 (server): open it, check the client's signature, and learn who the client is. */
 export function acceptClientAuth (state: HandshakeState, message: Uint8Array): boolean {
   const { networkKey, local } = state
-  const curveSecret = toCurveSecretKey(local)
-  const aB = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
-  wipe(curveSecret)
+  const aB = dhWithLongTermKey(state)
   if (aB === undefined) return false
   state.aB = aB
   const boxKey = sha256(networkKey, required(state.ab), aB)
@@ -136,22 +142,17 @@ export function acceptClientAuth (state: HandshakeState, message: Uint8Array): b
 export function createServerAccept (state: HandshakeState): Uint8Array {
   const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
   const signature = sign(signed, state.local.secretKey)
-  const boxKey = acceptBoxKey(state)
-  const message = sealOnce(boxKey, signature)
-  wipe(boxKey, signed, signature)
+  const message = sealOnce(acceptBoxKey(state), signature)
+  wipe(signed, signature)
   return message
 }
 
 /** Message 4 (client): proves the server holds B's secret key and saw our message 3. */
 export function acceptServerAccept (state: HandshakeState, message: Uint8Array): boolean {
-  const curveSecret = toCurveSecretKey(state.local)
-  const Ab = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
-  wipe(curveSecret)
+  const Ab = dhWithLongTermKey(state)
   if (Ab === undefined) return false
   state.Ab = Ab
-  const boxKey = acceptBoxKey(state)
-  const signature = openOnce(boxKey, message)
-  wipe(boxKey)
+  const signature = openOnce(acceptBoxKey(state), message)
   if (signature === undefined) return false
   const signed = concatBytes(state.networkKey, required(state.clientAuthPayload), required(state.abHash))
   const valid = verifySignature(signature, signed, required(state.remotePublicKey))
@@ -165,8 +166,7 @@ export function acceptServerAccept (state: HandshakeState, message: Uint8Array):
  */
 export function deriveSession (state: HandshakeState): SessionKeys {
   const remotePublicKey = required(state.remotePublicKey)
-  const acceptKey = acceptBoxKey(state)
-  const secret = sha256(acceptKey)
+  const secret = sha256(acceptBoxKey(state))
   const session: SessionKeys = {
     remotePublicKey: copyBytes(remotePublicKey),
     encryptKey: sha256(secret, remotePublicKey),
@@ -174,18 +174,28 @@ export function deriveSession (state: HandshakeState): SessionKeys {
     decryptKey: sha256(secret, state.local.publicKey),
     decryptNonce: copyBytes(state.localHelloMac.subarray(0, NONCE_BYTES))
   }
-  wipe(acceptKey, secret)
+  wipe(secret)
   return session
 }
 
 /** The one place where a handshake's secrets are destroyed, whatever way it ended. */
 export function wipeHandshakeState (state: HandshakeState): void {
-  wipe(state.ephemeral.secretKey, state.ab, state.aB, state.Ab, state.abHash, state.clientAuthPayload)
+  wipe(state.ephemeral.secretKey, state.ab, state.aB, state.Ab, state.abHash, state.clientAuthPayload, state.acceptKey)
 }
 
-/** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys. */
+/** sha256(K ‖ ab ‖ aB ‖ Ab): the key of message 4, and the root of the session keys; the state keeps (and wipes) it. */
 function acceptBoxKey (state: HandshakeState): Uint8Array {
-  return sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+  state.acceptKey ??= sha256(state.networkKey, required(state.ab), required(state.aB), required(state.Ab))
+  return state.acceptKey
+}
+
+/** DH of our long-term key with the peer's ephemeral key (aB on the server, Ab on the client). */
+function dhWithLongTermKey (state: HandshakeState): Uint8Array | undefined {
+  const precomputed = state.localCurveSecretKey
+  const curveSecret = precomputed ?? toCurveSecretKey(state.local)
+  const shared = tryDiffieHellman(curveSecret, required(state.remoteEphemeralKey))
+  if (precomputed === undefined) wipe(curveSecret)
+  return shared
 }
 
 function tryDiffieHellman (secret: Uint8Array, remote: Uint8Array): Uint8Array | undefined {

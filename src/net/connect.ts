@@ -37,7 +37,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
 
 async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {
   // A signal that fired already: fail without opening a socket at all.
-  if (deadline.signal.aborted) throw deadline.error(`connecting to ${formatHostPort({ host, port })}`)
+  if (deadline.fired) throw deadline.error(`connecting to ${formatHostPort({ host, port })}`)
   const { socket, connected } = openTcpSocket({ host, port })
   try {
     return await deadline.race(connected, () => `connecting to ${formatHostPort({ host, port })}`)

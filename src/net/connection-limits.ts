@@ -41,6 +41,7 @@ export class ConnectionLimits {
   reserve (remotePublicKey: Uint8Array): Release | string {
     if (this.max === Number.POSITIVE_INFINITY && this.maxPerKey === Number.POSITIVE_INFINITY) return UNCOUNTED_SLOT
     if (this.#held >= this.max) return `${this.#held} connections are open, the limit (maxConnections)`
+    if (this.maxPerKey === Number.POSITIVE_INFINITY) return this.#reserveUncounted()
     const key = bytesToString(remotePublicKey, 'base64pad')
     const ofKey = this.#perKey.get(key) ?? 0
     if (ofKey >= this.maxPerKey) return `this key already has ${ofKey} connections open, the limit per key (maxConnectionsPerKey)`
@@ -54,6 +55,17 @@ export class ConnectionLimits {
       const left = (this.#perKey.get(key) ?? 1) - 1
       if (left === 0) this.#perKey.delete(key)
       else this.#perKey.set(key, left)
+    }
+  }
+
+  /** Without a limit per key (the default) there is no need to name the key per connection. */
+  #reserveUncounted (): Release {
+    this.#held++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#held--
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net'
 import { HandshakeError, type ShsError } from '../errors.ts'
+import { isPromiseLike } from '../stream/handshake.ts'
 import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
 import { Admission, type AdmissionOptions, type AdmissionTicket } from './admission.ts'
 import { type ConnectionLimitOptions, ConnectionLimits, type Release, UNCOUNTED_SLOT } from './connection-limits.ts'
@@ -34,6 +35,12 @@ export class ListenGuard {
   readonly #helloTimeout: number
   readonly #idleTimeout: number | undefined
   readonly #closing: AbortSignal
+  /**
+   * The handshakes admitted and not yet settled. The listener's closing signal has one listener,
+   * here, that aborts them all: a listener per handshake on one signal costs more to add and
+   * remove than the rest of the handshake's bookkeeping.
+   */
+  readonly #inProgress = new Set<GuardedHandshake>()
 
   constructor (options: GuardOptions, closing: AbortSignal) {
     this.#admission = new Admission(options)
@@ -41,6 +48,9 @@ export class ListenGuard {
     this.#helloTimeout = integerOption('helloTimeout', options.helloTimeout, DEFAULT_HELLO_TIMEOUT_MS, { min: 1, max: MAX_TIMEOUT_MS })
     this.#idleTimeout = checkIdleTimeout(options.idleTimeout)
     this.#closing = closing
+    closing.addEventListener('abort', () => {
+      for (const guarded of this.#inProgress) guarded.abort()
+    }, { once: true })
   }
 
   /** A guarded handshake for a connection from `host`, or the refusal to report (the socket is then to be closed unread). */
@@ -49,40 +59,59 @@ export class ListenGuard {
     if (ticket instanceof HandshakeError) return ticket
     // A hello deadline at or beyond the handshake's own adds nothing.
     const helloTimeout = handshakeTimeout !== undefined && handshakeTimeout <= this.#helloTimeout ? undefined : this.#helloTimeout
-    return new GuardedHandshake(ticket, this.#limits, this.#closing, helloTimeout, this.#idleTimeout)
+    const guarded = new GuardedHandshake(ticket, this.#limits, this.#inProgress, helloTimeout, this.#idleTimeout)
+    if (this.#closing.aborted) guarded.abort()
+    return guarded
   }
 }
 
 export class GuardedHandshake {
-  /** Aborts the handshake when the listener stops or the hello is late. */
-  readonly signal: AbortSignal
   readonly #ticket: AdmissionTicket
   readonly #limits: ConnectionLimits
-  readonly #closing: AbortSignal
-  readonly #controller = new AbortController()
+  readonly #inProgress: Set<GuardedHandshake>
   readonly #idleTimeout: number | undefined
   readonly #helloTimeout: number | undefined
-  readonly #onClosing = (): void => { this.#controller.abort() }
+  /** Who stops the handshake: set by `onAbort` (or `signal`) when the handshake starts. */
+  #stop: (() => void) | undefined
+  #aborted = false
   #helloTimer: ReturnType<typeof setTimeout> | undefined
   #helloLate = false
   #limitRefusal: HandshakeError | undefined
   #slot: Release | undefined
 
-  constructor (ticket: AdmissionTicket, limits: ConnectionLimits, closing: AbortSignal, helloTimeout: number | undefined, idleTimeout: number | undefined) {
+  constructor (ticket: AdmissionTicket, limits: ConnectionLimits, inProgress: Set<GuardedHandshake>, helloTimeout: number | undefined, idleTimeout: number | undefined) {
     this.#ticket = ticket
     this.#limits = limits
-    this.#closing = closing
+    this.#inProgress = inProgress
     this.#idleTimeout = idleTimeout
     this.#helloTimeout = helloTimeout
-    this.signal = this.#controller.signal
-    if (closing.aborted) this.#controller.abort()
-    else closing.addEventListener('abort', this.#onClosing, { once: true })
+    inProgress.add(this)
     if (helloTimeout !== undefined) {
       this.#helloTimer = setTimeout(() => {
         this.#helloLate = true
-        this.#controller.abort()
+        this.abort()
       }, helloTimeout)
     }
+  }
+
+  /** Calls `stop` when the listener stops or the hello is late (at once if that happened already). */
+  onAbort (stop: () => void): void {
+    if (this.#aborted) stop()
+    else this.#stop = stop
+  }
+
+  /** The same as an AbortSignal, for handshakes that take one (made on demand). */
+  get signal (): AbortSignal {
+    const controller = new AbortController()
+    this.onAbort(() => { controller.abort() })
+    return controller.signal
+  }
+
+  /** The listener stops or the hello is late: stop the handshake. */
+  abort (): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#stop?.()
   }
 
   /** Note each handshake step; the client's hello stops the hello deadline. */
@@ -90,21 +119,29 @@ export class GuardedHandshake {
     if (step.event === 'received' && step.message === 'clientHello') clearTimeout(this.#helloTimer)
   }
 
-  /** Checks the connection caps before the application's own decision; a refusal here is reported with its own code. */
-  async authorize (remotePublicKey: Uint8Array, decide: () => boolean | Promise<boolean>): Promise<boolean> {
+  /**
+   * Checks the connection caps before the application's own decision; a refusal here is reported
+   * with its own code. Answers at once when the application does (no promise per handshake).
+   */
+  authorize (remotePublicKey: Uint8Array, decide: () => boolean | Promise<boolean>): boolean | Promise<boolean> {
     const slot = this.#limits.reserve(remotePublicKey)
     if (typeof slot === 'string') {
       this.#limitRefusal = new HandshakeError('ERR_SHS_TOO_MANY_CONNECTIONS', `refused a client that proved its key: ${slot}`)
       return false
     }
     this.#slot = slot
-    let accepted = false
+    let answer: boolean | Promise<boolean>
     try {
-      accepted = await decide()
-      return accepted
-    } finally {
-      if (!accepted) this.#releaseSlot()
+      answer = decide()
+    } catch (err) {
+      this.#releaseSlot()
+      throw err
     }
+    if (!isPromiseLike(answer)) return this.#decided(answer)
+    return Promise.resolve(answer).then((accepted) => this.#decided(accepted), (err: unknown) => {
+      this.#releaseSlot()
+      throw err
+    })
   }
 
   /** The handshake failed: release everything, and return the error to report (more precise where we know why). */
@@ -137,8 +174,14 @@ export class GuardedHandshake {
     clearTimeout(this.#helloTimer)
     // An established connection keeps no trace of its handshake's timer.
     this.#helloTimer = undefined
-    this.#closing.removeEventListener('abort', this.#onClosing)
+    this.#stop = undefined
+    this.#inProgress.delete(this)
     this.#ticket.release(outcome)
+  }
+
+  #decided (accepted: boolean): boolean {
+    if (!accepted) this.#releaseSlot()
+    return accepted
   }
 
   #releaseSlot (): void {

@@ -11,12 +11,13 @@
  */
 import { setMaxListeners } from 'node:events'
 import net from 'node:net'
-import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
+import { LocalIdentity, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { checkTimeout } from '../options.ts'
-import { runHandshake, withDeadline } from '../stream/handshake.ts'
+import { Deadline } from '../stream/deadline.ts'
+import { runHandshake } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
@@ -42,7 +43,8 @@ const DEFAULT_HOST = '127.0.0.1'
 
 export async function listen (options: ListenOptions, onStream: OnStream<RemoteAddress>): Promise<Listener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
-  asKeyPair(options.keys)
+  // The identity (checked keys, Curve25519 secret) serves every handshake; close() wipes it.
+  const identity = new LocalIdentity(options.keys)
   asNetworkKey(options.networkKey)
   const timeout = checkTimeout(options.timeout)
   const callbacks = new ContainedCallbacks(options, onStream)
@@ -84,16 +86,22 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   // A function of its own so that the closures that outlive the handshake (the socket's
   // listeners above) do not keep the handshake machine and its buffers reachable.
   async function handshake (socket: net.Socket, remote: RemoteAddress, guarded: GuardedHandshake): Promise<SessionKeys> {
-    const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
+    const machine = SecretHandshake.server({ keys: identity, networkKey: options.networkKey })
     // The guard checks the connection caps first; then the application decides.
-    const authorize: Authorize = async (key) => await guarded.authorize(key, async () =>
-      callbacks.authorize === undefined ? true : await callbacks.authorize(key, remote))
+    const authorize: Authorize = (key) => guarded.authorize(key, () =>
+      callbacks.authorize === undefined ? true : callbacks.authorize(key, remote))
     const progress = (step: HandshakeProgress): void => {
       guarded.progress(step)
       callbacks.onHandshakeProgress?.(step, remote)
     }
-    return await withDeadline({ timeout, signal: guarded.signal }, async (deadline) =>
-      await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress))
+    // withDeadline's work, without its two extra async frames per connection.
+    const deadline = new Deadline({ timeout })
+    guarded.onAbort(() => { deadline.abort() })
+    try {
+      return await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
+    } finally {
+      deadline.dispose()
+    }
   }
 
   /** After the handshake: the stream, watched by the guard, goes to `onStream`. */
@@ -130,6 +138,8 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       stopAccepting()
       for (const socket of sockets) socket.destroy()
       await serverClosed
+      // Every handshake has ended with its socket by now: none can still need the key.
+      identity.wipe()
     }
   }
 }

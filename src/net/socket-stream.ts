@@ -44,7 +44,8 @@ function onError (this: Socket, err: Error): void { streamOf(this).transportFail
 // 'close' comes once, so a plain listener does (once() would add a wrapper per connection).
 function onClose (this: Socket): void {
   const stream = streamOf(this)
-  stream.transportFailed(closedEarly(stream))
+  // Built only if someone will see it: after both goodbyes a close is no error.
+  stream.transportFailed(() => closedEarly(stream))
 }
 
 /** What the connection's life cycle asks of the socket; a class, so a connection costs no closures. */

@@ -50,9 +50,14 @@ export async function withDeadline<T> (
 
 /** What the handshake loop needs from a transport; one implementation per kind of transport. */
 export interface HandshakeTransport {
-  /** Exactly `length` bytes, or undefined if the peer ended first. Transport errors are thrown. */
-  read (length: number): Promise<Uint8Array | undefined>
+  /**
+   * Exactly `length` bytes, or undefined if the peer ended first. Transport errors are thrown.
+   * A transport that has the message already may return it directly: no promise, no await.
+   */
+  read (length: number): Uint8Array | undefined | Promise<Uint8Array | undefined>
   write (bytes: Uint8Array): void
+  /** The handshake completed: release what reading it needed (the transport is handed on). */
+  finish? (): void
   /** Stop at once: the handshake failed or was cancelled. */
   abort (error: Error): void
 }
@@ -73,7 +78,7 @@ export async function runHandshake (
   try {
     for (;;) {
       // The deadline may have fired between awaits (or before we began): never write after it did.
-      if (deadline.signal.aborted) throw deadline.error(machine.stage)
+      if (deadline.fired) throw deadline.error(machine.stage)
       const action = machine.next()
       switch (action.type) {
         case 'write':
@@ -81,18 +86,23 @@ export async function runHandshake (
           tell(onProgress, { event: 'sent', message: action.message })
           break
         case 'read': {
-          const message = await deadline.race(readMessage(transport, action.length), stage)
+          // Most messages are in the transport's buffer already: no await for those.
+          let message = readMessage(transport, action.length)
+          if (message instanceof Promise) message = await deadline.race(message, stage)
           if (message === undefined) throw machine.peerHungUp()
           machine.receive(message)
           tell(onProgress, { event: 'received', message: action.message })
           break
         }
         case 'authorize': {
-          const decision = await deadline.race(decide(authorize, action.remotePublicKey), stage)
+          // A decision made at once (the default, a key list) needs no await either.
+          let decision = decide(authorize, action.remotePublicKey)
+          if (decision instanceof Promise) decision = await deadline.race(decision, stage)
           machine.authorize(decision.accepted, decision.cause)
           break
         }
         case 'complete':
+          transport.finish?.()
           return action.session
       }
     }
@@ -145,21 +155,44 @@ function writeMessage (transport: HandshakeTransport, bytes: Uint8Array): void {
   }
 }
 
-async function readMessage (transport: HandshakeTransport, length: number): Promise<Uint8Array | undefined> {
+function readMessage (transport: HandshakeTransport, length: number): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  let message: ReturnType<HandshakeTransport['read']>
   try {
-    return await transport.read(length)
+    message = transport.read(length)
   } catch (err) {
-    // A reset or any other transport failure mid-handshake means the peer went away.
     throw new TransportFailure(err)
   }
+  // A reset or any other transport failure mid-handshake means the peer went away.
+  return message instanceof Promise ? message.catch(failedTransport) : message
 }
 
-async function decide (authorize: Authorize, remotePublicKey: Uint8Array): Promise<{ accepted: boolean, cause?: unknown }> {
+function failedTransport (err: unknown): never {
+  throw new TransportFailure(err)
+}
+
+interface Decision { accepted: boolean, cause?: unknown }
+
+function decide (authorize: Authorize, remotePublicKey: Uint8Array): Decision | Promise<Decision> {
+  let answer: ReturnType<Authorize>
   try {
-    return { accepted: (await authorize(remotePublicKey)) === true }
+    answer = authorize(remotePublicKey)
   } catch (cause) {
-    return { accepted: false, cause: cause ?? new Error('authorize threw') }
+    return refusedBy(cause)
   }
+  return isPromiseLike(answer) ? Promise.resolve(answer).then(decided, refusedBy) : decided(answer)
+}
+
+function decided (answer: boolean): Decision {
+  return { accepted: answer === true }
+}
+
+function refusedBy (cause: unknown): Decision {
+  return { accepted: false, cause: cause ?? new Error('authorize threw') }
+}
+
+/** A promise or any thenable, as `await` would take it. */
+export function isPromiseLike<T> (value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null | undefined)?.then === 'function'
 }
 
 class TransportFailure {

@@ -84,10 +84,44 @@ async function roundTrip (target: Target, count: number): Promise<number> {
   return elapsed / count
 }
 
+/** SHS1's message sizes (shs1.md, "The four messages") and a box-stream goodbye, for the shaped exchange. */
+const SHAPED_MESSAGES = [64, 112, 34].map((length) => Buffer.alloc(length))
+
+/**
+ * Against the echo server, the pattern of an SHS1 connection without its crypto: the client's
+ * hello, message 3 and goodbye, each echoed (as the server's hello, message 4 and goodbye), then
+ * both ends close. What node:net and the kernel cost a server per handshake, for the bench's bound.
+ */
+async function connectAndClose (target: Target): Promise<void> {
+  const socket = await open(target)
+  for (const message of SHAPED_MESSAGES) {
+    const echoed = exactly(socket, message.byteLength)
+    socket.write(message)
+    await echoed
+  }
+  await close(socket)
+}
+
+async function exactly (socket: net.Socket, length: number): Promise<void> {
+  let received = 0
+  await new Promise<void>((resolve, reject) => {
+    const onClose = (): void => { reject(new Error('tcp: the server closed mid-exchange')) }
+    const onData = (data: Buffer): void => {
+      received += data.byteLength
+      if (received < length) return
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      resolve()
+    }
+    socket.on('data', onData)
+    socket.once('close', onClose)
+  })
+}
+
 export const tcp: Transport = {
   serve,
   transfer,
-  connectAndClose: async (target) => { await close(await open(target)) },
+  connectAndClose,
   hold: async (target) => {
     const socket = await open(target)
     socket.resume()
