@@ -19,7 +19,7 @@ export {
 } from './handshake/machine.ts'
 export { type SessionKeys, sessionOutcome, wipeSession } from './handshake/session.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
-export { BoxStreamDecoder } from './boxstream/decoder.ts'
+export { BoxStreamDecoder, type PushOptions } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'
 export {
   ShsError, InvalidKeyError, HandshakeError, HandshakeTimeoutError, AbortError, ConnectionError,

@@ -199,6 +199,25 @@ describe('boxstream: codec', () => {
       }
     })
 
+    it('with exact: false, hands out views whose buffer holds only that plaintext and zeros (no ciphertext, no unauthenticated byte)', () => {
+      for (const reuseInput of [false, true]) {
+        for (const sizes of [[1], [33, 34, 35], [4129, 4130, 4131], [5000, 70], [wire.byteLength]]) {
+          const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
+          const delivered: Uint8Array[] = []
+          for (const piece of splitIrregular(wire.slice(), sizes)) {
+            for (const chunk of decoder.push(piece.slice(), { reuseInput, exact: false })) {
+              const whole = new Uint8Array(chunk.buffer)
+              assert.equal(chunk.byteOffset, 0)
+              assert.ok(whole.subarray(chunk.byteLength).every((byte) => byte === 0), `reuseInput ${String(reuseInput)}, pieces of ${sizes.join(',')}: the rest of the buffer is zeroed`)
+              delivered.push(chunk)
+            }
+          }
+          decoder.finish()
+          assert.deepEqual(concat(delivered), payload, `reuseInput ${String(reuseInput)}, pieces of ${sizes.join(',')}`)
+        }
+      }
+    })
+
     it('never buffers more than one packet', () => {
       const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE)
       for (const piece of splitIrregular(wire, [7])) {

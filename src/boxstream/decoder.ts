@@ -42,6 +42,32 @@ function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
 const HEADER_PLAINTEXT = new Uint8Array(HEADER_PLAINTEXT_BYTES)
 const HEADER_MAC = HEADER_PLAINTEXT.subarray(LENGTH_BYTES)
 
+/**
+ * The first `length` bytes of `output` as a view at the start of its buffer, the rest of which is
+ * zeroed (it held ciphertext, and perhaps part of a packet not yet authenticated). For consumers
+ * that slice what they read anyway (see `PushOptions.exact`); without a buffer of its own to
+ * zero, the plaintext is trimmed as usual.
+ */
+function zeroedTailView (output: Uint8Array, length: number): Uint8Array {
+  if (output.byteOffset !== 0 || output.buffer.byteLength !== output.byteLength) return ownedPlaintext(output, length)
+  output.fill(0, length)
+  return output.subarray(0, length)
+}
+
+export interface PushOptions {
+  /**
+   * The caller gives `bytes` up (a socket's freshly read chunk, say): the plaintext is opened
+   * over the ciphertext it came from, which saves an allocation per chunk.
+   */
+  readonly reuseInput?: boolean
+  /**
+   * True (the default): each plaintext owns exactly its buffer. False: a plaintext may instead be
+   * a view at the start of a larger buffer of its own whose rest is zeroed, which saves the copy
+   * that trims it, for consumers that hand on views of what they read anyway (libp2p's muxers).
+   */
+  readonly exact?: boolean
+}
+
 type DecoderState =
   | { readonly name: 'awaiting-header' }
   /** `mac` is HEADER_MAC while the body is opened in the same push, else the decoder's saved copy. */
@@ -110,12 +136,9 @@ export class BoxStreamDecoder {
    * Decodes what `bytes` completes and returns the plaintext of every packet it completed, in
    * order, joined (empty when no packet completed). When a packet fails, the plaintext of the
    * packets before it is still returned (it was authentic) and `error` is set; the failure is
-   * thrown at once if there is nothing to return, and by every later call.
-   *
-   * With `reuseInput`, the caller gives `bytes` up (a socket's freshly read chunk, say): the
-   * plaintext is opened over the ciphertext it came from, which saves an allocation per chunk.
+   * thrown at once if there is nothing to return, and by every later call. See `PushOptions`.
    */
-  push (bytes: Uint8Array, options?: { reuseInput?: boolean }): Uint8Array[] {
+  push (bytes: Uint8Array, options?: PushOptions): Uint8Array[] {
     const reuseInput = options?.reuseInput === true
     // Plaintext is never longer than the ciphertext it came from, so one buffer the size of the
     // input holds every body this call opens; it is then copied once into a buffer of its exact
@@ -129,7 +152,7 @@ export class BoxStreamDecoder {
     }
     const plaintexts: Uint8Array[] = []
     if (sink.spilled !== undefined) plaintexts.push(sink.spilled)
-    if (sink.written > 0) plaintexts.push(ownedPlaintext(output, sink.written))
+    if (sink.written > 0) plaintexts.push(options?.exact === false ? zeroedTailView(output, sink.written) : ownedPlaintext(output, sink.written))
     return plaintexts
   }
 

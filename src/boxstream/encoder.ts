@@ -7,7 +7,7 @@ import { BoxStreamError } from '../errors.ts'
 import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
 import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
-import { incrementNonce } from './nonce.ts'
+import { PACKET_NONCE_STEPS, advanceNonce, incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
 /**
@@ -84,7 +84,8 @@ export class BoxStreamEncoder {
         while (filled < length) {
           const current = list[chunkIndex] as Uint8Array
           const take = Math.min(length - filled, current.byteLength - chunkOffset)
-          body.set(current.subarray(chunkOffset, chunkOffset + take), filled)
+          // A small write that fits whole is copied as it is: no view to allocate per write.
+          body.set(take === current.byteLength ? current : current.subarray(chunkOffset, chunkOffset + take), filled)
           filled += take
           chunkOffset += take
           if (chunkOffset === current.byteLength) { chunkIndex++; chunkOffset = 0 }
@@ -127,9 +128,7 @@ export class BoxStreamEncoder {
     const bodyStart = offset + HEADER_BYTES
     sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), HEADER_MAC, body, this.#bodyNonce, this.#key)
     sodium.crypto_secretbox_easy(output.subarray(offset, bodyStart), header, this.#headerNonce, this.#key)
-    incrementNonce(this.#headerNonce)
-    incrementNonce(this.#headerNonce)
-    incrementNonce(this.#bodyNonce)
-    incrementNonce(this.#bodyNonce)
+    advanceNonce(this.#headerNonce, PACKET_NONCE_STEPS)
+    advanceNonce(this.#bodyNonce, PACKET_NONCE_STEPS)
   }
 }

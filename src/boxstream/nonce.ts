@@ -4,9 +4,21 @@
  * reference's increment, though no real stream comes near it.
  */
 export function incrementNonce (nonce: Uint8Array): void {
-  for (let i = nonce.length - 1; i >= 0; i--) {
-    const byte = (nonce[i] as number) + 1
-    nonce[i] = byte & 0xff
-    if (byte <= 0xff) return
+  advanceNonce(nonce, 1)
+}
+
+/**
+ * Adds `steps` (a small non-negative integer) to the counter in one pass: the encoder moves each
+ * of its two nonces on by a whole packet (2) at once, not by two increments.
+ */
+export function advanceNonce (nonce: Uint8Array, steps: number): void {
+  let carry = steps
+  for (let i = nonce.length - 1; i >= 0 && carry !== 0; i--) {
+    const sum = (nonce[i] as number) + carry
+    nonce[i] = sum & 0xff
+    carry = sum >>> 8
   }
 }
+
+/** Nonces one packet uses: one for its header, one for its body. */
+export const PACKET_NONCE_STEPS = 2

@@ -14,7 +14,7 @@
  * - Writing after goodbye or teardown, a second reader or a second writer: typed errors.
  * - Each direction's key is wiped the moment that direction ends.
  */
-import { BoxStreamDecoder } from '../boxstream/decoder.ts'
+import { BoxStreamDecoder, type PushOptions } from '../boxstream/decoder.ts'
 import { BoxStreamEncoder } from '../boxstream/encoder.ts'
 import { BoxStreamError, ShsError } from '../errors.ts'
 import { type SessionKeys, wipeSession } from '../handshake/session.ts'
@@ -96,9 +96,11 @@ export class BoxConnection {
    * Bytes from the transport, in any fragmentation. Returns the authenticated plaintext they
    * completed, each chunk owning exactly its bytes. A violation tears the connection down
    * (see `failure`); plaintext authenticated before it is still returned.
-   * With `reuseInput` the caller gives `bytes` up (a freshly read socket chunk), saving a copy.
+   * With `reuseInput` the caller gives `bytes` up (a freshly read socket chunk), saving a copy;
+   * with `exact: false` a chunk may be a view into a larger, zero-padded buffer of its own (see
+   * `PushOptions`).
    */
-  receive (bytes: Uint8Array, options?: { reuseInput?: boolean }): Uint8Array[] {
+  receive (bytes: Uint8Array, options?: PushOptions): Uint8Array[] {
     if (this.#reading === 'torn-down' || bytes.byteLength === 0) return []
     if (this.#reading === 'ended') {
       // The same failure as when the bytes share the goodbye's segment: a reader that has not

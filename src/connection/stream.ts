@@ -199,22 +199,43 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     this.#endIfFinished()
   }
 
-  /** The writing loop. After a teardown it may still wake up: the machine then refuses to seal. */
-  async #writeAll (iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
+  /**
+   * The writing loop. After a teardown it may still wake up: the machine then refuses to seal.
+   * Written as promise callbacks rather than an async function: each chunk then costs the
+   * source's promise and one reaction, not the resumption of a suspended function as well
+   * (a few percent of the CPU time of a stream of 100-byte writes).
+   */
+  #writeAll (iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
     const connection = this.#connection
     const transport = this.#transport as StreamTransport
     const outbox = new Outbox(connection, transport)
-    for (;;) {
-      const result = await iterator.next()
-      if (result.done === true) { progress.sourceDone = true; break }
-      const bytes = toBytes(result.value)
-      if (bytes.byteLength === 0) continue
-      const room = outbox.write(bytes)
-      if (room !== undefined) await room
-    }
-    outbox.flush()
-    // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
-    await transport.flush(connection.goodbye())
+    return new Promise<void>((resolve, reject) => {
+      const pull = (): void => {
+        try {
+          Promise.resolve(iterator.next()).then(take, reject)
+        } catch (err) {
+          reject(err)
+        }
+      }
+      const take = (result: IteratorResult<Chunk>): void => {
+        try {
+          if (result.done === true) {
+            progress.sourceDone = true
+            outbox.flush()
+            // shs1.md, "Box-stream": goodbye marks a clean end of what we send (a half-close).
+            transport.flush(connection.goodbye()).then(resolve, reject)
+            return
+          }
+          const bytes = toBytes(result.value)
+          const room = bytes.byteLength === 0 ? undefined : outbox.write(bytes)
+          if (room === undefined) pull()
+          else room.then(pull, reject)
+        } catch (err) {
+          reject(err)
+        }
+      }
+      pull()
+    })
   }
 
   get abort (): (reason?: Error) => void {

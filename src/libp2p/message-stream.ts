@@ -20,6 +20,7 @@ import type {
 } from '@libp2p/interface'
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import type { PushOptions } from '../boxstream/decoder.ts'
 import { BoxConnection } from '../connection/machine.ts'
 import { AbortError, BoxStreamError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
@@ -32,6 +33,8 @@ import type { ShsMetrics } from './metrics.ts'
  * copy of `uint8arraylist` happens to be installed beside it.
  */
 type ByteList = Parameters<AbstractMessageStream['sendData']>[0]
+
+const RECEIVE_OPTIONS: PushOptions = { exact: false }
 
 export interface BoxMessageStreamInit {
   readonly raw: MessageStream
@@ -136,7 +139,9 @@ export class BoxMessageStream extends AbstractMessageStream {
     const packetsBefore = connection.packetsReceived
     let queued = false
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
-      for (const plaintext of connection.receive(chunk)) {
+      // The muxer hands its streams views of what we deliver, never our chunks whole: a chunk
+      // need not own exactly its buffer (the trimming copy is saved; the rest is zeroed).
+      for (const plaintext of connection.receive(chunk, RECEIVE_OPTIONS)) {
         // As onData() would, but for the whole batch before one dispatch.
         if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
         this.readBuffer.append(plaintext)

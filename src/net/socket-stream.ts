@@ -65,6 +65,10 @@ class SocketTransport implements StreamTransport {
 
   // The write's callback is the socket handing it to the kernel: until then the outbox gathers
   // what follows into one batch (and the socket's buffer holds at most one batch of ours).
+  // The callback of a write the kernel took at once comes on the next tick, and Node runs every
+  // queued tick before the promise jobs: the writer the previous batch woke has not written
+  // yet. Passing it on as a promise job lets that writer fill the next batch first, instead of
+  // the outbox sending the one chunk it holds, and the next, as packets of their own.
   write (sealed: Uint8Array, buffer: Uint8Array | undefined, taken: () => void): void {
     this.#socket.write(sealed, (err) => {
       if (err != null) return
@@ -72,7 +76,7 @@ class SocketTransport implements StreamTransport {
         const spare = this.#spare ??= []
         if (spare.length < MAX_SPARE_BUFFERS) spare.push(buffer)
       }
-      taken()
+      queueMicrotask(taken)
     })
   }
 
