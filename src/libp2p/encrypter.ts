@@ -74,7 +74,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
       throw err
     }
     const outcome = await this.#handshake(connection, machine, options, log)
-    return this.#secured(connection, outcome)
+    return this.#secured(connection, outcome, log)
   }
 
   /** Server side: the client proves its key in message 3; that key is the remote peer id. */
@@ -91,7 +91,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
             `but this connection was expected to come from ${expected.toString()}`)
         }
     const outcome = await this.#handshake(connection, machine, options, log, checkClient)
-    return this.#secured(connection, outcome)
+    return this.#secured(connection, outcome, log)
   }
 
   async #handshake (
@@ -110,14 +110,15 @@ export class ShsEncrypter implements ConnectionEncrypter {
     }
   }
 
-  #secured (connection: MessageStream, outcome: HandshakeOutcome): SecuredConnection {
+  #secured (connection: MessageStream, outcome: HandshakeOutcome, log: Logger): SecuredConnection {
     const remotePeer: PeerId = peerIdFromShsKey(outcome.session.remotePublicKey)
     const secure = new BoxMessageStream({
       raw: connection,
       session: outcome.session,
       leftover: outcome.leftover,
       transportEnd: outcome.transportEnd,
-      metrics: this.#metrics
+      metrics: this.#metrics,
+      log
     })
     secure.log('secured %s connection with %p', connection.direction, remotePeer)
     return { connection: secure, remotePeer }

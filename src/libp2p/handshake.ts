@@ -50,7 +50,7 @@ export async function runHandshake (
   const reader = new MessageReader(connection)
   let refusal: Error | undefined
   const transport: HandshakeTransport = {
-    read: async (length) => await reader.read(length),
+    read: (length) => reader.read(length),
     // The return value only says the transport's buffer is over its mark; a handshake message is
     // at most 112 bytes and waits in that buffer, so there is nothing to wait for here.
     write: (bytes) => { connection.send(bytes) },
@@ -113,8 +113,16 @@ class MessageReader {
     connection.addEventListener('remoteCloseWrite', this.#onRemoteCloseWrite)
   }
 
-  /** Exactly `length` bytes, or undefined if the peer stopped sending first. Transport errors are thrown. */
-  async read (length: number): Promise<Uint8Array | undefined> {
+  /**
+   * Exactly `length` bytes, or undefined if the peer stopped sending first. Transport errors are
+   * thrown. A message that has arrived already is returned at once, without a promise.
+   */
+  read (length: number): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    if (this.#chunks.length >= length) return this.#chunks.take(length)
+    return this.#waitFor(length)
+  }
+
+  async #waitFor (length: number): Promise<Uint8Array | undefined> {
     while (this.#chunks.length < length) {
       const end = this.#end
       if (end !== undefined) {

@@ -16,7 +16,7 @@
  * The rules themselves (goodbye, bytes after it, truncation, key wiping) are `BoxConnection`'s.
  */
 import type {
-  AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent
+  AbortOptions, Logger, MessageStream, StreamCloseEvent, StreamMessageEvent
 } from '@libp2p/interface'
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
@@ -44,6 +44,11 @@ export interface BoxMessageStreamInit {
   /** The raw connection ended before the handshake code let go of it. */
   readonly transportEnd?: TransportEnd | undefined
   readonly metrics?: ShsMetrics | undefined
+  /**
+   * The connection's `shs` logger, when the encrypter made one for the handshake already: a new
+   * scope costs a debug instance (and a tty check) per connection.
+   */
+  readonly log?: Logger | undefined
 }
 
 export class BoxMessageStream extends AbstractMessageStream {
@@ -65,7 +70,7 @@ export class BoxMessageStream extends AbstractMessageStream {
   constructor (init: BoxMessageStreamInit) {
     const { raw, session } = init
     super({
-      log: raw.log.newScope('shs'),
+      log: init.log ?? raw.log.newScope('shs'),
       direction: raw.direction,
       // The raw connection enforces the inactivity timeout; mirror it so callers read the real value.
       inactivityTimeout: raw.inactivityTimeout,
