@@ -21,3 +21,9 @@ export const DEFAULT_LIBP2P_NETWORK_KEY: Uint8Array =
  * enough (64 box-stream packets) that per-pass overhead is negligible.
  */
 export const MAX_ENCODE_BATCH_BYTES = 256 * 1024
+
+/**
+ * How long hanging up on a peer that failed the handshake may wait for the transport to take our
+ * last bytes (at most one handshake message) before the connection is aborted instead.
+ */
+export const HANG_UP_TIMEOUT_MS = 1000

@@ -11,6 +11,8 @@
 import type { Logger, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
+import { HandshakeError, HandshakeTimeoutError } from '../errors.ts'
+import { HANG_UP_TIMEOUT_MS } from './constants.ts'
 import { ChunkQueue } from '../stream/chunks.ts'
 import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../stream/handshake.ts'
 
@@ -39,9 +41,10 @@ export interface TransportEnd {
 
 /**
  * Runs the shared handshake loop over the libp2p stream. On any failure the machine wipes its
- * secrets, the connection is aborted (SHS: a peer that fails or refuses hangs up and writes
- * nothing more) and the typed error is thrown: `AbortError`, `HandshakeTimeoutError`,
- * `HandshakeError`, or the refusal error `checkClient` returned.
+ * secrets, we write nothing more (SHS: a peer that fails or refuses hangs up) and the typed error
+ * is thrown: `AbortError`, `HandshakeTimeoutError`, `HandshakeError`, or the refusal error
+ * `checkClient` returned. A timeout, an abort or a broken transport aborts the raw connection; a
+ * peer that failed the handshake or was refused is hung up on with a close (see `hangUp`).
  */
 export async function runHandshake (
   connection: MessageStream, machine: SecretHandshake, options: HandshakeOptions
@@ -57,7 +60,8 @@ export async function runHandshake (
     abort: (error) => {
       reader.detach()
       log.error('shs %s: handshake failed - %s', machine.role, error.message)
-      connection.abort(refusal ?? error)
+      if (isPeerFailure(error)) hangUp(connection, refusal ?? error, log)
+      else connection.abort(refusal ?? error)
     }
   }
   const authorize = (remotePublicKey: Uint8Array): boolean => {
@@ -76,6 +80,25 @@ export async function runHandshake (
   } catch (err) {
     throw refusal ?? err
   }
+}
+
+/** The peer sent something invalid, hung up, or was refused: not a timeout, abort or broken transport. */
+function isPeerFailure (error: Error): boolean {
+  return error instanceof HandshakeError && !(error instanceof HandshakeTimeoutError)
+}
+
+/**
+ * Closes rather than aborts: both end the connection with nothing more from us, but only a close
+ * reaches the peer on every transport. @libp2p/websockets 10 aborts with WebSocket close code
+ * 1006, which neither `ws` nor a browser may send: the call throws, the socket stays open, and a
+ * browser dialling with the wrong network key would learn nothing until its dial timed out
+ * (test/libp2p/upstream.test.ts). A close that cannot finish in time is cut short by an abort.
+ */
+function hangUp (connection: MessageStream, reason: Error, log: Logger): void {
+  connection.close({ signal: AbortSignal.timeout(HANG_UP_TIMEOUT_MS) }).catch((err: unknown) => {
+    log('shs: hanging up gracefully failed (%s), aborting the connection', (err as Error).message)
+    connection.abort(reason)
+  })
 }
 
 /** Collects the stream's bytes and serves exact-length reads from them. */
