@@ -235,6 +235,29 @@ describe('ShsEncrypter on an in-memory connection', function () {
       assert.equal(server.metrics.value('libp2p_shs_handshake_errors_total'), 1)
       assert.equal(server.metrics.value('libp2p_shs_handshake_successes_total'), 0)
     })
+
+    it('hangs up on a peer with the wrong network key by closing the connection, not aborting it', async () => {
+      // A close reaches the peer on every transport; @libp2p/websockets 10 cannot send an abort
+      // (test/libp2p/upstream.test.ts), so a refused browser would otherwise wait for its dial timeout.
+      const server = await party()
+      const [rawClient, rawServer] = multiaddrConnectionPair()
+      const clientEnded = closeEvent(rawClient)
+      const wrongKey = SecretHandshake.client({
+        keys: keysOf((await party()).privateKey), networkKey: randomBytes(32), remotePublicKey: keysOf(server.privateKey).publicKey
+      })
+      const securing = server.encrypter.secureInbound(rawServer)
+      const action = wrongKey.next()
+      assert.equal(action.type, 'write')
+      rawClient.send(action.type === 'write' ? action.bytes : new Uint8Array(0))
+      await assert.rejects(securing, (err: Error & { code?: string }) => {
+        assert.equal(err.name, 'HandshakeError')
+        assert.match(err.message, /network key/)
+        return true
+      })
+      const ended = await clientEnded
+      assert.equal(ended.error, undefined, 'the client saw a clean close, not a reset')
+      assert.notEqual(rawServer.status, 'aborted')
+    })
   })
 
   describe('the secured stream', () => {
