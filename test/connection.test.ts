@@ -15,7 +15,7 @@ import { incrementNonce } from '../src/boxstream/nonce.ts'
 import { concat, randomPayload } from './helpers/bytes.ts'
 import { SecretCensus } from './helpers/census.ts'
 import { memoryDuplexPair } from './helpers/duplex.ts'
-import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { useLeakChecks } from './helpers/resources.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -351,12 +351,7 @@ describe('connection: one box-stream life cycle for every adapter', function () 
   })
 
   describe('over TCP', () => {
-    let baseline: Map<string, number>
-    beforeEach(async () => {
-      await new Promise((resolve) => setImmediate(resolve))
-      baseline = countResources()
-    })
-    afterEach(async () => { await assertNoLeaks(baseline) })
+    useLeakChecks()
 
     it('sink() settles when the peer aborts while the application\'s source is idle: rejects, closes the source, wipes the key', async () => {
       const census = new SecretCensus()

@@ -22,7 +22,7 @@ const concatAll = (chunks: Uint8Array[]): Uint8Array => concatAllBytes(...chunks
 import { collect, randomPayload } from './helpers/bytes.ts'
 import { memoryDuplexPair } from './helpers/duplex.ts'
 import { HOST, drain, tamperingRelay } from './helpers/adversary.ts'
-import { assertNoLeaks, countResources } from './helpers/resources.ts'
+import { useLeakChecks } from './helpers/resources.ts'
 import { type Kind, SecretCensus } from './helpers/census.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -242,12 +242,7 @@ describe('hygiene', function () {
     })
 
     describe('over TCP, both sides', () => {
-      let baseline: Map<string, number>
-      beforeEach(async () => {
-        await new Promise((resolve) => setImmediate(resolve))
-        baseline = countResources()
-      })
-      afterEach(async () => { await assertNoLeaks(baseline) })
+      useLeakChecks()
 
       it('a full session (handshake, data both ways, goodbye both ways) leaves every key, DH result and key copy zero', async () => {
         census.install()

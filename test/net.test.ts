@@ -8,7 +8,7 @@ import {
   connect, generateKeyPair, listen, type ListenOptions, type Listener
 } from '../src/index.ts'
 import { collect, concat, randomPayload, splitIrregular } from './helpers/bytes.ts'
-import { assertNoLeaks, countResources, waitFor } from './helpers/resources.ts'
+import { useLeakChecks, waitFor } from './helpers/resources.ts'
 import { craftPacket, handRolledAccept, rawServer } from './helpers/adversary.ts'
 
 const serverKeys = generateKeyPair()
@@ -77,19 +77,13 @@ async function rawExchange (port: number, bytes: Uint8Array): Promise<{ reply: U
 
 describe('net: connect and listen over TCP', function () {
   this.timeout(30_000)
-  let baseline: Map<string, number>
   let server: TestServer | undefined
-
-  // Measured after a turn of the event loop, when mocha's own timer for the hook is running,
-  // as it is when afterEach compares.
-  beforeEach(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-  })
-  afterEach(async () => {
-    await server?.listener.close()
-    server = undefined
-    await assertNoLeaks(baseline)
+  const onCleanup = useLeakChecks()
+  beforeEach(() => {
+    onCleanup(async () => {
+      await server?.listener.close()
+      server = undefined
+    })
   })
 
   it('carries several MiB both ways at once and ends cleanly with goodbye both ways', async () => {

@@ -4,11 +4,10 @@
  */
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import { formatId, generateKeyPair } from '../../src/index.ts'
+import { freePort } from '../helpers/resources.ts'
 import { type Sandbox, type ShsProcess, useSandbox } from './helpers.ts'
 
 describe('shs CLI: Scuttlebutt addresses', function () {
@@ -61,7 +60,7 @@ describe('shs CLI: Scuttlebutt addresses', function () {
   })
 
   it('tries the alternatives of an address list in order, and lists each failure when none works', async () => {
-    const closed = await unusedPort()
+    const closed = await freePort()
     const listen = sandbox.start(['listen', '--ws', '127.0.0.1:0', '--keys', server.path])
     listen.child.stdin?.end('second one')
     const ws = await wsAddress(listen)
@@ -102,12 +101,4 @@ describe('shs CLI: Scuttlebutt addresses', function () {
 
 function escape (text: string): string {
   return text.replace(/[+/=.]/g, (c) => `\\${c}`)
-}
-
-async function unusedPort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
-  return port
 }

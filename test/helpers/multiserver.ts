@@ -6,6 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import type { KeyPair } from '../../src/index.ts'
+import { freePort } from './resources.ts'
 
 const require = createRequire(import.meta.url)
 const MultiServer = require('multiserver')
@@ -66,15 +67,6 @@ export async function stockConnect (address: string, shs: unknown): Promise<Pull
   return await new Promise((resolve, reject) => {
     ms.client(address, (err: Error | null, stream: PullDuplex) => { if (err !== null && err !== undefined) reject(err); else resolve(stream) })
   })
-}
-
-async function freePort (): Promise<number> {
-  const { createServer } = await import('node:net')
-  const probe = createServer()
-  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
-  return port
 }
 
 /** Collects a pull source into one Buffer. */

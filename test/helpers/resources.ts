@@ -1,6 +1,9 @@
 /**
- * Leak checks: the sockets, servers and timers alive in this process, from Node's own list.
+ * Leak checks: the sockets, servers and timers alive in this process, from Node's own list; and
+ * a loopback port nothing listens on.
  */
+import { type AddressInfo, createServer } from 'node:net'
+
 const TRACKED = new Set(['TCPSocketWrap', 'TCPServerWrap', 'Timeout'])
 
 export function countResources (): Map<string, number> {
@@ -63,4 +66,13 @@ export async function waitFor (condition: () => boolean, what: string, limitMs =
     if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS))
   }
+}
+
+/** A loopback port that was free a moment ago: for a listener to take, or to be refused on. */
+export async function freePort (): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
+  const { port } = probe.address() as AddressInfo
+  await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
+  return port
 }

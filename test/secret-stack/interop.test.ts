@@ -7,10 +7,9 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { formatId, generateKeyPair, toSsbKeys } from '../../src/index.ts'
+import { freePort } from '../helpers/resources.ts'
 
 const require = createRequire(import.meta.url)
 const { createApp, exercise } = require('../fixtures/ssb-app.cjs')
@@ -56,14 +55,6 @@ class OurApp {
     const [message] = await Promise.race([once(this.child, 'message'), once(this.child, 'exit').then(() => { throw new Error('our app exited') })])
     return message
   }
-}
-
-async function freePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
-  return port
 }
 
 async function appConfig (keys = generateKeyPair(), caps = CAPS, refused: string[] = []): Promise<Record<string, unknown>> {

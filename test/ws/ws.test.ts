@@ -3,7 +3,6 @@
  * ways, wss: with a self-signed certificate, keepalive pings, and address lists.
  */
 import assert from 'node:assert/strict'
-import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { generate } from 'selfsigned'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -12,7 +11,7 @@ import {
   formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket, webSocketDuplex
 } from '../../src/index.ts'
 import { collect, randomPayload, splitIrregular } from '../helpers/bytes.ts'
-import { assertNoLeaks, countResources } from '../helpers/resources.ts'
+import { assertNoLeaks, countResources, freePort, useLeakChecks } from '../helpers/resources.ts'
 import { pull, pullEcho, startStockServer, stockConnect, stockShs } from '../helpers/multiserver.ts'
 
 const serverKeys = generateKeyPair()
@@ -25,12 +24,7 @@ async function echo (stream: SecureStream): Promise<void> {
 
 describe('SHS over WebSocket', function () {
   this.timeout(30_000)
-  let baseline: Map<string, number>
-  beforeEach(async () => {
-    await new Promise((resolve) => setImmediate(resolve))
-    baseline = countResources()
-  })
-  afterEach(async () => { await assertNoLeaks(baseline) })
+  useLeakChecks()
 
   it('ours to ours: 1 MiB both ways at once, ended by goodbye both ways, then the WebSocket closes by itself', async () => {
     const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey }, (stream) => { void echo(stream) })
@@ -224,7 +218,7 @@ describe('SHS over WebSocket', function () {
 
   describe('address lists', () => {
     it('tries the alternatives in order until one completes the handshake', async () => {
-      const closedPort = await unusedPort()
+      const closedPort = await freePort()
       const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey }, (stream) => { void echo(stream) })
       try {
         const address = `${formatNetAddress({ host: '127.0.0.1', port: closedPort }, serverKeys.publicKey)};` +
@@ -238,7 +232,7 @@ describe('SHS over WebSocket', function () {
     })
 
     it('lists every attempt and why it failed when none works', async () => {
-      const closedPort = await unusedPort()
+      const closedPort = await freePort()
       const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: new Uint8Array(32) }, () => {})
       try {
         const address = `${formatNetAddress({ host: '127.0.0.1', port: closedPort }, serverKeys.publicKey)};` +
@@ -256,11 +250,3 @@ describe('SHS over WebSocket', function () {
     })
   })
 })
-
-async function unusedPort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
-  const { port } = probe.address() as AddressInfo
-  await new Promise<void>((resolve) => { probe.close(() => { resolve() }) })
-  return port
-}
