@@ -94,14 +94,17 @@ export class GuardedHandshake {
     }
   }
 
-  /** Calls `stop` when the listener stops or the hello is late (at once if that happened already). */
+  /** Calls `stop` when the listener stops or the hello is late (at once if that happened already); one stopper per handshake. */
   onAbort (stop: () => void): void {
     if (this.#aborted) stop()
     else this.#stop = stop
   }
 
-  /** The same as an AbortSignal, for handshakes that take one (made on demand). */
-  get signal (): AbortSignal {
+  /**
+   * The same as an AbortSignal, for handshakes that take one. A handshake has one stopper: this
+   * takes the place of `onAbort`, so call one of them, once.
+   */
+  abortSignal (): AbortSignal {
     const controller = new AbortController()
     this.onAbort(() => { controller.abort() })
     return controller.signal

@@ -16,8 +16,7 @@ import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { checkTimeout } from '../options.ts'
-import { Deadline } from '../stream/deadline.ts'
-import { runHandshake } from '../stream/handshake.ts'
+import { runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { type GuardedHandshake, ListenGuard } from './listen-guard.ts'
@@ -94,14 +93,11 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       guarded.progress(step)
       callbacks.onHandshakeProgress?.(step, remote)
     }
-    // withDeadline's work, without its two extra async frames per connection.
-    const deadline = new Deadline({ timeout })
-    guarded.onAbort(() => { deadline.abort() })
-    try {
+    // The guard stops the handshake (listener closing, hello late) through its deadline.
+    return await withDeadline({ timeout }, async (deadline) => {
+      guarded.onAbort(() => { deadline.abort() })
       return await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, authorize, progress)
-    } finally {
-      deadline.dispose()
-    }
+    })
   }
 
   /** After the handshake: the stream, watched by the guard, goes to `onStream`. */

@@ -36,16 +36,24 @@ export async function serverHandshake (duplex: ByteDuplex, options: ServerHandsh
   return await withDeadline({ timeout, signal: options.signal }, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, onProgress))
 }
 
-export async function withDeadline<T> (
+/**
+ * Runs `run` under a deadline made of `options` and disposes of it however `run` ends. Not an
+ * async function: a server calls it once per connection, and a `finally` on the promise costs
+ * less than an extra suspended frame.
+ */
+export function withDeadline<T> (
   options: { timeout?: number | undefined, signal?: AbortSignal | undefined },
   run: (deadline: Deadline) => Promise<T>
 ): Promise<T> {
   const deadline = new Deadline(options)
+  let running: Promise<T>
   try {
-    return await run(deadline)
-  } finally {
+    running = run(deadline)
+  } catch (err) {
     deadline.dispose()
+    return Promise.reject(err)
   }
+  return running.finally(() => { deadline.dispose() })
 }
 
 /** What the handshake loop needs from a transport; one implementation per kind of transport. */

@@ -72,7 +72,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,
-      signal: admitted.signal,
+      signal: admitted.abortSignal(),
       // The guard checks the connection caps first; then the application decides.
       authorize: async (publicKey) => await admitted.authorize(publicKey, async () =>
         authorize === undefined ? true : await authorize(publicKey, remote)),
