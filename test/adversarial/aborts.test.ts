@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { type SecureStream, serverHandshake } from '../../src/index.ts'
-import { CLIENT_AUTH_BYTES, ClientSteps, HELLO_BYTES, HOST, ServerSteps, socketAsDuplex } from '../helpers/adversary.ts'
+import { CLIENT_AUTH_BYTES, ClientSteps, HELLO_BYTES, HOST, ServerSteps, sendHelloAndAuth, socketAsDuplex } from '../helpers/adversary.ts'
 import { waitFor } from '../helpers/resources.ts'
 import { NETWORK_KEY, clientKeys, expectCode, isAbortError, serverKeys, useAdversaryFixture } from './fixture.ts'
 
@@ -106,11 +106,7 @@ describe('adversarial peers over TCP', function () {
         let asked = false
         const { port, attempts, controller } = await abortableServer(async () => await new Promise<boolean>((resolve) => { asked = true; decide = resolve }))
         const peer = await rawConnect(port)
-        const steps = new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey)
-        peer.write(steps.hello)
-        const msg2 = await peer.read(HELLO_BYTES)
-        assert.ok(msg2 !== undefined && steps.acceptHello(msg2))
-        peer.write(steps.auth())
+        await sendHelloAndAuth(peer, new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey))
         await waitFor(() => asked, 'authorize to be called')
         await expectAbort(attempts[0], controller, /authorize/)
         decide(true)

@@ -4,7 +4,7 @@ import { mock } from 'node:test'
 import { BoxStreamDecoder, HandshakeTimeoutError, ShsError } from '../../src/index.ts'
 import { concat, randomPayload } from '../helpers/bytes.ts'
 import {
-  ClientSteps, type Drained, HELLO_BYTES, RawPeer, SERVER_ACCEPT_BYTES, ServerSteps, drain, handRolledClient, sealHeader
+  ClientSteps, type Drained, HELLO_BYTES, RawPeer, SERVER_ACCEPT_BYTES, ServerSteps, drain, handRolledClient, sealHeader, sendHelloAndAuth
 } from '../helpers/adversary.ts'
 import { waitFor } from '../helpers/resources.ts'
 import {
@@ -215,11 +215,7 @@ describe('adversarial peers over TCP', function () {
           const server = await startServer({ authorize: async () => await new Promise<boolean>((resolve) => { asked = true; decide = resolve }) })
           onCleanup(() => { decide(false) })
           const peer = await rawConnect(server.port)
-          const steps = new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey)
-          peer.write(steps.hello)
-          const msg2 = await peer.read(HELLO_BYTES)
-          assert.ok(msg2 !== undefined && steps.acceptHello(msg2))
-          peer.write(steps.auth())
+          await sendHelloAndAuth(peer, new ClientSteps(clientKeys, NETWORK_KEY, serverKeys.publicKey))
           await waitFor(() => asked, 'authorize to be called')
           hangUp(peer)
           await sleep(HANG_UP_SETTLE_MS)

@@ -201,14 +201,19 @@ export interface HandRolledConnection {
   session: SessionKeys
 }
 
-/** A client that completes SHS1 by hand over a raw socket and hands over its session keys. */
-export async function handRolledClient (port: number, options: { keys: KeyPair, networkKey: Uint8Array, serverKey: Uint8Array }): Promise<HandRolledConnection> {
-  const peer = await RawPeer.connect(port)
-  const steps = new ClientSteps(options.keys, options.networkKey, options.serverKey)
+/** Messages 1 and 3 from a hand-rolled client (checking message 2 between them): the server now holds the client's identity. */
+export async function sendHelloAndAuth (peer: RawPeer, steps: ClientSteps): Promise<void> {
   peer.write(steps.hello)
   const msg2 = await peer.read(HELLO_BYTES)
   if (msg2 === undefined || !steps.acceptHello(msg2)) throw new Error('hand-rolled client: no valid message 2')
   peer.write(steps.auth())
+}
+
+/** A client that completes SHS1 by hand over a raw socket and hands over its session keys. */
+export async function handRolledClient (port: number, options: { keys: KeyPair, networkKey: Uint8Array, serverKey: Uint8Array }): Promise<HandRolledConnection> {
+  const peer = await RawPeer.connect(port)
+  const steps = new ClientSteps(options.keys, options.networkKey, options.serverKey)
+  await sendHelloAndAuth(peer, steps)
   const msg4 = await peer.read(SERVER_ACCEPT_BYTES)
   if (msg4 === undefined || !steps.acceptServerAccept(msg4)) throw new Error('hand-rolled client: no valid message 4')
   return { peer, session: steps.session() }
