@@ -91,6 +91,9 @@ export interface ShsResult {
   stderr: string
 }
 
+/** A key file the sandbox made, and the identity it holds. */
+export interface KeyFile { path: string, id: string }
+
 export class Sandbox {
   readonly dir: string
   readonly env: NodeJS.ProcessEnv
@@ -124,11 +127,16 @@ export class Sandbox {
   }
 
   /** A new identity; returns its key file path and id. */
-  async keygen (name: string): Promise<{ path: string, id: string }> {
+  async keygen (name: string): Promise<KeyFile> {
     const path = this.path(name)
     const result = await this.run(['keygen', '--out', path])
     if (result.code !== 0) throw new Error(`keygen failed: ${result.stderr}`)
     return { path, id: result.stdout.toString('utf8').trim() }
+  }
+
+  /** A server and a client identity (server.secret, client.secret), made at once. */
+  async keygenPair (): Promise<[server: KeyFile, client: KeyFile]> {
+    return await Promise.all([this.keygen('server.secret'), this.keygen('client.secret')])
   }
 
   async remove (): Promise<void> {

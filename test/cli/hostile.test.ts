@@ -38,12 +38,8 @@ describe('shs CLI: hostile load (issue 10)', function () {
   this.timeout(60_000)
   const sandbox = useSandbox()
 
-  async function identities (): Promise<[{ path: string, id: string }, { path: string, id: string }]> {
-    return await Promise.all([sandbox().keygen('server.secret'), sandbox().keygen('client.secret')])
-  }
-
   it('row 6: SIGTERM to `listen --exec` ends each command and everything it started (no orphans)', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     // The shell prints its own pid and its background job's, then waits: two generations.
     const listen = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path, '--exec', 'sleep 60 & echo "$$ $!"; wait'])
     const { address } = await listen.listening()
@@ -60,7 +56,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('--max-clients caps --exec commands: one more client is refused before message 4, and told the server may be full', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     const listen = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path, '--max-clients', '1', '--exec', 'cat'])
     const { address } = await listen.listening()
     const first = sandbox().start(['connect', address ?? '', '--keys', client.path])
@@ -78,7 +74,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
 
   it('row 7: 100 concurrent requests through `connect --local` and `listen --forward` with default limits all succeed', async () => {
     const REQUESTS = 100
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     const web = http.createServer((request, response) => { response.end(request.url) })
     await new Promise<void>((resolve) => { web.listen(0, '127.0.0.1', resolve) })
     const agent = new http.Agent({ keepAlive: false, maxSockets: REQUESTS })
@@ -106,7 +102,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('row 8: Ctrl-C on `shs connect` while stdin is open sends what it read, then goodbye, and exits 0; the peer sees a clean end', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     const listen = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path])
     // The server sends its file and says goodbye; the client, typing on a terminal, stays open.
     listen.child.stdin?.end('welcome')
@@ -124,7 +120,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('row 8: SIGTERM to `shs connect` after its stdin ended exits 0 at once (goodbye already sent); the same on `listen` in stdio mode', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     const listen = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path])
     const { address } = await listen.listening()
     const payload = Buffer.alloc(100_000, 7)
@@ -140,7 +136,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('--forward gives up on a target that does not accept the connection within --timeout', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     // A listening socket with a backlog of 1 in a stopped process: once its accept queue holds
     // two connections, the kernel drops further SYNs, so a connect there hangs.
     const target = spawn(process.execPath, ['-e', 'require("net").createServer().listen({ port: 0, host: "127.0.0.1", backlog: 1 }, function () { console.log(this.address().port) })'],
@@ -195,7 +191,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('the limit flags are checked: exit 2 with the flag named', async () => {
-    const [server] = await identities()
+    const [server] = await sandbox().keygenPair()
     for (const args of [['--max-pending', '0'], ['--max-per-source', 'x'], ['--max-clients', '-1'], ['--idle-timeout', '1.5']]) {
       const result = await sandbox().run(['listen', '127.0.0.1:0', '--keys', server.path, ...args], '')
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`)
@@ -204,7 +200,7 @@ describe('shs CLI: hostile load (issue 10)', function () {
   })
 
   it('--idle-timeout on listen drops a silent client; the client is told why (exit 5 on the server, 7 on the client)', async () => {
-    const [server, client] = await identities()
+    const [server, client] = await sandbox().keygenPair()
     const listen = sandbox().start(['listen', '127.0.0.1:0', '--keys', server.path, '--idle-timeout', '300'])
     const { address } = await listen.listening()
     const connect = sandbox().start(['connect', address ?? '', '--keys', client.path])

@@ -2,19 +2,19 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
-import { type Sandbox, sha256, useSandbox } from './helpers.ts'
+import { type KeyFile, type Sandbox, sha256, useSandbox } from './helpers.ts'
 
 const MIB = 1024 * 1024
 
 describe('shs CLI: listen and connect', function () {
   const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let server: { path: string, id: string }
-  let client: { path: string, id: string }
+  let server: KeyFile
+  let client: KeyFile
 
   beforeEach(async () => {
     sandbox = currentSandbox()
-    ;[server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
+    ;[server, client] = await sandbox.keygenPair()
   })
 
   it('carries several MB both ways through stdin/stdout, with --progress only where forced', async () => {

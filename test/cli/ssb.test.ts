@@ -8,18 +8,18 @@ import { join } from 'node:path'
 import { generate } from 'selfsigned'
 import { formatId, generateKeyPair } from '../../src/index.ts'
 import { freePort } from '../helpers/resources.ts'
-import { type Sandbox, type ShsProcess, useSandbox } from './helpers.ts'
+import { type KeyFile, type Sandbox, type ShsProcess, useSandbox } from './helpers.ts'
 
 describe('shs CLI: Scuttlebutt addresses', function () {
   this.timeout(30_000)
   const currentSandbox = useSandbox()
   let sandbox: Sandbox
-  let server: { path: string, id: string }
-  let client: { path: string, id: string }
+  let server: KeyFile
+  let client: KeyFile
 
   beforeEach(async () => {
     sandbox = currentSandbox()
-    ;[server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
+    ;[server, client] = await sandbox.keygenPair()
   })
 
   async function wsAddress (listen: ShsProcess): Promise<string> {

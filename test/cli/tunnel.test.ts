@@ -63,7 +63,7 @@ describe('shs CLI: tunnels (listen --forward + connect --local)', function () {
   })
 
   it('carries HTTP requests, one connection each and kept alive, in parallel, with bodies', async () => {
-    const [server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
+    const [server, client] = await sandbox.keygenPair()
     const webPort = (web.address() as AddressInfo).port
     const far = sandbox.start(['listen', '127.0.0.1:0', '--keys', server.path, '--forward', `127.0.0.1:${webPort}`])
     const { address } = await far.listening()
@@ -94,7 +94,7 @@ describe('shs CLI: tunnels (listen --forward + connect --local)', function () {
   })
 
   it('a local connection whose secure connection is refused is closed and logged, and the tunnel lives on', async () => {
-    const [server, client] = await Promise.all([sandbox.keygen('server.secret'), sandbox.keygen('client.secret')])
+    const [server, client] = await sandbox.keygenPair()
     const allowFile = sandbox.path('nobody')
     await writeFile(allowFile, '# nobody is allowed\n')
     const webPort = (web.address() as AddressInfo).port
