@@ -34,7 +34,18 @@ import type { ShsMetrics } from './metrics.ts'
  */
 type ByteList = Parameters<AbstractMessageStream['sendData']>[0]
 
-const RECEIVE_OPTIONS: PushOptions = { exact: false }
+/**
+ * How a chunk the raw connection delivered is opened. The muxer hands its streams views of what
+ * we deliver, never our chunks whole: a plaintext need not own exactly its buffer (the trimming
+ * copy is saved; the rest is zeroed). And the chunk is ours to overwrite: a libp2p connection
+ * hands each received chunk to its listeners and keeps no reference, nor reads into it again
+ * (the muxers keep views of what they receive across reads; noise decrypts in place over the
+ * same chunks). So the plaintext is opened over its ciphertext: no buffer to allocate per chunk,
+ * and the bytes the socket has just written are still in the cache.
+ */
+const RECEIVE_OPTIONS: PushOptions = { reuseInput: true, exact: false }
+/** The handshake's leftover bytes may be views its reader shares: opened into a buffer of their own. */
+const LEFTOVER_OPTIONS: PushOptions = { exact: false }
 
 export interface BoxMessageStreamInit {
   readonly raw: MessageStream
@@ -58,7 +69,7 @@ export class BoxMessageStream extends AbstractMessageStream {
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
 
-  readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
+  readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data, RECEIVE_OPTIONS) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
   readonly #onRawRemoteCloseWrite = (): void => { this.#onTransportEnd(undefined) }
   readonly #onRawClose = (evt: StreamCloseEvent): void => {
@@ -93,7 +104,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     raw.addEventListener('close', this.#onRawClose)
     this.addEventListener('close', () => { this.#release() })
 
-    for (const chunk of init.leftover) this.#receive(chunk)
+    for (const chunk of init.leftover) this.#receive(chunk, LEFTOVER_OPTIONS)
     if (init.transportEnd !== undefined) this.#onTransportEnd(init.transportEnd.error)
   }
 
@@ -138,15 +149,13 @@ export class BoxMessageStream extends AbstractMessageStream {
   }
 
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
-  #receive (data: StreamMessageEvent['data']): void {
+  #receive (data: StreamMessageEvent['data'], options: PushOptions): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
     const connection = this.#connection
     const packetsBefore = connection.packetsReceived
     let queued = false
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
-      // The muxer hands its streams views of what we deliver, never our chunks whole: a chunk
-      // need not own exactly its buffer (the trimming copy is saved; the rest is zeroed).
-      for (const plaintext of connection.receive(chunk, RECEIVE_OPTIONS)) {
+      for (const plaintext of connection.receive(chunk, options)) {
         // As onData() would, but for the whole batch before one dispatch.
         if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
         this.readBuffer.append(plaintext)
