@@ -27,6 +27,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 import type { TransportEnd } from './handshake.ts'
 import type { ShsMetrics } from './metrics.ts'
+import { type SocketWriteQueue, giveBackOutput, kernelSocketOf, takeSpareOutput } from './sealed-output.ts'
 
 /**
  * libp2p's byte list, named through the base class so this file does not depend on whichever
@@ -66,6 +67,8 @@ export class BoxMessageStream extends AbstractMessageStream {
   readonly #raw: MessageStream
   readonly #connection: BoxConnection
   readonly #metrics: ShsMetrics | undefined
+  /** The raw connection's `node:net` socket, when it tells us that a sent buffer is free again. */
+  readonly #socket: SocketWriteQueue | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
 
@@ -90,6 +93,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     })
     this.#raw = raw
     this.#metrics = init.metrics
+    this.#socket = kernelSocketOf(raw)
     // Takes the session over: the session's own key copies are wiped.
     this.#connection = new BoxConnection(session)
     const closeRaw = raw.close.bind(raw)
@@ -108,12 +112,21 @@ export class BoxMessageStream extends AbstractMessageStream {
     if (init.transportEnd !== undefined) this.#onTransportEnd(init.transportEnd.error)
   }
 
-  /** Seals everything queued in one pass and hands it to the raw connection as one write. */
+  /**
+   * Seals everything queued in one pass and hands it to the raw connection as one write, into
+   * the spare buffer of an earlier send when the socket proved it let go of it (see sealed-output.ts).
+   */
   sendData (data: ByteList): SendResult {
     const plaintext = data.byteLength
-    const sealed = this.#connection.send(Array.from(data))
+    const socket = this.#socket
+    const output = socket === undefined ? undefined : takeSpareOutput(BoxConnection.sealedLength(plaintext))
+    const sealed = this.#connection.send(Array.from(data), output)
     this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
-    return { sentBytes: plaintext, canSendMore: this.#raw.send(sealed) }
+    const canSendMore = this.#raw.send(sealed)
+    if (socket !== undefined && this.#raw.writeBufferLength === 0 && socket.writableLength === 0) {
+      giveBackOutput(output !== undefined && sealed.buffer === output.buffer ? output : sealed)
+    }
+    return { sentBytes: plaintext, canSendMore }
   }
 
   sendReset (err: Error): void {
