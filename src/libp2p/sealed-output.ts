@@ -16,7 +16,10 @@ import type { MessageStream } from '@libp2p/interface'
 import { BoxConnection } from '../connection/machine.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 
-/** Smaller sends are sealed into Node's shared 8 KiB pool, which is cheap already. */
+/**
+ * Below this a send is sealed into a buffer of its own size, as over plain TCP: a small send
+ * must not take the spare a large one could use, only to leave it with a socket that is busy.
+ */
 const MIN_REUSED_BYTES = 16 * 1024
 /** The largest sealed batch a send can produce; a spare never needs to be larger. */
 const MAX_REUSED_BYTES = BoxConnection.sealedLength(MAX_ENCODE_BATCH_BYTES)
