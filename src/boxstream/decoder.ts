@@ -191,8 +191,9 @@ export class BoxStreamDecoder {
       } else if (assembled && sink.reuseInput) {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
-        // packet of a chunk can be such a body.
-        const plaintext = new Uint8Array(state.length)
+        // packet of a chunk can be such a body. Its buffer is not zeroed first: the open either
+        // fills all of it or fails, and then the buffer is dropped unread.
+        const plaintext = allocOwned(state.length)
         this.#openBody(packetPart, plaintext, state.mac)
         sink.spilled = plaintext
       } else {

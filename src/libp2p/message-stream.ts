@@ -27,6 +27,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 import type { TransportEnd } from './handshake.ts'
 import type { ShsMetrics } from './metrics.ts'
+import { type SocketWriteQueue, giveBackOutput, kernelSocketOf, takeSpareOutput } from './sealed-output.ts'
 
 /**
  * libp2p's byte list, named through the base class so this file does not depend on whichever
@@ -34,7 +35,18 @@ import type { ShsMetrics } from './metrics.ts'
  */
 type ByteList = Parameters<AbstractMessageStream['sendData']>[0]
 
-const RECEIVE_OPTIONS: PushOptions = { exact: false }
+/**
+ * How a chunk the raw connection delivered is opened. The muxer hands its streams views of what
+ * we deliver, never our chunks whole: a plaintext need not own exactly its buffer (the trimming
+ * copy is saved; the rest is zeroed). And the chunk is ours to overwrite: a libp2p connection
+ * hands each received chunk to its listeners and keeps no reference, nor reads into it again
+ * (the muxers keep views of what they receive across reads; noise decrypts in place over the
+ * same chunks). So the plaintext is opened over its ciphertext: no buffer to allocate per chunk,
+ * and the bytes the socket has just written are still in the cache.
+ */
+const RECEIVE_OPTIONS: PushOptions = { reuseInput: true, exact: false }
+/** The handshake's leftover bytes may be views its reader shares: opened into a buffer of their own. */
+const LEFTOVER_OPTIONS: PushOptions = { exact: false }
 
 export interface BoxMessageStreamInit {
   readonly raw: MessageStream
@@ -55,10 +67,12 @@ export class BoxMessageStream extends AbstractMessageStream {
   readonly #raw: MessageStream
   readonly #connection: BoxConnection
   readonly #metrics: ShsMetrics | undefined
+  /** The raw connection's `node:net` socket, when it tells us that a sent buffer is free again. */
+  readonly #socket: SocketWriteQueue | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
 
-  readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data) }
+  readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data, RECEIVE_OPTIONS) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
   readonly #onRawRemoteCloseWrite = (): void => { this.#onTransportEnd(undefined) }
   readonly #onRawClose = (evt: StreamCloseEvent): void => {
@@ -79,6 +93,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     })
     this.#raw = raw
     this.#metrics = init.metrics
+    this.#socket = kernelSocketOf(raw)
     // Takes the session over: the session's own key copies are wiped.
     this.#connection = new BoxConnection(session)
     const closeRaw = raw.close.bind(raw)
@@ -93,16 +108,25 @@ export class BoxMessageStream extends AbstractMessageStream {
     raw.addEventListener('close', this.#onRawClose)
     this.addEventListener('close', () => { this.#release() })
 
-    for (const chunk of init.leftover) this.#receive(chunk)
+    for (const chunk of init.leftover) this.#receive(chunk, LEFTOVER_OPTIONS)
     if (init.transportEnd !== undefined) this.#onTransportEnd(init.transportEnd.error)
   }
 
-  /** Seals everything queued in one pass and hands it to the raw connection as one write. */
+  /**
+   * Seals everything queued in one pass and hands it to the raw connection as one write, into
+   * the spare buffer of an earlier send when the socket proved it let go of it (see sealed-output.ts).
+   */
   sendData (data: ByteList): SendResult {
     const plaintext = data.byteLength
-    const sealed = this.#connection.send(Array.from(data))
+    const socket = this.#socket
+    const output = socket === undefined ? undefined : takeSpareOutput(BoxConnection.sealedLength(plaintext))
+    const sealed = this.#connection.send(Array.from(data), output)
     this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
-    return { sentBytes: plaintext, canSendMore: this.#raw.send(sealed) }
+    const canSendMore = this.#raw.send(sealed)
+    if (socket !== undefined && this.#raw.writeBufferLength === 0 && socket.writableLength === 0) {
+      giveBackOutput(output !== undefined && sealed.buffer === output.buffer ? output : sealed)
+    }
+    return { sentBytes: plaintext, canSendMore }
   }
 
   sendReset (err: Error): void {
@@ -138,15 +162,13 @@ export class BoxMessageStream extends AbstractMessageStream {
   }
 
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
-  #receive (data: StreamMessageEvent['data']): void {
+  #receive (data: StreamMessageEvent['data'], options: PushOptions): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
     const connection = this.#connection
     const packetsBefore = connection.packetsReceived
     let queued = false
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
-      // The muxer hands its streams views of what we deliver, never our chunks whole: a chunk
-      // need not own exactly its buffer (the trimming copy is saved; the rest is zeroed).
-      for (const plaintext of connection.receive(chunk, RECEIVE_OPTIONS)) {
+      for (const plaintext of connection.receive(chunk, options)) {
         // As onData() would, but for the whole batch before one dispatch.
         if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
         this.readBuffer.append(plaintext)
