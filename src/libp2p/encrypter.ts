@@ -18,6 +18,7 @@ import { type HandshakeOutcome, runHandshake } from './handshake.ts'
 import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
 import { BoxMessageStream } from './message-stream.ts'
 import { type ShsMetrics, registerMetrics } from './metrics.ts'
+import { SpareOutput } from './sealed-output.ts'
 
 export interface ShsInit {
   /**
@@ -46,6 +47,8 @@ export class ShsEncrypter implements ConnectionEncrypter {
   readonly #timeout: number
   readonly #log: Logger
   readonly #metrics: ShsMetrics | undefined
+  /** One send buffer for all of this node's connections to reuse (see sealed-output.ts). */
+  readonly #spareOutput = new SpareOutput()
 
   /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
   constructor (components: ShsComponents, init: ShsInit = {}) {
@@ -118,6 +121,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
       leftover: outcome.leftover,
       transportEnd: outcome.transportEnd,
       metrics: this.#metrics,
+      spareOutput: this.#spareOutput,
       log
     })
     secure.log('secured %s connection with %p', connection.direction, remotePeer)

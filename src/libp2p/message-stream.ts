@@ -27,7 +27,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 import type { TransportEnd } from './handshake.ts'
 import type { ShsMetrics } from './metrics.ts'
-import { type SocketWriteQueue, giveBackOutput, kernelSocketOf, takeSpareOutput } from './sealed-output.ts'
+import { type SocketWriteQueue, type SpareOutput, kernelSocketOf } from './sealed-output.ts'
 
 /**
  * libp2p's byte list, named through the base class so this file does not depend on whichever
@@ -56,6 +56,8 @@ export interface BoxMessageStreamInit {
   /** The raw connection ended before the handshake code let go of it. */
   readonly transportEnd?: TransportEnd | undefined
   readonly metrics?: ShsMetrics | undefined
+  /** The encrypter's spare send buffer, used when the raw connection is a `node:net` socket. */
+  readonly spareOutput?: SpareOutput | undefined
   /**
    * The connection's `shs` logger, when the encrypter made one for the handshake already: a new
    * scope costs a debug instance (and a tty check) per connection.
@@ -69,6 +71,7 @@ export class BoxMessageStream extends AbstractMessageStream {
   readonly #metrics: ShsMetrics | undefined
   /** The raw connection's `node:net` socket, when it tells us that a sent buffer is free again. */
   readonly #socket: SocketWriteQueue | undefined
+  readonly #spareOutput: SpareOutput | undefined
   /** We asked the raw connection to close: its end is then expected, not a truncation. */
   #closingTransport = false
 
@@ -93,7 +96,8 @@ export class BoxMessageStream extends AbstractMessageStream {
     })
     this.#raw = raw
     this.#metrics = init.metrics
-    this.#socket = kernelSocketOf(raw)
+    this.#spareOutput = init.spareOutput
+    this.#socket = this.#spareOutput === undefined ? undefined : kernelSocketOf(raw)
     // Takes the session over: the session's own key copies are wiped.
     this.#connection = new BoxConnection(session)
     const closeRaw = raw.close.bind(raw)
@@ -119,12 +123,13 @@ export class BoxMessageStream extends AbstractMessageStream {
   sendData (data: ByteList): SendResult {
     const plaintext = data.byteLength
     const socket = this.#socket
-    const output = socket === undefined ? undefined : takeSpareOutput(BoxConnection.sealedLength(plaintext))
+    const spares = this.#spareOutput
+    const output = socket === undefined ? undefined : spares?.take(BoxConnection.sealedLength(plaintext))
     const sealed = this.#connection.send(Array.from(data), output)
     this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
     const canSendMore = this.#raw.send(sealed)
     if (socket !== undefined && this.#raw.writeBufferLength === 0 && socket.writableLength === 0) {
-      giveBackOutput(output !== undefined && sealed.buffer === output.buffer ? output : sealed)
+      spares?.giveBack(output !== undefined && sealed.buffer === output.buffer ? output : sealed)
     }
     return { sentBytes: plaintext, canSendMore }
   }

@@ -47,26 +47,29 @@ export function kernelSocketOf (raw: MessageStream): SocketWriteQueue | undefine
 }
 
 /**
- * The one spare buffer, shared by every connection of the process: a connection keeps none
- * while idle. Sharing is safe because a buffer is only ever taken, sealed into, sent and given
- * back within one synchronous send; a send nested in it finds no spare and allocates its own.
+ * One spare buffer, shared by every connection of one encrypter (one libp2p node): a connection
+ * keeps none while idle. Sharing is safe because a buffer is only ever taken, sealed into, sent
+ * and given back within one synchronous send; a send nested in it finds no spare and allocates
+ * its own.
  */
-let spare: Uint8Array | undefined
+export class SpareOutput {
+  #spare: Uint8Array | undefined
 
-/** A buffer to seal `sealedLength` bytes into, or undefined for a fresh allocation. */
-export function takeSpareOutput (sealedLength: number): Uint8Array | undefined {
-  if (spare === undefined || sealedLength < MIN_REUSED_BYTES || spare.byteLength < sealedLength) return undefined
-  const buffer = spare
-  spare = undefined
-  return buffer
-}
+  /** A buffer to seal `sealedLength` bytes into, or undefined for a fresh allocation. */
+  take (sealedLength: number): Uint8Array | undefined {
+    const spare = this.#spare
+    if (spare === undefined || sealedLength < MIN_REUSED_BYTES || spare.byteLength < sealedLength) return undefined
+    this.#spare = undefined
+    return spare
+  }
 
-/**
- * `buffer` (one that owns its whole memory) was sent and provably let go: keep it for the next
- * send, unless a larger spare is kept already.
- */
-export function giveBackOutput (buffer: Uint8Array): void {
-  if (buffer.byteLength < MIN_REUSED_BYTES || buffer.byteLength > MAX_REUSED_BYTES) return
-  if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) return
-  if (spare === undefined || spare.byteLength < buffer.byteLength) spare = buffer
+  /**
+   * `buffer` (one that owns its whole memory) was sent and provably let go: keep it for the next
+   * send, unless a larger spare is kept already.
+   */
+  giveBack (buffer: Uint8Array): void {
+    if (buffer.byteLength < MIN_REUSED_BYTES || buffer.byteLength > MAX_REUSED_BYTES) return
+    if (buffer.byteOffset !== 0 || buffer.byteLength !== buffer.buffer.byteLength) return
+    if (this.#spare === undefined || this.#spare.byteLength < buffer.byteLength) this.#spare = buffer
+  }
 }

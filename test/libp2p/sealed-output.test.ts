@@ -12,7 +12,7 @@ import type { Connection, MessageStream, MultiaddrConnection, Upgrader } from '@
 import { defaultLogger } from '@libp2p/logger'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { giveBackOutput, kernelSocketOf, takeSpareOutput } from '../../src/libp2p/sealed-output.ts'
+import { SpareOutput, kernelSocketOf } from '../../src/libp2p/sealed-output.ts'
 
 const KiB = 1024
 const LARGE_SEND = 64 * KiB
@@ -23,18 +23,7 @@ function rawWith (socket: unknown): MessageStream {
   return { socket } as unknown as MessageStream
 }
 
-/** The smallest send a spare serves, so asking for it takes any spare there is. */
-const SMALLEST_REUSED_SEND = 16 * KiB
-
-/** Empties the process-wide spare, whatever earlier tests left in it. */
-function drainSpare (): void {
-  takeSpareOutput(SMALLEST_REUSED_SEND)
-}
-
 describe('libp2p sealed output buffers', () => {
-  beforeEach(drainSpare)
-  afterEach(drainSpare)
-
   it('trusts only a node:net socket: not a lookalike with writableLength, nor a stream that hands its chunks on', () => {
     assert.equal(kernelSocketOf(rawWith(undefined)), undefined)
     assert.equal(kernelSocketOf(rawWith({ writableLength: 0 })), undefined)
@@ -70,23 +59,25 @@ describe('libp2p sealed output buffers', () => {
   })
 
   it('hands a spare to one send at a time, only to a large send it fits', () => {
+    const spares = new SpareOutput()
     const buffer = new Uint8Array(LARGE_SEND + KiB)
-    giveBackOutput(buffer)
-    assert.equal(takeSpareOutput(SMALL_SEND), undefined, 'small sends use the shared pool')
-    assert.equal(takeSpareOutput(buffer.byteLength + 1), undefined, 'too small for this send')
-    assert.equal(takeSpareOutput(LARGE_SEND), buffer)
-    assert.equal(takeSpareOutput(LARGE_SEND), undefined, 'taken: no second send gets it')
+    spares.giveBack(buffer)
+    assert.equal(spares.take(SMALL_SEND), undefined, 'small sends use the shared pool')
+    assert.equal(spares.take(buffer.byteLength + 1), undefined, 'too small for this send')
+    assert.equal(spares.take(LARGE_SEND), buffer)
+    assert.equal(spares.take(LARGE_SEND), undefined, 'taken: no second send gets it')
   })
 
   it('keeps only buffers that own their memory, and the larger of two', () => {
+    const spares = new SpareOutput()
     const shared = new Uint8Array(4 * LARGE_SEND)
-    giveBackOutput(shared.subarray(LARGE_SEND, 2 * LARGE_SEND + KiB))
-    assert.equal(takeSpareOutput(LARGE_SEND), undefined, 'a view into a larger buffer is never kept')
+    spares.giveBack(shared.subarray(LARGE_SEND, 2 * LARGE_SEND + KiB))
+    assert.equal(spares.take(LARGE_SEND), undefined, 'a view into a larger buffer is never kept')
 
     const smaller = new Uint8Array(LARGE_SEND)
     const larger = new Uint8Array(2 * LARGE_SEND)
-    giveBackOutput(larger)
-    giveBackOutput(smaller)
-    assert.equal(takeSpareOutput(LARGE_SEND), larger)
+    spares.giveBack(larger)
+    spares.giveBack(smaller)
+    assert.equal(spares.take(LARGE_SEND), larger)
   })
 })
