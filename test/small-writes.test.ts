@@ -75,6 +75,46 @@ describe('small writes', function () {
       assert.equal(transport.writes[1]?.byteLength, BoxConnection.sealedLength(30_000))
     })
 
+    it('keeps small and large gathered writes in order, batch after batch, and after a pause', async () => {
+      const [ours, theirs] = sessions()
+      const transport = heldTransport()
+      const outbox = new Outbox(new BoxConnection(ours), transport)
+      // Small writes are copied as they are gathered, large ones kept by reference: mixed, and
+      // enough of them for several full batches, each gathered while the one before is in flight.
+      const sizes = [1, 100, 5000, 37, 4095, 4096, 1, 9000, 250, 250, 65_000, 3, 700]
+      const written: Uint8Array[] = []
+      const writeAll = async (rounds: number): Promise<void> => {
+        for (let round = 0; round < rounds; round++) {
+          for (const size of sizes) {
+            const chunk = randomPayload(size)
+            written.push(chunk)
+            const room = outbox.write(chunk)
+            if (room === undefined) continue
+            transport.take()
+            await room
+          }
+        }
+      }
+      await writeAll(12)
+      const batches = transport.writes.length
+      assert.ok(batches > 10, `${batches} writes for ${written.length} chunks: the test must span many batches`)
+      // The write in flight taken (the gathered batch goes out), then that one: nothing is
+      // gathered behind it any more, so the burst is over and the next write goes out at once.
+      transport.take()
+      transport.take()
+      const idle = transport.writes.length
+      assert.equal(outbox.write(written[0] as Uint8Array), undefined)
+      written.push(written[0] as Uint8Array)
+      assert.equal(transport.writes.length, idle + 1, 'after the burst a write goes out at once')
+      await writeAll(2)
+      outbox.flush()
+      const { plaintext } = opened(transport.writes, theirs)
+      const expected = concat(written)
+      assert.equal(plaintext.byteLength, expected.byteLength)
+      // Compared whole (a deepEqual diff of a megabyte would swamp the report).
+      assert.ok(Buffer.from(plaintext).equals(expected), 'the writes arrive whole and in order')
+    })
+
     it('holds the writer once a batch is full, and lets it go on when the transport takes the write before it', async () => {
       const [ours, theirs] = sessions()
       const transport = heldTransport()

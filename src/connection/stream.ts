@@ -209,10 +209,14 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     const connection = this.#connection
     const transport = this.#transport as StreamTransport
     const outbox = new Outbox(connection, transport)
+    // Looked up once, as for-await does (ECMA-262, GetIterator keeps [[NextMethod]]): each sink's
+    // source usually has a map of its own (every async generator function makes one), so a
+    // lookup per chunk would see a new map per connection and keep this loop deoptimizing.
+    const next = iterator.next as () => Promise<IteratorResult<Chunk>> | IteratorResult<Chunk>
     return new Promise<void>((resolve, reject) => {
       const pull = (): void => {
         try {
-          Promise.resolve(iterator.next()).then(take, reject)
+          Promise.resolve(next.call(iterator)).then(take, reject)
         } catch (err) {
           reject(err)
         }
