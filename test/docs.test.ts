@@ -21,6 +21,19 @@ describe('docs', () => {
     assert.deepEqual(quickStart[1]?.trimEnd().split('\n'), ['npm install && npm run demo', 'npm install && npm test'])
   })
 
+  it('every npm script that runs this repository\'s TypeScript works before a build: it resolves the crypto backend from src/', () => {
+    // package.json's #crypto-backend points at dist/ unless the shs-source condition is set, and
+    // dist/ exists only after `npm test` or `npm run build`: `npm install && npm run demo` on a
+    // fresh clone would fail to load the backend. (.mocharc.cjs sets the condition for npm test.)
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
+    const runsTypeScript = Object.entries(scripts).filter(([, command]) => /^(node|mocha)\b[^&|;]*\.ts\b/.test(command))
+    assert.ok(runsTypeScript.some(([name]) => name === 'demo'), 'the demo is among them')
+    const withoutSource = runsTypeScript
+      .filter(([, command]) => !/--conditions=shs-source|--node-option conditions=shs-source/.test(command))
+      .map(([name]) => name)
+    assert.deepEqual(withoutSource, [])
+  })
+
   it(`the README is a front page: at most ${README_MAX_LINES} lines, linking every guide in docs/`, () => {
     const readme = read('README.md')
     assert.ok(readme.split('\n').length <= README_MAX_LINES, `${readme.split('\n').length} lines`)

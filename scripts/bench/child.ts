@@ -20,7 +20,7 @@ const EXIT_GRACE_MS = 5000
 const PEER = fileURLToPath(new URL('./peer.ts', import.meta.url))
 
 export function startChild (args: readonly string[]): Child {
-  const child: ChildProcess = fork(PEER, [...args], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child: ChildProcess = fork(PEER, [...args], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const inbox: Message[] = []
   const waiting: Array<{ resolve: (message: Message) => void, reject: (err: Error) => void }> = []
   let exitError: Error | undefined

@@ -78,6 +78,7 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
       seal: async () => measureSeal(bytes),
       open: async () => measureOpen(bytes),
       headers: async () => measureHeaderBoxes(bytes),
+      'header opens': async () => measureHeaderBoxes(bytes, 'open'),
       ...Object.fromEntries((['tcp', 'ours', 'reference'] as const).flatMap((impl) => ['one', 'two'].map((where) =>
         [`${impl} ${where}`, transfer(impl, bytes, BULK_WRITE_BYTES)])))
     })
@@ -112,6 +113,12 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
       peer: { name: 'reference', samples: series('reference two') },
       bound: { name: '1 / (1/open + 1/TCP two processes)', samples: perRun(serial, series('open'), series('tcp two')) },
       goals: [{ of: 'bound', compare: '>=', target: 0.8 }]
+    })
+    // The receiving process also opens each packet's header box, which the bound above leaves out.
+    report.add({
+      label: 'box stream over TCP, two processes, header opens counted', unit, ours: series('ours two'),
+      bound: { name: '1 / (1/open + 1/header opens + 1/TCP two processes)', samples: perRun(serial, series('open'), series('header opens'), series('tcp two')) },
+      remark: 'informational: the bound the protocol allows the receiver'
     })
   } finally {
     await servers.close()
