@@ -59,29 +59,57 @@ function sessionFrom (parts: {
   }
 }
 
-/** The client's half of SHS1, one public step at a time. */
-export class ClientSteps {
+/** What both halves of SHS1 hold: the identities, the ephemeral key, both hellos and the three shared secrets. */
+abstract class Steps {
   readonly keys: KeyPair
   readonly networkKey: Uint8Array
-  readonly serverKey: Uint8Array
   readonly ephemeral: CurveKeyPair = generateCurveKeyPair()
   readonly hello: Uint8Array
-  serverHello?: Uint8Array
+  /** The other side's hello (message 2 for the client, message 1 for the server). */
+  remoteHello?: Uint8Array
   ab?: Uint8Array
   aB?: Uint8Array
   Ab?: Uint8Array
 
-  constructor (keys: KeyPair, networkKey: Uint8Array, serverKey: Uint8Array) {
+  constructor (keys: KeyPair, networkKey: Uint8Array) {
     this.keys = keys
     this.networkKey = networkKey
-    this.serverKey = serverKey
     this.hello = helloFor(networkKey, this.ephemeral.publicKey)
   }
 
+  /** Checks the other side's hello and keeps it: its ephemeral key, or undefined if the MAC is wrong. */
+  protected takeHello (hello: Uint8Array): Uint8Array | undefined {
+    const remoteEphemeral = helloEphemeral(this.networkKey, hello)
+    if (remoteEphemeral !== undefined) this.remoteHello = hello.slice()
+    return remoteEphemeral
+  }
+
+  protected sessionWith (remoteKey: Uint8Array): SessionKeys {
+    return sessionFrom({
+      networkKey: this.networkKey,
+      ab: required(this.ab, 'ab'),
+      aB: required(this.aB, 'aB'),
+      Ab: required(this.Ab, 'Ab'),
+      localKey: this.keys.publicKey,
+      remoteKey,
+      localHello: this.hello,
+      remoteHello: required(this.remoteHello, 'the other side\'s hello')
+    })
+  }
+}
+
+/** The client's half of SHS1, one public step at a time. */
+export class ClientSteps extends Steps {
+  readonly serverKey: Uint8Array
+
+  constructor (keys: KeyPair, networkKey: Uint8Array, serverKey: Uint8Array) {
+    super(keys, networkKey)
+    this.serverKey = serverKey
+  }
+
   acceptHello (msg2: Uint8Array): boolean {
-    const serverEphemeral = helloEphemeral(this.networkKey, msg2)
+    const serverEphemeral = this.takeHello(msg2)
     if (serverEphemeral === undefined) return false
-    this.serverHello = msg2.slice()
     this.ab = diffieHellman(this.ephemeral.secretKey, serverEphemeral)
     this.aB = diffieHellman(this.ephemeral.secretKey, curvePublicKey(this.serverKey))
     return true
@@ -103,7 +131,7 @@ export class ClientSteps {
   }
 
   acceptServerAccept (msg4: Uint8Array): boolean {
-    const serverEphemeral = required(this.serverHello, 'message 2').subarray(32)
+    const serverEphemeral = required(this.remoteHello, 'message 2').subarray(32)
     this.Ab = diffieHellman(curveSecretKey(this.keys.secretKey), serverEphemeral)
     const key = sha256(this.networkKey, required(this.ab, 'ab'), required(this.aB, 'aB'), this.Ab)
     const signature = openOnce(key, msg4)
@@ -113,42 +141,18 @@ export class ClientSteps {
   }
 
   session (): SessionKeys {
-    return sessionFrom({
-      networkKey: this.networkKey,
-      ab: required(this.ab, 'ab'),
-      aB: required(this.aB, 'aB'),
-      Ab: required(this.Ab, 'Ab'),
-      localKey: this.keys.publicKey,
-      remoteKey: this.serverKey,
-      localHello: this.hello,
-      remoteHello: required(this.serverHello, 'message 2')
-    })
+    return this.sessionWith(this.serverKey)
   }
 }
 
 /** The server's half of SHS1, one public step at a time. */
-export class ServerSteps {
-  readonly keys: KeyPair
-  readonly networkKey: Uint8Array
-  readonly ephemeral: CurveKeyPair = generateCurveKeyPair()
-  readonly hello: Uint8Array
-  clientHello?: Uint8Array
+export class ServerSteps extends Steps {
   clientKey?: Uint8Array
   clientAuthPayload?: Uint8Array
-  ab?: Uint8Array
-  aB?: Uint8Array
-  Ab?: Uint8Array
-
-  constructor (keys: KeyPair, networkKey: Uint8Array) {
-    this.keys = keys
-    this.networkKey = networkKey
-    this.hello = helloFor(networkKey, this.ephemeral.publicKey)
-  }
 
   acceptHello (msg1: Uint8Array): boolean {
-    const clientEphemeral = helloEphemeral(this.networkKey, msg1)
+    const clientEphemeral = this.takeHello(msg1)
     if (clientEphemeral === undefined) return false
-    this.clientHello = msg1.slice()
     this.ab = diffieHellman(this.ephemeral.secretKey, clientEphemeral)
     this.aB = diffieHellman(curveSecretKey(this.keys.secretKey), clientEphemeral)
     return true
@@ -183,16 +187,7 @@ export class ServerSteps {
   }
 
   session (): SessionKeys {
-    return sessionFrom({
-      networkKey: this.networkKey,
-      ab: required(this.ab, 'ab'),
-      aB: required(this.aB, 'aB'),
-      Ab: required(this.Ab, 'Ab'),
-      localKey: this.keys.publicKey,
-      remoteKey: required(this.clientKey, 'the client key'),
-      localHello: this.hello,
-      remoteHello: required(this.clientHello, 'message 1')
-    })
+    return this.sessionWith(required(this.clientKey, 'the client key'))
   }
 }
 
