@@ -110,16 +110,7 @@ export async function rawServer (handle: (peer: RawPeer) => Promise<void>): Prom
     done.catch(() => {})
     handled.push(done)
   })
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    peers,
-    handled,
-    close: async () => {
-      for (const peer of peers) peer.destroy()
-      await new Promise<void>((resolve) => server.close(() => { resolve() }))
-    }
-  }
+  return { ...await listenOnLoopback(server, () => { for (const peer of peers) peer.destroy() }), peers, handled }
 }
 
 export interface Relay {
@@ -165,13 +156,16 @@ export async function tamperingRelay (targetPort: number, tamper: { direction: '
     forward(inbound, outbound, 'toServer')
     forward(outbound, inbound, 'toClient')
   })
+  return { ...await listenOnLoopback(server, () => { for (const socket of sockets) socket.destroy() }), counts, captured }
+}
+
+/** Starts `server` on a free loopback port; `close` drops its connections (`dropAll`) and stops it. */
+async function listenOnLoopback (server: net.Server, dropAll: () => void): Promise<{ port: number, close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
   return {
     port: (server.address() as net.AddressInfo).port,
-    counts,
-    captured,
     close: async () => {
-      for (const socket of sockets) socket.destroy()
+      dropAll()
       await new Promise<void>((resolve) => server.close(() => { resolve() }))
     }
   }
