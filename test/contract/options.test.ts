@@ -11,7 +11,10 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser } from 'puppeteer-core'
-import { SSB_NETWORK_KEY, generateKeyPair, listenWebSocket } from '../../src/index.ts'
+import {
+  ConnectionError, InvalidKeyError, MAX_ADDRESS_ALTERNATIVES, SSB_NETWORK_KEY, ShsError, asKeyPair, connect, formatKey, generateKeyPair, listen, listenWebSocket
+} from '../../src/index.ts'
+import { useLeakChecks } from '../helpers/resources.ts'
 import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
 import type { PageFuzzCase } from '../browser/contract-entry.ts'
 import type { CaseResult } from './fuzz/run.ts'
@@ -87,5 +90,35 @@ describe('contract: the browser\'s connectWebSocket, every option with every hos
     assert.equal(cases.length, 8 * 9)
     const wrong = cases.filter((c) => c.outcome !== 'typed' || !c.named || c.socketsOpened > 0)
     assert.deepEqual(wrong.map((c) => `${c.option}=${c.value}: ${c.outcome}${c.named ? '' : ' (unnamed)'}, ${c.socketsOpened} sockets; ${c.detail}`), [])
+  })
+})
+
+describe('contract: misuse the option ranges do not catch', function () {
+  this.timeout(20_000)
+  const onCleanup = useLeakChecks()
+  const serverKeys = generateKeyPair()
+
+  it('a key pair whose secret key\'s seed derives another public key is refused at the call, naming the option', async () => {
+    const other = generateKeyPair()
+    // The secret key's second half (a copy of the public key) matches; its seed does not.
+    const forged = { publicKey: serverKeys.publicKey, secretKey: new Uint8Array([...other.secretKey.subarray(0, 32), ...serverKeys.publicKey]) }
+    assert.throws(() => asKeyPair(forged), (err: unknown) => err instanceof InvalidKeyError && err.option === 'keys' && /seed/.test(err.message))
+    await assert.rejects(connect({ host: '127.0.0.1', port: 1, keys: forged, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey }),
+      (err: unknown) => err instanceof InvalidKeyError && err.option === 'keys')
+  })
+
+  for (const [name, start] of Object.entries({ listen, listenWebSocket })) {
+    it(`${name} on a port in use rejects with a ConnectionError that says so, and nothing crashes`, async () => {
+      const taken = await listen({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, () => {})
+      onCleanup(taken.close)
+      await assert.rejects(start({ port: taken.address().port, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, () => {}),
+        (err: unknown) => err instanceof ConnectionError && /EADDRINUSE/.test(err.message) && /port is taken/.test(err.message))
+    })
+  }
+
+  it('connect({ address }) refuses an address of more alternatives than it tries, before dialling any', async () => {
+    const alternatives = Array.from({ length: MAX_ADDRESS_ALTERNATIVES + 1 }, (_, i) => `net:127.0.0.1:${i + 1}~shs:${formatKey(serverKeys.publicKey)}`)
+    await assert.rejects(connect({ address: alternatives.join(';'), keys: generateKeyPair(), networkKey: SSB_NETWORK_KEY }),
+      (err: unknown) => err instanceof ShsError && err.code === 'ERR_SHS_INVALID_ADDRESS' && err.message.length < 300)
   })
 })
