@@ -86,7 +86,7 @@ function answerOnce (ready: Promise<void>): PullSource {
 }
 
 /** Connects and runs the client handshake; resolves with the box stream and its socket. */
-async function open (target: Target): Promise<{ stream: PullDuplex, socket: net.Socket }> {
+export async function open (target: Target): Promise<{ stream: PullDuplex, socket: net.Socket }> {
   return await new Promise((resolve, reject) => {
     const socket = net.connect({ port: target.port, host: HOST, noDelay: true })
     socket.on('error', ignore)
