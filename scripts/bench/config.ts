@@ -2,7 +2,9 @@
  * Options of `npm run bench` and the sizes every section uses. The defaults follow issue 14
  * (256 MiB per throughput run, medians of 5 runs, 16 clients); `--quick` is a smoke run.
  *
- *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE]
+ *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE] [--trace]
+ *
+ * `--trace`: the round-trips section logs the chunks of its first connection of each kind at 100 ms.
  */
 import { parseArgs } from 'node:util'
 
@@ -12,7 +14,7 @@ export const MS_PER_SECOND = 1000
 export const US_PER_MS = 1000
 export const HOST = '127.0.0.1'
 
-export const SECTIONS = ['throughput', 'small-writes', 'libp2p', 'handshake', 'memory'] as const
+export const SECTIONS = ['throughput', 'small-writes', 'libp2p', 'handshake', 'memory', 'round-trips'] as const
 export type SectionName = typeof SECTIONS[number]
 
 export interface BenchConfig {
@@ -35,6 +37,7 @@ export interface BenchConfig {
   readonly idleConnections: number
   readonly only: ReadonlySet<SectionName>
   readonly jsonPath: string | undefined
+  readonly trace: boolean
 }
 
 const FULL = { runs: 5, mib: 256, smallMiB: 16, roundTrips: 500, pairs: 200, warmupMs: 300, windowMs: 1500, idle: 1000 }
@@ -49,7 +52,8 @@ export function parseConfig (argv: readonly string[] = process.argv.slice(2)): B
       runs: { type: 'string' },
       mib: { type: 'string' },
       only: { type: 'string' },
-      json: { type: 'string' }
+      json: { type: 'string' },
+      trace: { type: 'boolean', default: false }
     }
   })
   const quick = values.quick === true
@@ -70,7 +74,8 @@ export function parseConfig (argv: readonly string[] = process.argv.slice(2)): B
     loadWindowMs: size.windowMs,
     idleConnections: size.idle,
     only: new Set(only as SectionName[]),
-    jsonPath: values.json
+    jsonPath: values.json,
+    trace: values.trace === true
   }
 }
 

@@ -22,8 +22,8 @@ import { interleave, perRun, serial, summarize } from './stats.ts'
 import { ONE_BYTE, writes } from './transports/types.ts'
 
 type Encrypter = NonNullable<Libp2pOptions['connectionEncrypters']>[number]
-const ENCRYPTERS = { shs: () => shs(), noise: () => noise(), plaintext: () => plaintext() } as const
-type EncrypterName = keyof typeof ENCRYPTERS
+export const ENCRYPTERS = { shs: () => shs(), noise: () => noise(), plaintext: () => plaintext() } as const
+export type EncrypterName = keyof typeof ENCRYPTERS
 
 const WRITE_BYTES = 64 * KiB
 /**
@@ -34,7 +34,8 @@ const WRITE_BYTES = 64 * KiB
 const DIALS_PER_RUN = 9
 const SINK_PROTOCOL = '/shs-bench/sink/1.0.0'
 
-async function createNode (encrypter: Encrypter, listen: boolean): Promise<Libp2p> {
+/** A TCP + yamux node with one encrypter and the bench's sink protocol; `listen`: on a free loopback port. */
+export async function createNode (encrypter: Encrypter, listen: boolean): Promise<Libp2p> {
   const node = await createLibp2p({
     addresses: { listen: listen ? [`/ip4/${HOST}/tcp/0`] : [] },
     transports: [tcp()],

@@ -7,7 +7,7 @@ import os from 'node:os'
 import type { BenchConfig } from './config.ts'
 import { type Summary, summarize } from './stats.ts'
 
-export type Unit = 'MiB/s' | 'ms' | 'µs' | 'per s' | 'KiB'
+export type Unit = 'MiB/s' | 'ms' | 'µs' | 'per s' | 'KiB' | 'RTT'
 
 export interface Series {
   /** How the table names it: "reference", "noise", "1 / (1/open + 1/TCP)". */
@@ -68,7 +68,7 @@ const WHOLE_ABOVE = 100
 
 function formatNumber (value: number, unit: Unit): string {
   if (Number.isNaN(value)) return 'n/a'
-  if (unit === 'KiB') return value.toFixed(2)
+  if (unit === 'KiB' || unit === 'RTT') return value.toFixed(2)
   if (unit === 'ms' || unit === 'µs') return value.toPrecision(3)
   return value >= WHOLE_ABOVE ? value.toFixed(0) : value.toFixed(1)
 }

@@ -14,6 +14,7 @@ import { measureHandshakes } from './handshake.ts'
 import { measureLibp2p } from './libp2p.ts'
 import { measureMemory } from './memory.ts'
 import { Report, formatTable, toJson } from './report.ts'
+import { measureRoundTrips } from './round-trips.ts'
 import { measureSmallWrites, measureThroughput } from './throughput.ts'
 
 const SECTIONS: Readonly<Record<SectionName, (config: BenchConfig, report: Report) => Promise<void>>> = {
@@ -21,7 +22,8 @@ const SECTIONS: Readonly<Record<SectionName, (config: BenchConfig, report: Repor
   'small-writes': measureSmallWrites,
   libp2p: measureLibp2p,
   handshake: measureHandshakes,
-  memory: measureMemory
+  memory: measureMemory,
+  'round-trips': measureRoundTrips
 }
 
 /** A section still running after this long is given up (noted), so the bench always ends. */

@@ -8,10 +8,10 @@ const keys = generateKeyPair()
 /** Above the clients the bench runs at once, so the listener never refuses one as a flood. */
 const MAX_PENDING_HANDSHAKES = 1024
 
-async function serve (mode: ServerMode): Promise<BenchServer> {
+async function serve (mode: ServerMode, host = HOST): Promise<BenchServer> {
   let accepted = 0
   const listener = await listen({
-    host: HOST, port: 0, keys, networkKey, maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
+    host, port: 0, keys, networkKey, maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
     // Every bench client comes from 127.0.0.1, many at once: no per-source cap, no random drop.
     maxPendingPerSource: Infinity, earlyDropFrom: MAX_PENDING_HANDSHAKES
   }, (stream) => {

@@ -37,7 +37,7 @@ export const appKey = Buffer.from(SSB_NETWORK_KEY)
 export const TIMEOUT_MS = 10_000
 export const acceptAll = (_pub: Buffer, cb: Callback<boolean>): void => { cb(null, true) }
 
-async function serve (mode: ServerMode): Promise<BenchServer> {
+async function serve (mode: ServerMode, host = HOST): Promise<BenchServer> {
   const createStream = shs.createServer(keys, acceptAll, appKey, TIMEOUT_MS)
   const sockets = new Set<net.Socket>()
   let accepted = 0
@@ -62,7 +62,7 @@ async function serve (mode: ServerMode): Promise<BenchServer> {
       }
     }), wire)
   })
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   return {
     target: { port: (server.address() as net.AddressInfo).port, publicKey: keys.publicKey },
     accepted: () => accepted,
@@ -86,7 +86,7 @@ function answerOnce (ready: Promise<void>): PullSource {
 }
 
 /** Connects and runs the client handshake; resolves with the box stream and its socket. */
-async function open (target: Target): Promise<{ stream: PullDuplex, socket: net.Socket }> {
+export async function open (target: Target): Promise<{ stream: PullDuplex, socket: net.Socket }> {
   return await new Promise((resolve, reject) => {
     const socket = net.connect({ port: target.port, host: HOST, noDelay: true })
     socket.on('error', ignore)

@@ -3,7 +3,7 @@ import net from 'node:net'
 import { HOST } from '../config.ts'
 import { type BenchServer, ONE_BYTE, type ServerMode, type Target, type Transport, ignore, writes } from './types.ts'
 
-async function serve (mode: ServerMode): Promise<BenchServer> {
+async function serve (mode: ServerMode, host = HOST): Promise<BenchServer> {
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     sockets.add(socket)
@@ -23,7 +23,7 @@ async function serve (mode: ServerMode): Promise<BenchServer> {
   })
   let accepted = 0
   server.on('connection', () => { accepted++ })
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   return {
     target: { port: (server.address() as net.AddressInfo).port, publicKey: new Uint8Array(0) },
     accepted: () => accepted,

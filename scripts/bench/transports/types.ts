@@ -27,7 +27,8 @@ export interface BenchServer {
 }
 
 export interface Transport {
-  serve (mode: ServerMode): Promise<BenchServer>
+  /** Listens on `host` (default 127.0.0.1; the network lab passes an address of its namespaces). */
+  serve (mode: ServerMode, host?: string): Promise<BenchServer>
   /** Connects (not timed), sends `bytes` in writes of `writeBytes` to a sink; ms from the first write to its answer. */
   transfer (target: Target, bytes: number, writeBytes: number): Promise<number>
   /** Connect, handshake and a clean close of both directions, against an echo server. */

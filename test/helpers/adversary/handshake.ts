@@ -130,10 +130,14 @@ export class ClientSteps extends Steps {
     return sealOnce(this.authKey(), this.authPayload())
   }
 
+  /** Ab = DH(A, b): known from message 2 on, so the client holds its session keys before message 4. */
+  deriveAb (): Uint8Array {
+    this.Ab ??= diffieHellman(curveSecretKey(this.keys.secretKey), required(this.remoteHello, 'message 2').subarray(32))
+    return this.Ab
+  }
+
   acceptServerAccept (msg4: Uint8Array): boolean {
-    const serverEphemeral = required(this.remoteHello, 'message 2').subarray(32)
-    this.Ab = diffieHellman(curveSecretKey(this.keys.secretKey), serverEphemeral)
-    const key = sha256(this.networkKey, required(this.ab, 'ab'), required(this.aB, 'aB'), this.Ab)
+    const key = sha256(this.networkKey, required(this.ab, 'ab'), required(this.aB, 'aB'), this.deriveAb())
     const signature = openOnce(key, msg4)
     if (signature === undefined) return false
     const signed = concatBytes(this.networkKey, this.authPayload(), sha256(required(this.ab, 'ab')))
