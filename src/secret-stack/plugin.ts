@@ -1,5 +1,5 @@
 /**
- * A secret-stack 8 plugin that takes the place of `secret-stack/plugins/shs`: it reads the same
+ * A secret-stack 6, 7 or 8 plugin that takes the place of `secret-stack/plugins/shs`: it reads the same
  * config (`caps.shs` or `appKey`, `keys`, `seed`, `timers.handshake`, `timeout`,
  * `multiserverShs`), sets the same `api.id`, `api.publicKey` and `api.shs`, asks `api.auth` about
  * each client, and registers the `shs` transform with `identify`, all on this library's handshake.
@@ -7,6 +7,7 @@
 import { fromString } from 'uint8arrays/from-string'
 import { formatKey } from '../ssb/id.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
+import { inVersion8Layout } from './config.ts'
 
 /** The parts of secret-stack's config this plugin reads. */
 export interface SecretStackShsConfig {
@@ -35,7 +36,9 @@ const HANDSHAKE_TIMEOUT_DEFAULT_MS = 5_000
 export const name = 'multiserver-shs'
 export const version = '1.0.0'
 
-export function init (api: SecretStackApi, config: SecretStackShsConfig): void {
+/** `config` is secret-stack 8's (`{ global, multiserverShs }`) or the flat one of versions 6 and 7. */
+export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretStackShsConfig['global']): void {
+  const config = inVersion8Layout(given)
   const global = config.global
   let timeout = typeof global.timers?.handshake === 'number' && global.timers.handshake > 0
     ? global.timers.handshake
