@@ -12,6 +12,7 @@ import { ShsError } from '../errors.ts'
 import { clientHandshake, serverHandshake } from '../stream/handshake.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
+import { inScuttlebuttWords } from './network-errors.ts'
 import { type PullDuplex, fromPullSource, toPullSource } from './pull.ts'
 import { pullToByteDuplex } from './transport.ts'
 
@@ -160,5 +161,9 @@ function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
 }
 
 async function * asBuffers (source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-  for await (const chunk of source) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  try {
+    for await (const chunk of source) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+  } catch (err) {
+    throw inScuttlebuttWords(err)
+  }
 }

@@ -5,77 +5,28 @@
  * fail alike. For secret-stack 8, and for 6 and 7 (ssb-server's era: ssb-room pins 6.3.0).
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, fork } from 'node:child_process'
-import { once } from 'node:events'
 import { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
-import { formatId, generateKeyPair, toSsbKeys } from '../../src/index.ts'
-import { freePort } from '../helpers/resources.ts'
+import { formatId, generateKeyPair } from '../../src/index.ts'
+import { AppProcess, CAPS, type InProcessApp, type Version, appConfig, closeInProcess, pick, startInProcess } from './app-process.ts'
 
 const require = createRequire(import.meta.url)
-const { createApp, exercise, stockShs } = require('../fixtures/ssb-app.cjs')
+const { exercise, stockShs } = require('../fixtures/ssb-app.cjs')
 
-const CHILD = fileURLToPath(new URL('../fixtures/ssb-child.cjs', import.meta.url))
-const CAPS = Buffer.alloc(32, 42).toString('base64')
 const OTHER_CAPS = Buffer.alloc(32, 43).toString('base64')
 /** MiB each source call carries: the box stream is the same whatever the version, so the older ones carry less. */
 const MIB: Record<Version, number> = { 8: 10, 7: 2, 6: 2 }
 
-type Version = 6 | 7 | 8
-
-interface Started { blocked: boolean, id: string, publicKey: string, shs: string, address: string }
 interface Exercised { remoteId: string, remoteShs: string | undefined, greeting: string, bytes: number, digestMatches: boolean, echoed: string }
-interface StockApp { id: string, getAddress (scope: string): string, close (force: boolean, cb: () => void): void, once (event: string, cb: () => void): void }
 
 /** Our app, in its own process. */
-class OurApp {
-  readonly child: ChildProcess
-  started!: Started
-
-  constructor (loader: 'cjs' | 'esm') {
-    this.child = fork(CHILD, [loader], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  }
-
-  async start (config: Record<string, unknown>): Promise<Started> {
-    this.child.send({ config })
-    const reply = await this.reply() as { started?: Started, error?: { message: string } }
-    if (reply.started === undefined) throw new Error(`our app did not start: ${reply.error?.message ?? 'no reason given'}`)
-    this.started = reply.started
-    return this.started
-  }
-
+class OurApp extends AppProcess {
   async exercise (address: string, mib: number): Promise<Exercised> {
-    this.child.send({ exercise: { address, mib } })
-    const reply = await this.reply() as { result?: Exercised, error?: { message: string, address?: string } }
-    if (reply.error !== undefined) throw Object.assign(new Error(reply.error.message), { address: reply.error.address })
-    return reply.result as Exercised
-  }
-
-  async close (): Promise<void> {
-    if (this.child.connected) this.child.send({ close: true })
-    if (this.child.exitCode === null) await once(this.child, 'exit')
-  }
-
-  private async reply (): Promise<unknown> {
-    const [message] = await Promise.race([once(this.child, 'message'), once(this.child, 'exit').then(() => { throw new Error('our app exited') })])
-    return message
+    return await this.call('exercise', { address, mib }) as Exercised
   }
 }
 
-async function appConfig (version: Version, keys = generateKeyPair(), caps = CAPS, refused: string[] = []): Promise<Record<string, unknown>> {
-  return { version, keys: toSsbKeys(keys), caps, netPort: await freePort(), wsPort: await freePort(), refused }
-}
-
-async function startStock (config: Record<string, unknown>): Promise<StockApp> {
-  const app = createApp({ ...config, shs: stockShs(config.version) }) as StockApp
-  await new Promise<void>((resolve) => { app.once('multiserver:listening', resolve) })
-  return app
-}
-
-function pick (address: string, transport: 'net' | 'ws'): string {
-  const found = address.split(';').find((alternative) => alternative.startsWith(transport === 'net' ? 'net:' : 'ws:'))
-  assert.ok(found !== undefined, `${address} has a ${transport} alternative`)
-  return found
+async function startStock (config: Record<string, unknown>): Promise<InProcessApp> {
+  return await startInProcess(config, stockShs(config.version))
 }
 
 function assertExercised (version: Version, result: Exercised, callerId: string, calleeId: string, mib: number): void {
@@ -99,7 +50,7 @@ describe('shs-transport/secret-stack against the stock secret-stack/plugins/shs'
     for (const loader of loaders) {
       describe(`secret-stack ${version}, our plugin loaded with ${loader === 'cjs' ? 'require' : 'import'}`, () => {
         let ours: OurApp
-        let stock: StockApp
+        let stock: InProcessApp
         const ourKeys = generateKeyPair()
 
         before(async () => {
@@ -109,7 +60,7 @@ describe('shs-transport/secret-stack against the stock secret-stack/plugins/shs'
         })
         after(async () => {
           await ours?.close()
-          if (stock !== undefined) await new Promise<void>((resolve) => { stock.close(true, resolve) })
+          if (stock !== undefined) await closeInProcess(stock)
         })
 
         it('has the same api.id, api.publicKey and api.shs as the stock plugin, and the reference cannot load there', () => {
@@ -140,7 +91,7 @@ describe('shs-transport/secret-stack against the stock secret-stack/plugins/shs'
         const callerKeys = generateKeyPair()
         const refused = refuse ? [formatId(callerKeys.publicKey)] : []
         const ours = new OurApp('cjs')
-        let stock: StockApp | undefined
+        let stock: InProcessApp | undefined
         try {
           if (serverPlugin === 'ours') {
             const server = await ours.start(await appConfig(version, undefined, CAPS, refused))
@@ -154,7 +105,7 @@ describe('shs-transport/secret-stack against the stock secret-stack/plugins/shs'
           return { failed: failure !== undefined, address: failure?.address?.replace(/^net:[^~]+/, 'net:…') }
         } finally {
           await ours.close()
-          if (stock !== undefined) await new Promise<void>((resolve) => { stock?.close(true, resolve) })
+          if (stock !== undefined) await closeInProcess(stock)
         }
       }
 
