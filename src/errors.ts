@@ -47,9 +47,13 @@ export class ShsError extends Error {
 
 /** A key or network key of the wrong size or shape, or one that yields a weak DH result. */
 export class InvalidKeyError extends ShsError {
-  constructor (message: string, code: 'ERR_SHS_INVALID_KEY' | 'ERR_SHS_WEAK_KEY' = 'ERR_SHS_INVALID_KEY') {
+  /** The option that held the key (`keys`, `networkKey`, `remotePublicKey`), when an option did. */
+  readonly option: string | undefined
+
+  constructor (message: string, code: 'ERR_SHS_INVALID_KEY' | 'ERR_SHS_WEAK_KEY' = 'ERR_SHS_INVALID_KEY', option?: string) {
     super(code, message)
     this.name = 'InvalidKeyError'
+    this.option = option
   }
 }
 
@@ -121,6 +125,12 @@ export class CallbackError extends ShsError {
     this.name = 'CallbackError'
     this.callback = callback
   }
+}
+
+/** An established connection that moved no byte either way for `idleTimeout` ms. */
+export function idleTimeoutError (idleTimeout: number): ShsError {
+  return new ShsError('ERR_SHS_IDLE_TIMEOUT', `the connection was closed after no byte moved either way for ${idleTimeout} ms (idleTimeout): ` +
+    'the peer stalled or went away without a word; for long quiet links, send something now and then or raise idleTimeout')
 }
 
 function describe (value: unknown): string {

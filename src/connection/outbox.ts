@@ -1,16 +1,16 @@
 /**
  * The outbound half of a connection's life cycle, in the way a socket's cork works: plaintext the
- * application writes while the transport still holds our previous write is gathered, and sealed
- * in one call once the transport takes that write (the encoder fills whole 4096-byte packets from
- * the gathered chunks). With nothing in flight a write is sealed and sent at once, so a lone
- * keystroke from an interactive session never waits for company.
+ * application writes while the transport still holds our previous write is gathered into one
+ * batch, and the batch goes out as one write once the transport takes that previous write. With
+ * nothing in flight a write is sealed and sent at once, so a lone keystroke from an interactive
+ * session never waits for company.
  *
- * A gathered chunk smaller than a packet's body is copied at once into the batch's staging buffer:
- * the encoder would copy it anyway (it seals each packet from one piece of memory), and a batch of
- * hundreds of small writes then reaches it as a few pieces instead of a list of hundreds, which
- * costs less per write. Larger chunks are held by reference until they are sealed, as a socket
- * holds what is written to it (the application hands a chunk over when it yields it), and sealed
- * from where they are.
+ * Every chunk is used up before the writer is asked for the next one, so an application may
+ * refill its buffer as soon as it yields the next (or a Node `write()` callback fires): whole
+ * packets are sealed from the chunk at once into the batch's buffer, and what is left of it
+ * (less than a packet) is copied into the batch's tail, where it waits for the bytes that
+ * complete its packet. The packets on the wire are the same as if the whole batch were sealed in
+ * one call: full 4096-byte packets, and one short packet at the end of a batch.
  */
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import { BoxConnection } from './machine.ts'
@@ -20,10 +20,10 @@ import { BoxConnection } from './machine.ts'
  * into one pooled 64 KiB transport buffer. Beyond it the transport's backpressure holds the writer.
  */
 export const MAX_GATHERED_BYTES = 64 * 1024
-/** Gathered chunks below this are copied into the staging buffer (see above). */
-const COPY_BELOW_BYTES = MAX_BODY_BYTES
-/** The staging buffer's first size: a burst of a few small writes needs no more. It doubles up to MAX_GATHERED_BYTES. */
-const FIRST_STAGING_BYTES = MAX_BODY_BYTES
+/** A batch's sealed bytes for at most MAX_GATHERED_BYTES of plaintext. */
+const BATCH_CAPACITY = BoxConnection.sealedLength(MAX_GATHERED_BYTES)
+/** A batch whose transport lends no buffer starts this small (a burst of a few small writes needs no more) and doubles. */
+const FIRST_BATCH_CAPACITY = BoxConnection.sealedLength(4 * MAX_BODY_BYTES)
 
 /** What the outbox needs from a transport (the sending part of `StreamTransport`). */
 export interface OutboxTransport {
@@ -40,16 +40,19 @@ export interface OutboxTransport {
 export class Outbox {
   readonly #connection: BoxConnection
   readonly #transport: OutboxTransport
-  /** The batch so far, in order: runs of copied small chunks (views of a staging buffer) and large chunks. */
-  #gathered: Uint8Array[] = []
+  /** Where the batch's packets are sealed; `#sealedBytes` of it are used. */
+  #batch: Uint8Array | undefined
+  /** The batch's buffer came from the transport (`outputBuffer`): it is handed back with the write. */
+  #lent = false
+  #sealedBytes = 0
+  /** Plaintext of the batch's last, incomplete packet, copied; `#tailBytes` of it are used. */
+  #tail: Uint8Array | undefined
+  #tailBytes = 0
+  /** Plaintext in the batch: sealed, and in the tail. */
   #gatheredBytes = 0
-  /** Where small chunks are copied; `[#runStart, #stagedEnd)` is the run not yet in `#gathered`. */
-  #staging: Uint8Array | undefined
-  #runStart = 0
-  #stagedEnd = 0
   /** Writes handed to the transport that it has not taken yet. */
   #inFlight = 0
-  /** The chunk that did not fit the full batch, and the writer waiting with it. */
+  /** The chunk that did not fit the full batch (held, not yet used), and the writer waiting with it. */
   #overflow: Uint8Array | undefined
   #room: (() => void) | undefined
   readonly #taken = (): void => { this.#onTaken() }
@@ -60,9 +63,10 @@ export class Outbox {
   }
 
   /**
-   * Sends `bytes` now, or gathers them behind the write in flight. Returns a promise only when
-   * the batch is full: it resolves once the transport took the write before it, and `bytes`
-   * then start the next batch.
+   * Sends `bytes` now, or gathers them behind the write in flight; either way they are used up
+   * when this returns. Returns a promise only when the batch is full: `bytes` are then held (the
+   * writer must not touch them until it resolves) and start the next batch once the transport
+   * took the write before it.
    */
   write (bytes: Uint8Array): Promise<void> | undefined {
     if (this.#inFlight === 0) {
@@ -83,55 +87,78 @@ export class Outbox {
     if (this.#gatheredBytes > 0) this.#sendGathered()
   }
 
+  /** Seals the whole packets `bytes` complete (the tail's first), and copies what is left into the tail. */
   #gather (bytes: Uint8Array): void {
     const length = bytes.byteLength
     this.#gatheredBytes += length
-    if (length >= COPY_BELOW_BYTES) {
-      this.#closeRun()
-      this.#gathered.push(bytes)
-      return
+    let used = 0
+    if (this.#tailBytes > 0) {
+      const tail = this.#tail as Uint8Array
+      used = Math.min(MAX_BODY_BYTES - this.#tailBytes, length)
+      tail.set(used === length ? bytes : bytes.subarray(0, used), this.#tailBytes)
+      this.#tailBytes += used
+      if (this.#tailBytes < MAX_BODY_BYTES) return
+      this.#seal(tail)
+      this.#tailBytes = 0
     }
-    let staging = this.#staging
-    if (staging === undefined || this.#stagedEnd + length > staging.byteLength) staging = this.#growStaging(length)
-    staging.set(bytes, this.#stagedEnd)
-    this.#stagedEnd += length
+    const whole = Math.floor((length - used) / MAX_BODY_BYTES) * MAX_BODY_BYTES
+    if (whole > 0) {
+      this.#seal(bytes.subarray(used, used + whole))
+      used += whole
+    }
+    if (used < length) {
+      const tail = this.#tail ??= new Uint8Array(MAX_BODY_BYTES)
+      tail.set(bytes.subarray(used), 0)
+      this.#tailBytes = length - used
+    }
   }
 
-  /**
-   * A staging buffer with room for `length` more bytes: twice the size of the full one (what is
-   * staged in it stays there, as a run of the batch), or the first one. The small chunks of one
-   * batch never need more than MAX_GATHERED_BYTES.
-   */
-  #growStaging (length: number): Uint8Array {
-    this.#closeRun()
-    const size = this.#staging === undefined ? FIRST_STAGING_BYTES : Math.min(2 * this.#staging.byteLength, MAX_GATHERED_BYTES)
-    const staging = new Uint8Array(Math.max(size, length))
-    this.#staging = staging
-    this.#runStart = 0
-    this.#stagedEnd = 0
-    return staging
+  /** Seals `plaintext` into the batch's buffer, after what is sealed there already. */
+  #seal (plaintext: Uint8Array): void {
+    const length = BoxConnection.sealedLength(plaintext.byteLength)
+    const batch = this.#batchWithRoom(length)
+    const sealed = this.#connection.send(plaintext, batch.subarray(this.#sealedBytes))
+    // Sealed in place, since the buffer has room: nothing to copy.
+    if (sealed.buffer !== batch.buffer) batch.set(sealed, this.#sealedBytes)
+    this.#sealedBytes += length
   }
 
-  /** Ends the run of staged chunks, so a large chunk (or the send) follows it in order. */
-  #closeRun (): void {
-    if (this.#stagedEnd === this.#runStart) return
-    this.#gathered.push((this.#staging as Uint8Array).subarray(this.#runStart, this.#stagedEnd))
-    this.#runStart = this.#stagedEnd
+  /** The batch's buffer with room for `length` more sealed bytes. */
+  #batchWithRoom (length: number): Uint8Array {
+    const needed = this.#sealedBytes + length
+    const batch = this.#batch
+    if (batch !== undefined && batch.byteLength >= needed) return batch
+    if (batch === undefined) {
+      const lent = this.#transport.outputBuffer?.(Math.max(needed, BATCH_CAPACITY))
+      this.#lent = lent !== undefined && lent.byteLength >= needed
+      if (this.#lent) return (this.#batch = lent as Uint8Array)
+    }
+    // No buffer to borrow, or a batch beyond it (one very large write): a buffer of our own, its
+    // size doubling, so a burst of small writes does not pin a whole batch's worth.
+    const grown = new Uint8Array(Math.max(needed, 2 * (batch?.byteLength ?? FIRST_BATCH_CAPACITY / 2)))
+    if (batch !== undefined) grown.set(batch.subarray(0, this.#sealedBytes))
+    this.#batch = grown
+    this.#lent = false
+    return grown
   }
 
   #sendGathered (): void {
-    this.#closeRun()
-    const chunks = this.#gathered
-    const length = this.#gatheredBytes
-    this.#gathered = []
+    if (this.#tailBytes > 0) {
+      this.#seal((this.#tail as Uint8Array).subarray(0, this.#tailBytes))
+      this.#tailBytes = 0
+    }
+    const batch = this.#batch as Uint8Array
+    const sealed = batch.subarray(0, this.#sealedBytes)
+    const lent = this.#lent
+    this.#batch = undefined
+    this.#lent = false
+    this.#sealedBytes = 0
     this.#gatheredBytes = 0
-    // The encoder seals the batch before `#send` returns: the staging buffer is free again.
-    this.#runStart = 0
-    this.#stagedEnd = 0
-    this.#send(chunks, length)
+    this.#inFlight++
+    this.#transport.write(sealed, lent ? batch : undefined, this.#taken)
   }
 
-  #send (chunks: Uint8Array | Uint8Array[], length: number): void {
+  #send (chunks: Uint8Array, length: number): void {
     const transport = this.#transport
     const buffer = transport.outputBuffer?.(BoxConnection.sealedLength(length))
     const sealed = this.#connection.send(chunks, buffer)
@@ -144,8 +171,8 @@ export class Outbox {
     // After a teardown nothing more goes out; the waiting writer learns of it from the teardown.
     if (this.#connection.writing !== 'open' || this.#inFlight > 0) return
     if (this.#gatheredBytes > 0) this.#sendGathered()
-    // Nothing was gathered behind the write just taken: the burst is over, let its buffer go.
-    else this.#staging = undefined
+    // Nothing was gathered behind the write just taken: the burst is over, let its tail go.
+    else this.#tail = undefined
     const overflow = this.#overflow
     if (overflow !== undefined) {
       this.#overflow = undefined

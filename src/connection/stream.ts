@@ -168,12 +168,29 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
 
   // Bound, not a plain method: it-pipe code passes `stream.sink` around on its own.
   get sink (): (plaintext: PlainSource) => Promise<void> {
-    return this.#boundSink ??= async (plaintext) => await this.#sink(plaintext)
+    return this.#boundSink ??= (plaintext) => {
+      try {
+        this.#connection.claimWriter()
+      } catch (err) {
+        // Misuse (a second sink) is the caller's bug: theirs to see, not to be swallowed.
+        return Promise.reject(err)
+      }
+      const sinking = this.#sink(plaintext)
+      // What else can reject it is the connection's teardown, which `source` reports as well (and
+      // the server's onError): an application that ignores this promise, as an echo written
+      // `stream.sink(stream.source)` does, must not crash when a peer leaves without goodbye.
+      sinking.catch(ignoreReportedElsewhere)
+      return sinking
+    }
+  }
+
+  /** Whether `error` is the one this connection was torn down with (not a failure of the application's own). */
+  isTeardown (error: unknown): boolean {
+    return error !== undefined && error === this.#connection.failure
   }
 
   async #sink (plaintext: PlainSource): Promise<void> {
     const connection = this.#connection
-    connection.claimWriter()
     const iterator = Symbol.asyncIterator in plaintext
       ? (plaintext as AsyncIterable<Chunk>)[Symbol.asyncIterator]()
       : (plaintext as Iterable<Chunk>)[Symbol.iterator]()
@@ -299,6 +316,8 @@ export class ConnectionStream implements SecureStream, AsyncIterable<Uint8Array>
     this.#settle()
   }
 }
+
+function ignoreReportedElsewhere (): void {}
 
 function closeQuietly (iterator: AsyncIterator<unknown> | Iterator<unknown>): void {
   try {

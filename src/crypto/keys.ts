@@ -5,6 +5,7 @@
  */
 import { sodium } from '#crypto-backend'
 import { InvalidKeyError } from '../errors.ts'
+import { describeValue } from '../options.ts'
 import {
   CURVE_KEY_BYTES, NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES,
   equalConstantTime, wipe
@@ -55,22 +56,28 @@ export function checkPublicKey (bytes: unknown, name: string): { publicKey: Ed25
   try {
     return { publicKey: bytes as Ed25519PublicKey, curveKey: toCurvePublicKey(bytes as Ed25519PublicKey) }
   } catch {
-    throw new InvalidKeyError(`${name} is not a valid Ed25519 public key: check that you copied the right 32 bytes`)
+    throw new InvalidKeyError(`${name} is not a valid Ed25519 public key: check that you copied the right 32 bytes`, undefined, name)
   }
 }
 
 export function asKeyPair (keys: unknown, name = 'keys'): CheckedKeyPair {
   if (typeof keys !== 'object' || keys === null) {
-    throw new InvalidKeyError(`${name} must be { publicKey, secretKey } as returned by generateKeyPair()`)
+    throw new InvalidKeyError(`${name} must be { publicKey, secretKey } as returned by generateKeyPair(), got ${describe(keys)}`, undefined, name)
   }
   const { publicKey, secretKey } = keys as Partial<KeyPair>
-  // No curve check here: a public key that matches its secret key is a valid point.
-  checkLength(publicKey, PUBLIC_KEY_BYTES, `${name}.publicKey`)
-  checkLength(secretKey, SECRET_KEY_BYTES, `${name}.secretKey`)
-  const derived = new Uint8Array(PUBLIC_KEY_BYTES)
-  sodium.crypto_sign_ed25519_sk_to_pk(derived, secretKey as Uint8Array)
-  if (!equalConstantTime(derived, publicKey as Uint8Array)) {
-    throw new InvalidKeyError(`${name}.secretKey does not belong to ${name}.publicKey: pass both halves of the same key pair`)
+  // No curve check here: a public key that its own seed derives is a valid point.
+  checkLength(publicKey, PUBLIC_KEY_BYTES, `${name}.publicKey`, name)
+  checkLength(secretKey, SECRET_KEY_BYTES, `${name}.secretKey`, name)
+  // The secret key holds its seed and a copy of the public key: both must give `publicKey`, or
+  // the peer would only find out on the wire, as a signature that blames our key (or theirs).
+  const derivedPublic = new Uint8Array(PUBLIC_KEY_BYTES)
+  const derivedSecret = new Uint8Array(SECRET_KEY_BYTES)
+  sodium.crypto_sign_seed_keypair(derivedPublic, derivedSecret, secretKey.subarray(0, SEED_BYTES))
+  const matches = equalConstantTime(derivedSecret, secretKey) && equalConstantTime(derivedPublic, publicKey)
+  wipe(derivedSecret)
+  if (!matches) {
+    throw new InvalidKeyError(`${name}.secretKey does not belong to ${name}.publicKey (its seed derives another key pair): ` +
+      'pass both halves of the same key pair, as generateKeyPair() returns them', undefined, name)
   }
   return keys as CheckedKeyPair
 }
@@ -93,20 +100,20 @@ export function toCurveSecretKey (keys: CheckedKeyPair): Uint8Array {
   return curve
 }
 
-function checkLength (bytes: unknown, length: number, name: string): asserts bytes is Uint8Array {
+/** `option` is the option the bytes came in (`keys` for `keys.secretKey`). */
+function checkLength (bytes: unknown, length: number, name: string, option = name): asserts bytes is Uint8Array {
   if (!(bytes instanceof Uint8Array)) {
-    throw new InvalidKeyError(`${name} must be a Uint8Array of ${length} bytes, got ${describe(bytes)}`)
+    throw new InvalidKeyError(`${name} must be a Uint8Array of ${length} bytes, got ${describe(bytes)}`, undefined, option)
   }
   if (bytes.byteLength !== length) {
     throw new InvalidKeyError(`${name} must be ${length} bytes, got ${bytes.byteLength}: ` +
-      'check that it is raw bytes, not base64 or hex text, and not a key of another kind')
+      'check that it is raw bytes, not base64 or hex text, and not a key of another kind', undefined, option)
   }
 }
 
 function describe (value: unknown): string {
-  if (value === null) return 'null'
   if (typeof value === 'string') return 'a string (decode base64 or hex to bytes first)'
-  return typeof value
+  return describeValue(value)
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 } from '@libp2p/interface'
 import { type KeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { copyBytes } from '../crypto/primitives.ts'
-import { checkTimeout } from '../options.ts'
+import { checkOptions, checkTimeout } from '../options.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL } from './constants.ts'
 import { RemotePeerRequiredError } from './errors.ts'
@@ -37,6 +37,15 @@ export interface ShsComponents {
   metrics?: Pick<Metrics, 'registerCounter'>
 }
 
+/** `shs()`'s options, checked when the factory is called and again when libp2p builds the encrypter. */
+export function checkShsInit (init: ShsInit | undefined): { networkKey: Uint8Array, timeout: number } {
+  const given = checkOptions(init, 'init')
+  return {
+    networkKey: copyBytes(asNetworkKey(given.networkKey === undefined ? DEFAULT_LIBP2P_NETWORK_KEY : given.networkKey)),
+    timeout: checkTimeout(given.timeout)
+  }
+}
+
 export class ShsEncrypter implements ConnectionEncrypter {
   readonly protocol = SHS_PROTOCOL
   readonly [Symbol.toStringTag] = 'shs-transport/libp2p'
@@ -52,9 +61,10 @@ export class ShsEncrypter implements ConnectionEncrypter {
 
   /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
   constructor (components: ShsComponents, init: ShsInit = {}) {
+    const { networkKey, timeout } = checkShsInit(init)
     this.#keys = shsKeyPair(components.privateKey)
-    this.#networkKey = copyBytes(asNetworkKey(init.networkKey ?? DEFAULT_LIBP2P_NETWORK_KEY))
-    this.#timeout = checkTimeout(init.timeout, 'shs({ timeout })')
+    this.#networkKey = networkKey
+    this.#timeout = timeout
     this.#log = components.logger.forComponent('libp2p:shs')
     this.#metrics = components.metrics === undefined ? undefined : registerMetrics(components.metrics)
   }

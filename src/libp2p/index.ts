@@ -10,7 +10,7 @@
  * server's public key. This module is the only part of shs-transport that loads libp2p.
  */
 import type { ConnectionEncrypter } from '@libp2p/interface'
-import { type ShsComponents, ShsEncrypter, type ShsInit } from './encrypter.ts'
+import { type ShsComponents, ShsEncrypter, type ShsInit, checkShsInit } from './encrypter.ts'
 
 export { ShsEncrypter, type ShsComponents, type ShsInit } from './encrypter.ts'
 export { SHS_PROTOCOL, DEFAULT_LIBP2P_NETWORK_KEY } from './constants.ts'
@@ -19,5 +19,7 @@ export type { BoxMessageStream } from './message-stream.ts'
 
 /** The connection encrypter factory for `createLibp2p({ connectionEncrypters: [shs()] })`. */
 export function shs (init: ShsInit = {}): (components: ShsComponents) => ConnectionEncrypter {
+  // A bad option fails here, where the node's config is written, not at node creation.
+  checkShsInit(init)
   return (components) => new ShsEncrypter(components, init)
 }

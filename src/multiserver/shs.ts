@@ -4,11 +4,11 @@
  * duplexes with `.remote`, `.auth` and `.address`), with this library's handshake and box stream
  * in place of the reference secret-handshake.
  */
-import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
-import { type KeyPair, generateKeyPair } from '../crypto/keys.ts'
-import { PUBLIC_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
-import { ShsError } from '../errors.ts'
+import { type KeyPair, asKeyPair, generateKeyPair } from '../crypto/keys.ts'
+import { NETWORK_KEY_BYTES, PUBLIC_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
+import { InvalidOptionError, ShsError } from '../errors.ts'
+import { checkCallback, checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { clientHandshake, serverHandshake } from '../stream/handshake.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
@@ -62,10 +62,14 @@ export interface ShsPlugin {
 const DEFAULT_TIMEOUT_MS = 5000
 
 export default function shs (options: ShsPluginOptions): ShsPlugin {
+  // Everything is checked here, when the plugin is made: a bad option would otherwise fail every
+  // connection later, far from the config that caused it.
+  checkOptions(options)
   const keys = toKeyPair(options)
-  const networkKey = typeof options.appKey === 'string' ? fromString(options.appKey, 'base64pad') : options.appKey
-  const auth = options.auth ?? options.authenticate
-  const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS
+  const networkKey = toNetworkKey(options.appKey)
+  const authenticate = checkCallback(options.authenticate, 'authenticate')
+  const auth = checkCallback(options.auth, 'auth') ?? authenticate
+  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(options.timeout)
   const publicKey = keys === undefined ? undefined : Buffer.from(keys.publicKey)
 
   function create (address?: ShsAddress | null): ReturnType<ShsPlugin['create']> {
@@ -134,10 +138,27 @@ function decode (base64: string, length: number): Buffer | undefined {
 
 function toKeyPair (options: ShsPluginOptions): KeyPair | undefined {
   const { keys, seed } = options
-  if (keys !== undefined && keys !== null) {
-    return typeof (keys as SsbKeys).private === 'string' ? fromSsbKeys(keys as SsbKeys) : keys as KeyPair
+  // A seed is checked even beside keys (which win, as in the reference): a bad one is a config error.
+  const fromSeed = seed === undefined ? undefined : generateKeyPair(checkSeed(seed))
+  if (keys === undefined) return fromSeed
+  if (typeof (keys as SsbKeys | null)?.private === 'string') return fromSsbKeys(keys as SsbKeys)
+  return asKeyPair(keys, 'keys')
+}
+
+function checkSeed (seed: unknown): Uint8Array {
+  if (!(seed instanceof Uint8Array) || seed.byteLength !== SEED_BYTES) {
+    throw new InvalidOptionError('seed', `seed must be ${SEED_BYTES} bytes (a Buffer), got ${describeValue(seed)}`)
   }
-  return seed === undefined ? undefined : generateKeyPair(seed)
+  return seed
+}
+
+/** caps.shs: 32 bytes, or their base64. */
+function toNetworkKey (appKey: unknown): Uint8Array {
+  const bytes = typeof appKey === 'string' ? decode(appKey, NETWORK_KEY_BYTES) : appKey
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== NETWORK_KEY_BYTES) {
+    throw new InvalidOptionError('appKey', `appKey (the network key, caps.shs) must be ${NETWORK_KEY_BYTES} bytes or their base64, got ${describeValue(appKey)}`)
+  }
+  return bytes
 }
 
 function requireKeys (keys: KeyPair | undefined): KeyPair {

@@ -9,8 +9,8 @@
  * many sources slows honest clients down instead of locking them out), and make sources whose
  * handshakes keep failing wait.
  */
-import { HandshakeError } from '../errors.ts'
-import { fractionOption, integerOption } from '../options.ts'
+import { HandshakeError, InvalidOptionError } from '../errors.ts'
+import { checkGroup, describeValue, fractionOption, integerOption } from '../options.ts'
 import { DEFAULT_SOURCE_PREFIXES, type SourcePrefixes, sourceOf } from './source.ts'
 
 export interface PenaltyOptions {
@@ -94,9 +94,10 @@ export class Admission {
       Math.max(1, Math.floor(this.maxPending * DEFAULT_EARLY_DROP_SHARE)), { min: 1, max: this.maxPending })
     this.earlyDropRate = fractionOption('earlyDropRate', options.earlyDropRate, DEFAULT_EARLY_DROP_RATE)
     this.maxPerSource = integerOption('maxPendingPerSource', options.maxPendingPerSource, DEFAULT_MAX_PENDING_PER_SOURCE, { min: 1, unlimited: true })
+    const prefixes = checkGroup(options.sourcePrefixes, 'sourcePrefixes')
     this.#prefixes = {
-      ipv4: integerOption('sourcePrefixes.ipv4', options.sourcePrefixes?.ipv4, DEFAULT_SOURCE_PREFIXES.ipv4, { min: 0, max: 32 }),
-      ipv6: integerOption('sourcePrefixes.ipv6', options.sourcePrefixes?.ipv6, DEFAULT_SOURCE_PREFIXES.ipv6, { min: 0, max: 128 })
+      ipv4: integerOption('sourcePrefixes.ipv4', prefixes?.ipv4, DEFAULT_SOURCE_PREFIXES.ipv4, { min: 0, max: 32 }),
+      ipv6: integerOption('sourcePrefixes.ipv6', prefixes?.ipv6, DEFAULT_SOURCE_PREFIXES.ipv6, { min: 0, max: 128 })
     }
     this.#penalty = penaltySettings(options.penalties)
     this.#now = environment.now ?? (() => performance.now())
@@ -185,6 +186,9 @@ export class Admission {
 
 function penaltySettings (option: AdmissionOptions['penalties']): Required<PenaltyOptions> | undefined {
   if (option === undefined || option === false) return undefined
+  if (option !== true && (typeof option !== 'object' || option === null || Array.isArray(option))) {
+    throw new InvalidOptionError('penalties', `penalties must be true, false or { perFailure, blockAbove, max, maxSources }, got ${describeValue(option)}`)
+  }
   const given = option === true ? {} : option
   const range = { min: 1, max: 24 * 60 * 60 * 1000 }
   return {

@@ -1,9 +1,9 @@
 /** TCP client: open a socket, run the client handshake, hand back the secure stream. */
 import type net from 'node:net'
 import { SecretHandshake } from '../handshake/machine.ts'
-import { checkCallback, checkTimeout } from '../options.ts'
+import { checkCallback, checkHost, checkOptions, checkPort, checkSignal, checkTimeout } from '../options.ts'
 import type { Deadline } from '../stream/deadline.ts'
-import { acceptEveryone, runHandshake, withDeadline } from '../stream/handshake.ts'
+import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
 import { checkIdleTimeout, watchIdle } from './idle.ts'
@@ -20,19 +20,22 @@ export interface ConnectOptions extends ClientHandshakeOptions {
 
 /** Connects to an SHS server. The timeout covers the TCP connection and the handshake together. */
 export async function connect (options: ConnectOptions): Promise<SecureStream> {
-  const { keys, networkKey, remotePublicKey, host, port } = options
   // Check every key and option before touching the network, so misuse fails fast and locally.
+  const { keys, networkKey, remotePublicKey } = checkOptions(options)
+  const host = checkHost(options.host, 'host')
+  const port = checkPort(options.port, 'port', false)
   const timeout = checkTimeout(options.timeout)
+  const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   const idleTimeout = checkIdleTimeout(options.idleTimeout)
-  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => {
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
     const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)
     const stream = createSocketSecureStream(socket, session)
     watchIdle(socket, stream, idleTimeout)
     return stream
-  })
+  }))
 }
 
 async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {

@@ -15,7 +15,7 @@ import { LocalIdentity, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { checkTimeout } from '../options.ts'
+import { checkHost, checkOptions, checkPort, checkTimeout } from '../options.ts'
 import { runHandshake, withDeadline } from '../stream/handshake.ts'
 import type { Authorize, HandshakeProgress } from '../stream/types.ts'
 import { formatHostPort } from './address.ts'
@@ -38,12 +38,28 @@ export interface Listener {
   close (): Promise<void>
 }
 
-const DEFAULT_HOST = '127.0.0.1'
+/** Servers bind to loopback unless told otherwise: nothing is exposed by accident. */
+export const DEFAULT_HOST = '127.0.0.1'
+
+/** Binds `server`; a failure (the port is taken, the address is not ours) is a `ConnectionError` that says what to check. */
+export async function listening (server: net.Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(new ConnectionError(`could not listen on ${formatHostPort({ host, port })} (${err.code ?? err.message}): ` +
+        (err.code === 'EADDRINUSE' ? 'the port is taken; pick another or pass port 0' : 'check the host and port'), { cause: err }))
+    })
+    server.listen(port, host, () => {
+      server.removeAllListeners('error')
+      resolve()
+    })
+  })
+}
 
 export async function listen (options: ListenOptions, onStream: OnStream<RemoteAddress>): Promise<Listener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
-  // The identity (checked keys, Curve25519 secret) serves every handshake; close() wipes it.
-  const identity = new LocalIdentity(options.keys)
+  checkOptions(options)
+  const port = checkPort(options.port, 'port', true)
+  const host = checkHost(options.host, 'host', DEFAULT_HOST)
   asNetworkKey(options.networkKey)
   const timeout = checkTimeout(options.timeout)
   const callbacks = new ContainedCallbacks(options, onStream)
@@ -52,6 +68,9 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
+  // The identity (checked keys, Curve25519 secret) serves every handshake; close() wipes it,
+  // and so does a failure to listen: it is made last, once nothing else can refuse the call.
+  const identity = new LocalIdentity(options.keys)
 
   // One listener for every socket ('close' comes once): a per-connection closure here would
   // also keep the connection's handshake state reachable for as long as the socket lives.
@@ -105,16 +124,12 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
     callbacks.deliver(guarded.established(socket, createSocketSecureStream(socket, session)), remote)
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ConnectionError(`could not listen on ${formatHostPort({ host: options.host ?? DEFAULT_HOST, port: options.port })} (${err.code ?? err.message}): ` +
-        (err.code === 'EADDRINUSE' ? 'the port is taken; pick another or pass port 0' : 'check the host and port'), { cause: err }))
-    })
-    server.listen(options.port, options.host ?? DEFAULT_HOST, () => {
-      server.removeAllListeners('error')
-      resolve()
-    })
-  })
+  try {
+    await listening(server, port, host)
+  } catch (err) {
+    identity.wipe()
+    throw err
+  }
   server.on('error', () => {})
 
   // The server's 'close' comes once it stopped listening and every connection it accepted ended.

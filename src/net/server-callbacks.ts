@@ -4,7 +4,8 @@
  * callback (its `cause` is what was thrown), and the server keeps serving. Checked once, when the
  * server is created.
  */
-import { CallbackError, type ShsError } from '../errors.ts'
+import { ConnectionStream } from '../connection/stream.ts'
+import { CallbackError, ShsError } from '../errors.ts'
 import { checkCallback } from '../options.ts'
 import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
 import type { GuardOptions } from './listen-guard.ts'
@@ -91,9 +92,18 @@ export class ContainedCallbacks<Remote> {
     }
   }
 
-  /** The stream goes to `onStream`; if that throws or rejects, the stream is aborted and the error reported. */
+  /**
+   * The stream goes to `onStream`; if that throws or rejects, the stream is aborted and the error
+   * reported. A rejection with the stream's own teardown (the peer left without goodbye, and the
+   * handler passed on what its reading or writing met) is no fault of the callback: it goes to
+   * `onError` as it is, if there is one, and is no warning otherwise (peers leave all the time).
+   */
   deliver (stream: SecureStream, remote: Remote): void {
     const fail = (err: unknown): void => {
+      if (err instanceof ShsError && stream instanceof ConnectionStream && stream.isTeardown(err)) {
+        if (this.#onError !== undefined) this.error(err, remote)
+        return
+      }
       const error = new CallbackError('onStream', err)
       stream.abort(error)
       this.error(error, remote)

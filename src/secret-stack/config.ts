@@ -16,8 +16,6 @@ export interface Version8Layout<Shared extends object, Own> {
  * The older versions had no plugin sections, so a flat config brings none either, as with their
  * stock plugin, which never read `multiserverShs`.
  */
-export function inVersion8Layout<Shared extends object, Own> (config: Version8Layout<Shared, Own> | Shared | undefined): Version8Layout<Shared, Own> {
-  if (config === undefined || config === null) return { global: {} as Shared }
-  if ('global' in config && typeof config.global === 'object' && config.global !== null) return config as Version8Layout<Shared, Own>
-  return { global: config as Shared }
+export function inVersion8Layout<Shared extends object, Own> (config: Version8Layout<Shared, Own> | Shared): Version8Layout<Shared, Own> {
+  return 'global' in config ? config as Version8Layout<Shared, Own> : { global: config }
 }

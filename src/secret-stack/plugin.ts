@@ -5,21 +5,28 @@
  * each client, and registers the `shs` transform with `identify`, all on this library's handshake.
  */
 import { fromString } from 'uint8arrays/from-string'
+import { asKeyPair } from '../crypto/keys.ts'
+import { NETWORK_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
+import { InvalidOptionError } from '../errors.ts'
+import { checkGroup, checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { formatKey } from '../ssb/id.ts'
+import { fromSsbKeys } from '../ssb/keys.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
 import { inVersion8Layout } from './config.ts'
+
+type KeyText = string | Uint8Array
 
 /** The parts of secret-stack's config this plugin reads. */
 export interface SecretStackShsConfig {
   global: {
-    caps?: { shs?: string | Uint8Array }
-    appKey?: string | Uint8Array
+    caps?: { shs?: KeyText }
+    appKey?: KeyText
     keys?: { public?: string, private?: string, publicKey?: Uint8Array, secretKey?: Uint8Array }
     seed?: Uint8Array
     timers?: { handshake?: number }
     timeout?: number
   }
-  multiserverShs?: { cap?: string | Uint8Array, seed?: Uint8Array }
+  multiserverShs?: { cap?: KeyText, seed?: Uint8Array }
 }
 
 interface SecretStackApi {
@@ -38,21 +45,34 @@ export const version = '1.0.0'
 
 /** `config` is secret-stack 8's (`{ global, multiserverShs }`) or the flat one of versions 6 and 7. */
 export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretStackShsConfig['global']): void {
-  const config = inVersion8Layout(given)
-  const global = config.global
-  let timeout = typeof global.timers?.handshake === 'number' && global.timers.handshake > 0
-    ? global.timers.handshake
-    : global.timers !== undefined ? HANDSHAKE_TIMEOUT_WITH_TIMERS_MS : HANDSHAKE_TIMEOUT_DEFAULT_MS
-  if (typeof global.timeout === 'number' && global.timeout > 0) timeout = global.timeout
+  const config = inVersion8Layout(checkOptions(given, 'config'))
+  // The whole config is checked here, at startup, naming each bad field by its path.
+  const global = checkGroup(config.global, 'global') ?? {}
+  const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
+  const timers = checkGroup(global.timers, 'global.timers')
+  let timeout = timers?.handshake !== undefined
+    ? checkTimeout(timers.handshake, 'global.timers.handshake')
+    : timers !== undefined ? HANDSHAKE_TIMEOUT_WITH_TIMERS_MS : HANDSHAKE_TIMEOUT_DEFAULT_MS
+  if (global.timeout !== undefined) timeout = checkTimeout(global.timeout, 'global.timeout')
 
-  const cap = config.multiserverShs?.cap ?? global.caps?.shs ?? global.appKey
-  if (cap === undefined || cap === '') throw new Error('shs-transport/secret-stack must have caps.shs configured')
-  const seed = config.multiserverShs?.seed ?? global.seed
+  const caps = checkGroup(global.caps, 'global.caps')
+  const capsShs = optionalKey(caps?.shs, 'global.caps.shs', NETWORK_KEY_BYTES)
+  const appKey = optionalKey(global.appKey, 'global.appKey', NETWORK_KEY_BYTES)
+  const cap = optionalKey(ours.cap, 'multiserverShs.cap', NETWORK_KEY_BYTES) ?? capsShs ?? appKey
+  if (cap === undefined) {
+    throw new InvalidOptionError('global.caps.shs', 'shs-transport/secret-stack must have caps.shs configured (the 32-byte network key, base64)')
+  }
+  const globalSeed = optionalSeed(global.seed, 'global.seed')
+  const seed = optionalSeed(ours.seed, 'multiserverShs.seed') ?? globalSeed
+  const keys = global.keys === undefined ? undefined : toKeys(global.keys)
+  if (keys === undefined && seed === undefined) {
+    throw new InvalidOptionError('global.keys', 'shs-transport/secret-stack needs config.keys (an ssb-keys object) or config.seed')
+  }
 
   const plugin = shs({
-    keys: global.keys === undefined ? undefined : toKeys(global.keys),
+    keys,
     seed,
-    appKey: toBytes(cap),
+    appKey: cap,
     timeout,
     authenticate (publicKey, cb) {
       api.auth(`@${formatKey(publicKey)}.ed25519`, (err, auth) => {
@@ -61,12 +81,12 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
       })
     }
   })
-  if (plugin.publicKey === undefined) throw new Error('shs-transport/secret-stack needs config.keys or config.seed')
+  const publicKey = plugin.publicKey as Buffer
 
-  const id = `@${formatKey(plugin.publicKey)}.ed25519`
+  const id = `@${formatKey(publicKey)}.ed25519`
   api.id = id
   api.publicKey = id
-  const identified = identify(plugin.publicKey)
+  const identified = identify(publicKey)
   Object.defineProperty(api, 'shs', { get: () => identified })
   api.multiserver.transform({ name: 'shs', create: () => plugin, identify })
 }
@@ -77,16 +97,40 @@ export function identify (publicKey: Uint8Array): { readonly pubkey: string } {
   return { get pubkey () { return pubkey } }
 }
 
-/** `<base64>` or `<base64>.ed25519` (the form ssb-keys writes), or bytes. */
-function toBytes (value: string | Uint8Array): Uint8Array {
-  if (typeof value !== 'string') return value
-  const dot = value.indexOf('.')
-  return fromString(dot === -1 ? value : value.slice(0, dot), 'base64pad')
+/** `<base64>` or `<base64>.ed25519` (the form ssb-keys writes), or bytes, of `length` bytes; undefined if absent. */
+function optionalKey (value: unknown, path: string, length: number): Uint8Array | undefined {
+  if (value === undefined) return undefined
+  let bytes: Uint8Array | undefined
+  if (value instanceof Uint8Array) bytes = value
+  else if (typeof value === 'string' && value !== '') bytes = decodeBase64(value)
+  if (bytes?.byteLength !== length) {
+    throw new InvalidOptionError(path, `${path} must be ${length} bytes, or their base64, got ${describeValue(value)}`)
+  }
+  return bytes
 }
 
-function toKeys (keys: NonNullable<SecretStackShsConfig['global']['keys']>): ShsPluginOptions['keys'] {
-  if (typeof keys.public === 'string' && typeof keys.private === 'string') {
-    return { publicKey: toBytes(keys.public), secretKey: toBytes(keys.private) }
+function optionalSeed (value: unknown, path: string): Uint8Array | undefined {
+  if (value === undefined) return undefined
+  if (!(value instanceof Uint8Array) || value.byteLength !== SEED_BYTES) {
+    throw new InvalidOptionError(path, `${path} must be ${SEED_BYTES} bytes, got ${describeValue(value)}`)
   }
-  return keys as ShsPluginOptions['keys']
+  return value
+}
+
+function decodeBase64 (text: string): Uint8Array | undefined {
+  const dot = text.indexOf('.')
+  try {
+    return fromString(dot === -1 ? text : text.slice(0, dot), 'base64pad')
+  } catch {
+    return undefined
+  }
+}
+
+function toKeys (keys: unknown): ShsPluginOptions['keys'] {
+  const given = keys as NonNullable<SecretStackShsConfig['global']['keys']> | null
+  if (typeof keys !== 'object' || given === null) {
+    throw new InvalidOptionError('global.keys', `global.keys must be an ssb-keys object ({ public, private }), got ${describeValue(keys)}`)
+  }
+  if (typeof given.private === 'string') return fromSsbKeys({ public: given.public, private: given.private }, 'global.keys')
+  return asKeyPair(given, 'global.keys')
 }

@@ -3,6 +3,9 @@ import { ShsError } from '../errors.ts'
 
 /** A multiserver address that does not parse, or that names nothing we can dial. */
 export class InvalidAddressError extends ShsError {
+  /** The option an address comes in, as with `InvalidOptionError`. */
+  readonly option = 'address'
+
   constructor (message: string) {
     super('ERR_SHS_INVALID_ADDRESS', message)
     this.name = 'InvalidAddressError'

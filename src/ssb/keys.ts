@@ -33,16 +33,22 @@ export function toSsbKeys (keys: KeyPair): SsbKeys {
 }
 
 /** Our key pair from an ssb-keys object; `public` may be missing (it is the private key's second half). */
-export function fromSsbKeys (ssbKeys: Partial<SsbKeys>): KeyPair {
-  if (typeof ssbKeys !== 'object' || ssbKeys === null) throw unusable('it is not an object')
-  const { curve, private: secretText, public: publicText } = ssbKeys
-  if (curve !== undefined && curve !== CURVE) throw unusable(`its curve is "${String(curve)}", and SHS needs ${CURVE}`)
-  if (typeof secretText !== 'string') throw unusable('it has no "private" key')
-  const secretKey = decodeKey(secretText, SECRET_KEY_BYTES, 'private')
-  const publicKey = typeof publicText === 'string'
-    ? decodeKey(publicText, PUBLIC_KEY_BYTES, 'public')
-    : secretKey.slice(PUBLIC_KEY_BYTES)
-  return checkPair({ publicKey, secretKey })
+export function fromSsbKeys (ssbKeys: Partial<SsbKeys>, option = 'keys'): KeyPair {
+  try {
+    if (typeof ssbKeys !== 'object' || ssbKeys === null) throw unusable('it is not an object')
+    const { curve, private: secretText, public: publicText } = ssbKeys
+    if (curve !== undefined && curve !== CURVE) throw unusable(`its curve is "${String(curve)}", and SHS needs ${CURVE}`)
+    if (typeof secretText !== 'string') throw unusable('it has no "private" key')
+    const secretKey = decodeKey(secretText, SECRET_KEY_BYTES, 'private')
+    const publicKey = typeof publicText === 'string'
+      ? decodeKey(publicText, PUBLIC_KEY_BYTES, 'public')
+      : secretKey.slice(PUBLIC_KEY_BYTES)
+    return checkPair({ publicKey, secretKey })
+  } catch (err) {
+    // The same error, naming the option the keys came in.
+    if (err instanceof InvalidKeyError && err.option !== option) throw new InvalidKeyError(err.message, err.code as 'ERR_SHS_INVALID_KEY', option)
+    throw err
+  }
 }
 
 /** The text of a secret file, with comments that warn whoever opens it. */
@@ -102,5 +108,5 @@ function checkPair (keys: KeyPair): KeyPair {
 }
 
 function unusable (why: string): InvalidKeyError {
-  return new InvalidKeyError(`not a usable ssb-keys secret: ${why}`)
+  return new InvalidKeyError(`not a usable ssb-keys secret: ${why}`, undefined, 'keys')
 }

@@ -3,7 +3,7 @@
  * merged, with a timer that is always cleared (no timer outlives a finished handshake).
  */
 import { AbortError, HandshakeTimeoutError, type ShsError } from '../errors.ts'
-import { checkTimeout } from '../options.ts'
+import { checkSignal, checkTimeout } from '../options.ts'
 
 export interface DeadlineOptions {
   timeout?: number | undefined
@@ -25,7 +25,8 @@ export class Deadline {
     // Entry points check it at their call already; this keeps a Deadline safe on its own.
     const timeout = checkTimeout(options.timeout)
     this.#timeout = timeout
-    this.#signal = options.signal
+    // Checked before the timer exists: a bad signal must not leave one behind.
+    this.#signal = checkSignal(options.signal)
     this.#timer = setTimeout(() => { this.#fire('timeout') }, timeout)
     if (this.#signal?.aborted === true) this.#onAbort()
     else this.#signal?.addEventListener('abort', this.#onAbort, { once: true })

@@ -2,9 +2,9 @@
  * Drives the sans-IO handshake over an it-pipe duplex: write what the machine produces, read
  * what it asks for, ask the application about the client, all under one deadline.
  */
-import { AbortError, CallbackError, ConnectionError, ShsError } from '../errors.ts'
+import { AbortError, CallbackError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
-import { checkCallback, checkTimeout } from '../options.ts'
+import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { Deadline } from './deadline.ts'
 import { ByteReader } from './reader.ts'
@@ -20,20 +20,60 @@ function ignoreProgress (): void {}
 
 /** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
-  const { keys, networkKey, remotePublicKey } = options
-  const timeout = checkTimeout(options.timeout)
-  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const { keys, networkKey, remotePublicKey } = checkOptions(options)
+  const checked = checkHandshakeOptions(duplex, options)
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
-  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, onProgress))
+  return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, checked.onProgress))
 }
 
 /** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
 export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
-  const timeout = checkTimeout(options.timeout)
-  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const { keys, networkKey } = checkOptions(options)
+  const checked = checkHandshakeOptions(duplex, options)
   const authorize = checkCallback(options.authorize, 'authorize') ?? acceptEveryone
-  const machine = SecretHandshake.server({ keys: options.keys, networkKey: options.networkKey })
-  return await withDeadline({ timeout, signal: options.signal }, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, onProgress))
+  const machine = SecretHandshake.server({ keys, networkKey })
+  return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, checked.onProgress))
+}
+
+/** The options both handshakes over a duplex take, checked before anything is read or written. */
+interface CheckedHandshakeOptions {
+  timeout: number
+  signal: AbortSignal | undefined
+  onProgress: ((progress: HandshakeProgress) => void) | undefined
+}
+
+function checkHandshakeOptions (duplex: unknown, options: ClientHandshakeOptions | ServerHandshakeOptions): CheckedHandshakeOptions {
+  checkDuplex(duplex)
+  return {
+    timeout: checkTimeout(options.timeout),
+    signal: checkSignal(options.signal),
+    onProgress: checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  }
+}
+
+/** An it-pipe duplex: a `source` to iterate and a `sink` function (and, optionally, `abort`). */
+export function checkDuplex (duplex: unknown): asserts duplex is ByteDuplex {
+  const candidate = duplex as Partial<ByteDuplex> | null | undefined
+  const source = candidate?.source as object | undefined
+  const iterable = typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source)
+  if (typeof duplex !== 'object' || duplex === null || !iterable || typeof candidate?.sink !== 'function' ||
+      (candidate.abort !== undefined && typeof candidate.abort !== 'function')) {
+    throw new InvalidOptionError('duplex', 'the duplex must be an it-pipe duplex: { source: an (async) iterable of bytes, ' +
+      `sink: a function taking one, abort?: a function }, got ${describeValue(duplex)}`)
+  }
+}
+
+/**
+ * The machine's secrets are wiped however the handshake ends, also when it failed before the
+ * handshake loop ran (the TCP connection was refused, the caller aborted while connecting).
+ */
+export async function wipingOnFailure<T> (machine: SecretHandshake, running: Promise<T>): Promise<T> {
+  try {
+    return await running
+  } catch (err) {
+    machine.abort(err instanceof ShsError ? err : new ConnectionError(String(err), { cause: err }))
+    throw err
+  }
 }
 
 /**
@@ -123,7 +163,7 @@ export async function runHandshake (
 }
 
 /** The handshake over an it-pipe duplex, then the box stream over the same duplex. */
-async function secureDuplex (
+export async function secureDuplex (
   duplex: ByteDuplex,
   machine: SecretHandshake,
   deadline: Deadline,

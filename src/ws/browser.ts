@@ -2,12 +2,14 @@
  * SHS over the browser's own `WebSocket` (the WHATWG API; tested in Chromium): the duplex and
  * the client. The framing is the one the `ws` adapter uses in Node (./message-duplex.ts).
  */
-import { ConnectionError } from '../errors.ts'
-import { checkTimeout } from '../options.ts'
-import { clientHandshake, withDeadline } from '../stream/handshake.ts'
+import { ConnectionError, InvalidOptionError } from '../errors.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
+import { acceptEveryone, secureDuplex, withDeadline, wipingOnFailure } from '../stream/handshake.ts'
 import type { Deadline } from '../stream/deadline.ts'
 import type { ByteDuplex, ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
 import { messageDuplex } from './message-duplex.ts'
+import { checkWebSocketUrl } from './url.ts'
 
 /** Bytes the browser may hold unsent before the writer waits: enough to keep a fast link busy. */
 const SEND_HIGH_WATER_BYTES = 1024 * 1024
@@ -19,7 +21,16 @@ const DRAIN_POLL_MS = 5
  */
 export const MAX_UNREAD_BYTES = 16 * 1024 * 1024
 
-export function browserWebSocketDuplex (socket: WebSocket): ByteDuplex {
+export interface BrowserWebSocketDuplexOptions {
+  /** Milliseconds without a message either way before the connection ends with ERR_SHS_IDLE_TIMEOUT (default: no limit). */
+  idleTimeout?: number | undefined
+}
+
+export function browserWebSocketDuplex (socket: WebSocket, options: BrowserWebSocketDuplexOptions = {}): ByteDuplex {
+  if (!(socket instanceof WebSocket)) {
+    throw new InvalidOptionError('socket', `browserWebSocketDuplex needs the browser's WebSocket, got ${describeValue(socket)}`)
+  }
+  const idleTimeout = optionalDuration(checkOptions(options).idleTimeout, 'idleTimeout')
   socket.binaryType = 'arraybuffer'
   const { duplex, events } = messageDuplex({
     send: async (chunk) => {
@@ -33,7 +44,7 @@ export function browserWebSocketDuplex (socket: WebSocket): ByteDuplex {
     resume: () => {},
     close: () => { socket.close() },
     terminate: () => { socket.close() }
-  }, { maxUnreadBytes: MAX_UNREAD_BYTES })
+  }, { maxUnreadBytes: MAX_UNREAD_BYTES, idleTimeout })
   socket.addEventListener('message', (event: MessageEvent) => {
     if (!(event.data instanceof ArrayBuffer)) {
       events.failed(new ConnectionError('the peer sent a text WebSocket message: SHS peers send only binary messages'))
@@ -50,22 +61,29 @@ export function browserWebSocketDuplex (socket: WebSocket): ByteDuplex {
   return duplex
 }
 
-export interface WebSocketConnectOptions extends ClientHandshakeOptions {
+export interface WebSocketConnectOptions extends ClientHandshakeOptions, BrowserWebSocketDuplexOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
   url: string
 }
 
 /** Opens the browser's WebSocket and runs the client handshake; the timeout covers both. */
 export async function connectWebSocket (options: WebSocketConnectOptions): Promise<SecureStream> {
-  const { url, ...handshake } = options
+  // Checked at the call, before the socket opens: a bad option never costs a connection.
+  const { keys, networkKey, remotePublicKey } = checkOptions(options)
+  const url = checkWebSocketUrl(options.url)
+  const idleTimeout = optionalDuration(options.idleTimeout, 'idleTimeout')
   const timeout = checkTimeout(options.timeout)
-  const started = performance.now()
-  const socket = await withDeadline({ timeout, signal: options.signal }, async (deadline) => await openSocket(url, deadline))
-  const left = Math.max(1, Math.floor(timeout - (performance.now() - started)))
-  return await clientHandshake(browserWebSocketDuplex(socket), { ...handshake, timeout: left })
+  const signal = checkSignal(options.signal)
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
+    const socket = await openSocket(url, deadline)
+    return await secureDuplex(browserWebSocketDuplex(socket, { idleTimeout }), machine, deadline, acceptEveryone, onProgress)
+  }))
 }
 
 async function openSocket (url: string, deadline: Deadline): Promise<WebSocket> {
+  if (deadline.fired) throw deadline.error(`opening the WebSocket ${url}`)
   let socket: WebSocket
   try {
     socket = new WebSocket(url)

@@ -1,39 +1,71 @@
 /** WebSocket client: open `ws://` or `wss://`, run the client handshake over binary messages. */
-import { performance } from 'node:perf_hooks'
+import { X509Certificate } from 'node:crypto'
 import { WebSocket } from 'ws'
-import { ConnectionError } from '../errors.ts'
-import { checkTimeout } from '../options.ts'
-import { clientHandshake, withDeadline } from '../stream/handshake.ts'
+import { ConnectionError, InvalidOptionError } from '../errors.ts'
+import { SecretHandshake } from '../handshake/machine.ts'
+import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
+import type { Deadline } from '../stream/deadline.ts'
+import { acceptEveryone, secureDuplex, withDeadline, wipingOnFailure } from '../stream/handshake.ts'
 import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
-import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, checkWebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { checkWebSocketUrl } from './url.ts'
+
+type Pem = string | Uint8Array
 
 export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSocketDuplexOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
   url: string
   /** For `wss:`: certificate authorities to trust besides the system's (PEM), e.g. a self-signed server certificate. */
-  ca?: string | Uint8Array | Array<string | Uint8Array>
+  ca?: Pem | Pem[]
 }
 
 /** The timeout covers opening the WebSocket and the handshake together. */
 export async function connectWebSocket (options: WebSocketConnectOptions): Promise<SecureStream> {
-  const { url, ca, pingInterval, ...handshake } = options
-  // Checked at the call, before the socket opens: a bad timeout never costs a connection.
+  // Checked at the call, before the socket opens: a bad option never costs a connection.
+  const { keys, networkKey, remotePublicKey } = checkOptions(options)
+  const url = checkWebSocketUrl(options.url)
+  const ca = checkCa(options.ca)
+  const duplexOptions = checkWebSocketDuplexOptions(options)
   const timeout = checkTimeout(options.timeout)
-  const started = performance.now()
-  const socket = await withDeadline({ timeout, signal: options.signal }, async (deadline) => await openSocket(url, ca, deadline))
-  // What is left of the timeout, in whole milliseconds (timers take integers).
-  const left = Math.max(1, Math.floor(timeout - (performance.now() - started)))
-  return await clientHandshake(webSocketDuplex(socket, { pingInterval }), { ...handshake, timeout: left })
+  const signal = checkSignal(options.signal)
+  const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
+    const socket = await openSocket(url, ca, deadline)
+    return await secureDuplex(webSocketDuplex(socket, duplexOptions), machine, deadline, acceptEveryone, onProgress)
+  }))
 }
 
-async function openSocket (url: string, ca: WebSocketConnectOptions['ca'], deadline: Parameters<Parameters<typeof withDeadline>[1]>[0]): Promise<WebSocket> {
-  const socket = new WebSocket(url, { ca: ca as string | Buffer | Array<string | Buffer> | undefined, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
+/** Each authority must be a PEM certificate: a typo would otherwise only show as an untrusted server. */
+export function checkCa (ca: unknown): Pem[] | undefined {
+  if (ca === undefined) return undefined
+  const list = Array.isArray(ca) ? ca as unknown[] : [ca]
+  for (const entry of list) {
+    let parsed = false
+    if (typeof entry === 'string' || entry instanceof Uint8Array) {
+      try {
+        parsed = new X509Certificate(entry).raw.byteLength > 0
+      } catch {
+        parsed = false
+      }
+    }
+    if (!parsed) {
+      throw new InvalidOptionError('ca', `ca must be a PEM certificate (or a list of them), as a string or bytes; got ${describeValue(entry)} that is not one`)
+    }
+  }
+  return list as Pem[]
+}
+
+async function openSocket (url: string, ca: Pem[] | undefined, deadline: Deadline): Promise<WebSocket> {
+  if (deadline.fired) throw deadline.error(`opening the WebSocket ${url}`)
+  const socket = new WebSocket(url, { ca: ca as Array<string | Buffer> | undefined, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
   const opened = new Promise<WebSocket>((resolve, reject) => {
-    socket.once('open', () => { socket.off('error', reject); resolve(socket) })
-    socket.once('error', (err) => {
+    const onError = (err: Error): void => {
       reject(new ConnectionError(`could not open the WebSocket ${url} (${(err as NodeJS.ErrnoException).code ?? err.message}): ` +
         'check the address, that the server runs, and for wss: that its certificate is trusted (ca)', { cause: err }))
-    })
+    }
+    socket.once('open', () => { socket.off('error', onError); resolve(socket) })
+    socket.once('error', onError)
   })
   try {
     return await deadline.race(opened, () => `opening the WebSocket ${url}`)

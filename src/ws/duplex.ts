@@ -3,7 +3,8 @@
  * the browser's WebSocket (./message-duplex.ts).
  */
 import type { WebSocket } from 'ws'
-import { ConnectionError } from '../errors.ts'
+import { ConnectionError, InvalidOptionError } from '../errors.ts'
+import { checkOptions, describeValue, optionalDuration } from '../options.ts'
 import type { ByteDuplex } from '../stream/types.ts'
 import { messageDuplex } from './message-duplex.ts'
 
@@ -21,9 +22,23 @@ export interface WebSocketDuplexOptions {
    * not answer the previous ping by the next one is dropped as dead.
    */
   pingInterval?: number | undefined
+  /**
+   * Milliseconds without a message either way (pings do not count) before the connection ends
+   * with ERR_SHS_IDLE_TIMEOUT (default: no limit). It counts from when the WebSocket opened.
+   */
+  idleTimeout?: number | undefined
+}
+
+/** Checks the options of a WebSocket duplex, at the call that takes them. */
+export function checkWebSocketDuplexOptions (options: WebSocketDuplexOptions | undefined): { pingInterval: number | undefined, idleTimeout: number | undefined } {
+  const given = checkOptions(options)
+  return { pingInterval: optionalDuration(given.pingInterval, 'pingInterval'), idleTimeout: optionalDuration(given.idleTimeout, 'idleTimeout') }
 }
 
 export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOptions = {}): ByteDuplex {
+  checkSocket(socket)
+  const { pingInterval, idleTimeout } = checkWebSocketDuplexOptions(options)
+  let stopPing = (): void => {}
   const { duplex, events } = messageDuplex({
     send: async (chunk) => { await send(socket, chunk) },
     isOpen: () => socket.readyState === socket.OPEN,
@@ -31,17 +46,28 @@ export function webSocketDuplex (socket: WebSocket, options: WebSocketDuplexOpti
     resume: () => { socket.resume() },
     close: () => { socket.close() },
     terminate: () => { stopPing(); socket.terminate() }
-  })
+  }, { idleTimeout })
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => { events.message(toBytes(data)) })
   socket.on('close', () => { stopPing(); events.closed() })
   socket.on('error', (err: Error) => {
     events.failed(new ConnectionError(`the WebSocket failed: ${err.message}`, { cause: err }))
   })
-  const stopPing = keepAlive(socket, options.pingInterval, (interval) => {
-    events.failed(new ConnectionError(`the peer did not answer a WebSocket ping within ${interval} ms: ` +
-      'it or the network between us is gone'))
-  })
+  if (pingInterval !== undefined) {
+    stopPing = keepAlive(socket, pingInterval, () => {
+      events.failed(new ConnectionError(`the peer did not answer a WebSocket ping within ${pingInterval} ms: ` +
+        'it or the network between us is gone'))
+    })
+  }
   return duplex
+}
+
+/** An open WebSocket of the `ws` package (or one with its methods). */
+function checkSocket (socket: unknown): asserts socket is WebSocket {
+  const candidate = socket as Partial<WebSocket> | null
+  if (typeof socket !== 'object' || candidate === null || typeof candidate.send !== 'function' ||
+      typeof candidate.on !== 'function' || typeof candidate.terminate !== 'function') {
+    throw new InvalidOptionError('socket', `webSocketDuplex needs a WebSocket of the ws package, got ${describeValue(socket)}`)
+  }
 }
 
 async function send (socket: WebSocket, chunk: Uint8Array): Promise<void> {
@@ -60,16 +86,14 @@ function toBytes (data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
 }
 
 /** Returns the function that stops the pings. */
-function keepAlive (socket: WebSocket, interval: number | undefined, onDead: (interval: number) => void): () => void {
-  if (interval === undefined) return () => {}
-  if (!Number.isFinite(interval) || interval <= 0) {
-    throw new RangeError(`pingInterval must be a positive number of milliseconds, got ${String(interval)}`)
-  }
+function keepAlive (socket: WebSocket, interval: number, onDead: () => void): () => void {
   let answered = true
   socket.on('pong', () => { answered = true })
   const timer = setInterval(() => {
+    // A socket closing or closed cannot be pinged (ws throws); its 'close' stops the pings.
+    if (socket.readyState !== socket.OPEN) return
     if (!answered) {
-      onDead(interval)
+      onDead()
       socket.terminate()
       return
     }

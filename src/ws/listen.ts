@@ -6,22 +6,25 @@
  */
 import http from 'node:http'
 import https from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { createSecureContext } from 'node:tls'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { setMaxListeners } from 'node:events'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
-import { ConnectionError, ShsError } from '../errors.ts'
+import { ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
+import { DEFAULT_HOST, listening } from '../net/listen.ts'
 import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
-import { checkTimeout } from '../options.ts'
+import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
 import { serverHandshake } from '../stream/handshake.ts'
-import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, checkWebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
 
 /** Where a WebSocket client comes from: the address of its TCP connection. */
 export type WebSocketRemote = RemoteAddress
 
 /** `listen()`'s options (see ServerOptions), plus the certificate for `wss:` and the WebSocket's own. */
-export interface WebSocketListenOptions extends ServerOptions, WebSocketDuplexOptions {
+export interface WebSocketListenOptions extends ServerOptions, Pick<WebSocketDuplexOptions, 'pingInterval'> {
   /** PEM certificate and key: serve `wss:` instead of `ws:`. */
   cert?: string | Uint8Array
   key?: string | Uint8Array
@@ -35,30 +38,38 @@ export interface WebSocketListener {
   close (): Promise<void>
 }
 
-const DEFAULT_HOST = '127.0.0.1'
-
 export async function listenWebSocket (options: WebSocketListenOptions, onStream: OnStream<WebSocketRemote>): Promise<WebSocketListener> {
   // Every option is checked here, once: a bad one fails this call, not each connection later.
+  checkOptions(options)
+  const port = checkPort(options.port, 'port', true)
+  const host = checkHost(options.host, 'host', DEFAULT_HOST)
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
-  if ((options.cert === undefined) !== (options.key === undefined)) {
-    throw new TypeError('wss needs both cert and key (PEM); pass neither for plain ws')
-  }
+  const tls = checkCertificate(options)
+  const { pingInterval } = checkWebSocketDuplexOptions({ pingInterval: options.pingInterval })
   const timeout = checkTimeout(options.timeout)
   const callbacks = new ContainedCallbacks(options, onStream)
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
-  const secure = options.cert !== undefined
-  const server = secure
-    ? https.createServer({ cert: options.cert as string, key: options.key as string })
-    : http.createServer()
+  const server = tls === undefined ? http.createServer() : https.createServer(tls)
   const sockets = new Set<WebSocket>()
-  const wss = new WebSocketServer({ server, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
-  wss.on('connection', (socket, request) => {
+  // noServer: the upgrade is ours to hand over, and a server error is ours to report (given the
+  // server, ws re-emits its errors on an emitter nobody listens to, which ends the process).
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', ignoreReportedElsewhere)
-    const remote = { host: request.socket.remoteAddress ?? '?', port: request.socket.remotePort ?? 0 }
+    if (closing.signal.aborted) {
+      socket.destroy()
+      return
+    }
+    wss.handleUpgrade(request, socket, head, (websocket) => { accept(websocket, request.socket) })
+  })
+
+  function accept (socket: WebSocket, raw: Socket): void {
+    socket.on('error', ignoreReportedElsewhere)
+    const remote = { host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 }
     const admitted = callbacks.connection(remote) ?? guard.admit(remote.host, timeout)
     if (admitted instanceof ShsError) {
       socket.terminate()
@@ -68,7 +79,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     const { authorize, onHandshakeProgress } = callbacks
-    serverHandshake(webSocketDuplex(socket, { pingInterval: options.pingInterval }), {
+    serverHandshake(webSocketDuplex(socket, { pingInterval }), {
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,
@@ -81,35 +92,62 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
         onHandshakeProgress?.(progress, remote)
       }
     }).then(
-      (stream) => { callbacks.deliver(admitted.established(request.socket, stream), remote) },
+      (stream) => { callbacks.deliver(admitted.established(raw, stream), remote) },
       (err: unknown) => {
         socket.terminate()
         const error = err instanceof ShsError ? err : new ConnectionError(String(err), { cause: err })
         callbacks.handshakeError(admitted.failed(error), remote)
       })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new ConnectionError(`could not listen for WebSockets on ${options.host ?? DEFAULT_HOST}:${options.port} ` +
-        `(${err.code ?? err.message}): ${err.code === 'EADDRINUSE' ? 'the port is taken; pick another' : 'check the host and port'}`, { cause: err }))
-    })
-    server.listen(options.port, options.host ?? DEFAULT_HOST, () => { server.removeAllListeners('error'); resolve() })
-  })
+  }
+
+  try {
+    await listening(server, port, host)
+  } catch (err) {
+    wss.close()
+    throw err
+  }
   server.on('error', ignoreReportedElsewhere)
   const bound = server.address() as AddressInfo
+  const stopAccepting = (): void => {
+    closing.abort()
+    if (server.listening) server.close()
+  }
+  const serverClosed = new Promise<void>((resolve) => { server.once('close', resolve) })
   return {
-    address: () => ({ host: bound.address, port: bound.port, secure }),
-    stopAccepting: () => {
-      closing.abort()
-      server.close()
-    },
+    address: () => ({ host: bound.address, port: bound.port, secure: tls !== undefined }),
+    stopAccepting,
     close: async () => {
-      closing.abort()
+      stopAccepting()
       for (const socket of sockets) socket.terminate()
+      // Connections still in their HTTP stage (no upgrade yet) close with the server.
+      server.closeAllConnections()
       await new Promise<void>((resolve) => { wss.close(() => { resolve() }) })
-      if (server.listening) await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      await serverClosed
     }
   }
+}
+
+/** `cert` and `key` for wss, both or neither, each a PEM that TLS accepts together with the other. */
+function checkCertificate (options: WebSocketListenOptions): { cert: string | Buffer, key: string | Buffer } | undefined {
+  const { cert, key } = options
+  if (cert === undefined && key === undefined) return undefined
+  for (const [name, value, other] of [['cert', cert, 'key'], ['key', key, 'cert']] as const) {
+    if (value === undefined) {
+      throw new InvalidOptionError(other, `wss needs both cert and key (PEM); ${other} was given without ${name} (pass neither for plain ws)`)
+    }
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new InvalidOptionError(name, `${name} must be PEM text or bytes, got ${describeValue(value)}`)
+    }
+  }
+  // Node's TLS types say Buffer; any Uint8Array works the same.
+  const tls = { cert: cert as string | Buffer, key: key as string | Buffer }
+  try {
+    createSecureContext(tls)
+  } catch (err) {
+    throw new InvalidOptionError('cert', `cert and key are not a PEM certificate and its private key (${(err as Error).message}): ` +
+      'check that both files are PEM and belong together')
+  }
+  return tls
 }
 
 function ignoreReportedElsewhere (): void {}

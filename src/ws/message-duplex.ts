@@ -4,8 +4,9 @@
  * every write as one binary message, and the reader treats the messages as one byte stream,
  * whatever their boundaries. An adapter feeds socket events in and gives the few socket calls out.
  */
-import { ConnectionError } from '../errors.ts'
+import { ConnectionError, type ShsError, idleTimeoutError } from '../errors.ts'
 import type { ByteDuplex } from '../stream/types.ts'
+import { IdleWatch } from './idle-watch.ts'
 
 /** Messages queued before we ask the socket to pause, so a slow reader bounds what a fast peer makes us hold. */
 const QUEUE_HIGH_WATER = 16
@@ -31,7 +32,7 @@ export interface MessageEvents {
   message (bytes: Uint8Array): void
   closed (): void
   /** The first failure wins; the reader throws it once the queued messages are read. */
-  failed (error: ConnectionError): void
+  failed (error: ShsError): void
 }
 
 export interface MessageDuplexOptions {
@@ -40,6 +41,8 @@ export interface MessageDuplexOptions {
    * bytes wait unread, so a fast or hostile peer costs bounded memory.
    */
   maxUnreadBytes?: number
+  /** Milliseconds without a message either way before the connection ends with ERR_SHS_IDLE_TIMEOUT (default: no limit). */
+  idleTimeout?: number | undefined
 }
 
 export function messageDuplex (socket: MessageSocket, options: MessageDuplexOptions = {}): { duplex: ByteDuplex, events: MessageEvents } {
@@ -47,7 +50,7 @@ export function messageDuplex (socket: MessageSocket, options: MessageDuplexOpti
   let unreadBytes = 0
   const maxUnreadBytes = options.maxUnreadBytes ?? Infinity
   let ended = false
-  let failure: ConnectionError | undefined
+  let failure: ShsError | undefined
   let wake: (() => void) | undefined
   let sinkDone = false
   /** We stopped reading: the peer's goodbye came (the box stream needs nothing after it), or the socket closed. */
@@ -59,9 +62,17 @@ export function messageDuplex (socket: MessageSocket, options: MessageDuplexOpti
     if (sinkDone && (ended || readDone)) socket.close()
   }
 
+  const idle = options.idleTimeout === undefined
+    ? undefined
+    : new IdleWatch(options.idleTimeout, () => {
+        events.failed(idleTimeoutError(options.idleTimeout as number))
+        socket.terminate()
+      })
+
   const events: MessageEvents = {
     message (bytes) {
       if (failure !== undefined) return
+      idle?.touch()
       unreadBytes += bytes.byteLength
       if (unreadBytes > maxUnreadBytes) {
         events.failed(new ConnectionError(`the peer sent more than ${maxUnreadBytes} bytes that were not read yet: ` +
@@ -73,8 +84,8 @@ export function messageDuplex (socket: MessageSocket, options: MessageDuplexOpti
       if (queue.length >= QUEUE_HIGH_WATER) socket.pause()
       notify()
     },
-    closed () { ended = true; notify() },
-    failed (error) { failure ??= error; notify() }
+    closed () { idle?.stop(); ended = true; notify() },
+    failed (error) { idle?.stop(); failure ??= error; notify() }
   }
 
   async function * source (): AsyncGenerator<Uint8Array> {
@@ -103,13 +114,14 @@ export function messageDuplex (socket: MessageSocket, options: MessageDuplexOpti
       for await (const chunk of chunks) {
         for (let offset = 0; offset < chunk.byteLength; offset += SEND_SLICE_BYTES) {
           if (!socket.isOpen()) throw new ConnectionError('the WebSocket closed while we were still writing: the peer hung up')
+          idle?.touch()
           await socket.send(chunk.subarray(offset, offset + SEND_SLICE_BYTES))
         }
       }
       sinkDone = true
       closeWhenBothEnded()
     },
-    abort: () => { socket.terminate() }
+    abort: () => { idle?.stop(); socket.terminate() }
   }
   return { duplex, events }
 }

@@ -213,11 +213,16 @@ describe('ShsEncrypter on an in-memory connection', function () {
         { name: 'UnsupportedPeerKeyError', code: 'ERR_SHS_UNSUPPORTED_KEY_TYPE' })
     })
 
-    it('rejects a network key that is not 32 bytes when the node is built', async () => {
+    it('rejects a network key that is not 32 bytes, or a bad timeout, where shs() is called and when the node is built', async () => {
       const privateKey = await generateKeyPair('Ed25519')
-      assert.throws(() => shs({ networkKey: new Uint8Array(16) })({ privateKey, logger: defaultLogger() }),
+      assert.throws(() => shs({ networkKey: new Uint8Array(16) }),
+        { name: 'InvalidKeyError', code: 'ERR_SHS_INVALID_KEY', option: 'networkKey' })
+      assert.throws(() => new ShsEncrypter({ privateKey, logger: defaultLogger() }, { networkKey: new Uint8Array(16) }),
         { name: 'InvalidKeyError', code: 'ERR_SHS_INVALID_KEY' })
-      assert.throws(() => shs({ timeout: 0 })({ privateKey, logger: defaultLogger() }), (err: unknown) => err instanceof InvalidOptionError && err.code === 'ERR_SHS_INVALID_OPTION' && /shs\(\{ timeout \}\) must be a whole number of milliseconds from 1 to 2147483647/.test(err.message))
+      const badTimeout = (err: unknown): boolean => err instanceof InvalidOptionError && err.option === 'timeout' &&
+        /timeout must be a whole number of milliseconds from 1 to 2147483647/.test(err.message)
+      assert.throws(() => shs({ timeout: 0 }), badTimeout)
+      assert.throws(() => new ShsEncrypter({ privateKey, logger: defaultLogger() }, { timeout: 0 }), badTimeout)
     })
 
     it('fails on both sides when the client dialled the wrong server key', async () => {

@@ -1,0 +1,75 @@
+/** The libp2p encrypter factory and the Node stream wrapper, as fuzz entries. */
+import { generateKeyPair as generateLibp2pKey } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddrConnectionPair } from '@libp2p/utils'
+import type { ConnectionEncrypter } from '@libp2p/interface'
+import { connect, toNodeDuplex } from '../../../src/index.ts'
+import { shs } from '../../../src/libp2p/index.ts'
+import { type FuzzEntry, positional } from './entry.ts'
+import type { FuzzFixture } from './fixture.ts'
+import { withOption } from './values.ts'
+
+const MESSAGE = new TextEncoder().encode('one honest exchange through libp2p')
+
+export function otherEntries (fixture: FuzzFixture): FuzzEntry[] {
+  return [
+    {
+      name: 'libp2p shs()',
+      options: ['(init)', 'networkKey', 'timeout'],
+      valid: { '(init)': ['{}'] },
+      async call (path, value) {
+        const [ourKey, theirKey] = await Promise.all([generateLibp2pKey('Ed25519'), generateLibp2pKey('Ed25519')])
+        const init = positional(path, 'init', value, withOption({}, path, value))
+        const ours: ConnectionEncrypter = shs(init as Parameters<typeof shs>[0])({ privateKey: ourKey, logger: defaultLogger() })
+        const theirs = shs({ networkKey: (init as { networkKey?: Uint8Array } | null)?.networkKey })({ privateKey: theirKey, logger: defaultLogger() })
+        const [rawOurs, rawTheirs] = multiaddrConnectionPair()
+        return {
+          async exercise () {
+            const [outbound, inbound] = await Promise.all([
+              ours.secureOutbound(rawOurs, { remotePeer: peerIdFromPrivateKey(theirKey) }),
+              theirs.secureInbound(rawTheirs)
+            ])
+            const arrived = new Promise<Uint8Array>((resolve) => {
+              inbound.connection.addEventListener('message', (evt) => { resolve(evt.data.subarray()) }, { once: true })
+            })
+            outbound.connection.send(MESSAGE)
+            if (!Buffer.from(await arrived).equals(MESSAGE)) throw new Error('the message arrived different')
+          },
+          async close () {
+            rawOurs.abort(new Error('fuzz case over'))
+            rawTheirs.abort(new Error('fuzz case over'))
+          }
+        }
+      }
+    },
+    {
+      name: 'toNodeDuplex',
+      options: ['(secure)'],
+      async call (path, value) {
+        const secure = await connect({
+          keys: fixture.clientKeys, networkKey: fixture.networkKey, remotePublicKey: fixture.serverKeys.publicKey,
+          host: '127.0.0.1', port: fixture.tcp.address().port
+        })
+        let duplex
+        try {
+          duplex = toNodeDuplex(positional(path, 'secure', value, secure))
+        } catch (err) {
+          secure.abort()
+          throw err
+        }
+        return {
+          async exercise () {
+            const chunks: Buffer[] = []
+            duplex.on('data', (chunk: Buffer) => chunks.push(chunk))
+            const ended = new Promise((resolve, reject) => { duplex.once('end', resolve); duplex.once('error', reject) })
+            duplex.end(MESSAGE)
+            await ended
+            if (!Buffer.concat(chunks).equals(MESSAGE)) throw new Error('the echo came back different')
+          },
+          async close () { duplex.destroy(); secure.abort() }
+        }
+      }
+    }
+  ]
+}

@@ -1,0 +1,58 @@
+/**
+ * The caller contract, part one: every option of every entry point, given each hostile value in
+ * turn (0, -1, NaN, Infinity, 2^31, '5', {}, null, 1e300), either fails the call at once with the
+ * library's typed error naming that option, or is inside the option's documented range and then
+ * works. Never an untyped throw, a crash later, a leaked socket or timer, or a call that is
+ * accepted and then fails every connection. Run in a child process (test/contract/fuzz/run.ts),
+ * so a crash is seen rather than suffered.
+ */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { CaseResult } from './fuzz/run.ts'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+async function runFuzz (): Promise<CaseResult[]> {
+  const child = spawn(process.execPath, ['--conditions=shs-source', path.join(here, 'fuzz', 'run.ts')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => { child.once('close', resolve) })
+  assert.equal(code, 0, `the fuzz process failed:\n${stderr}`)
+  return (JSON.parse(stdout) as { results: CaseResult[] }).results
+}
+
+const describeCase = (result: CaseResult): string => `${result.entry} ${result.option}=${result.value}: ${result.outcome}${result.detail === undefined ? '' : ` (${result.detail})`}`
+
+describe('contract: every option of every entry point, with every hostile value', function () {
+  this.timeout(180_000)
+  let results: CaseResult[]
+
+  before(async () => { results = await runFuzz() })
+
+  it('tries every entry point, each option with all nine values', () => {
+    const entries = new Set(results.map((result) => result.entry))
+    assert.ok(entries.size >= 14, `${entries.size} entry points`)
+    const perOption = new Map<string, number>()
+    for (const result of results) perOption.set(`${result.entry} ${result.option}`, (perOption.get(`${result.entry} ${result.option}`) ?? 0) + 1)
+    assert.deepEqual([...perOption].filter(([, count]) => count !== 9), [])
+  })
+
+  for (const outcome of ['untyped', 'crash', 'leak', 'broken'] as const) {
+    it(`has no ${outcome} case`, () => {
+      assert.deepEqual(results.filter((result) => result.outcome === outcome).map(describeCase), [])
+    })
+  }
+
+  it('accepts exactly the values inside an option\'s documented range, and those work', () => {
+    const wrong = results.filter((result) => (result.outcome === 'works') !== result.inRange)
+    assert.deepEqual(wrong.map(describeCase), [])
+  })
+
+  it('every refusal names the option that was wrong', () => {
+    assert.deepEqual(results.filter((result) => result.outcome === 'typed' && result.named !== true).map(describeCase), [])
+  })
+})
