@@ -13,7 +13,7 @@ import { clientHandshake, serverHandshake } from '../stream/handshake.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
 import { inScuttlebuttWords } from './network-errors.ts'
-import { type PullDuplex, fromPullSource, toPullSource } from './pull.ts'
+import { type PullDuplex, type PullEnd, type PullSource, fromPullSource } from './pull.ts'
 import { pullToByteDuplex } from './transport.ts'
 
 /** What multiserver's shs plugin is given. */
@@ -170,10 +170,13 @@ function requireKeys (keys: KeyPair | undefined): KeyPair {
 function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
   const remote = Buffer.from(secure.remotePublicKey)
   return {
-    source: toPullSource(asBuffers(secure.source)),
+    source: plaintextSource(secure),
     sink: (read) => {
-      // A failed write means the connection is gone; the source reports it to the reader.
-      secure.sink(fromPullSource(read)).catch((err: unknown) => { secure.abort(err instanceof Error ? err : undefined) })
+      // A failed connection aborts the app's source with its error, as a pull-stream sink that
+      // fails does; a clean end needs nothing (the source ended the writing itself).
+      secure.sink(fromPullSource(read, false)).catch((err: unknown) => {
+        read(err instanceof Error ? err : new Error(String(err)), ignore)
+      })
     },
     remote,
     auth,
@@ -181,10 +184,35 @@ function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
   }
 }
 
-async function * asBuffers (source: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of source) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  } catch (err) {
-    throw inScuttlebuttWords(err)
+/**
+ * The plaintext as a pull source of Buffers, read straight from the stream's iterator (no
+ * generator in between, which could not be stopped while it waits). Aborting it with `true`
+ * stops reading; with an error, tears the connection down with that error.
+ */
+function plaintextSource (secure: SecureStream): PullSource<Buffer> {
+  const iterator = secure.source[Symbol.asyncIterator]()
+  let finished: PullEnd = null
+  return (abort, cb) => {
+    if (finished !== null) { cb(finished); return }
+    if (abort !== null && abort !== undefined && abort !== false) {
+      finished = abort
+      if (abort === true) iterator.return?.().catch(ignore)
+      else secure.abort(abort)
+      cb(abort)
+      return
+    }
+    iterator.next().then((result) => {
+      if (finished !== null) { cb(finished); return }
+      if (result.done === true) { finished = true; cb(true); return }
+      const chunk = result.value
+      cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    }, (err: unknown) => {
+      // A peer that went away, in the words the Scuttlebutt stack knows (./network-errors.ts).
+      const error = inScuttlebuttWords(err)
+      finished = error instanceof Error ? error : new Error(String(error))
+      cb(finished)
+    })
   }
 }
+
+function ignore (): void {}

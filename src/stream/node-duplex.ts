@@ -45,9 +45,13 @@ class SecureDuplex extends Duplex {
   /** The sink waiting for a chunk. */
   #pull: ((result: IteratorResult<Uint8Array>) => void) | undefined
   #ending: ((error?: Error | null) => void) | undefined
+  /** The connection failed while a chunk waited for the reader: reported after it (see the constructor). */
+  #sinkFailure: Error | undefined
 
   constructor (secure: SecureStream) {
-    super({ allowHalfOpen: true })
+    // No readable buffer of its own (the connection has one): a chunk is asked for only when it
+    // is wanted, so an error after authentic data comes after that data, not in place of it.
+    super({ allowHalfOpen: true, readableHighWaterMark: 0 })
     this.#secure = secure
     this.#reader = secure.source[Symbol.asyncIterator]()
     const outgoing: AsyncIterable<Uint8Array> = {
@@ -60,16 +64,27 @@ class SecureDuplex extends Duplex {
       this.#writeEnded = true
       this.#ending?.()
     }, (err: unknown) => {
-      this.destroy(asError(err))
+      // A chunk read but not yet taken by the reader comes first: the readable side then meets
+      // the same error after it. Otherwise there is nothing to wait for.
+      if (this.readableLength > 0 && !this.#readEnded) this.#sinkFailure = asError(err)
+      else this.destroy(asError(err))
     })
   }
 
   override _write (chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.#sinkFailure !== undefined) {
+      this.destroy(this.#sinkFailure)
+      return
+    }
     this.#pending = { chunk, done }
     this.#hand()
   }
 
   override _final (done: (error?: Error | null) => void): void {
+    if (this.#sinkFailure !== undefined) {
+      done(this.#sinkFailure)
+      return
+    }
     this.#ending = done
     this.#hand()
   }
@@ -82,8 +97,8 @@ class SecureDuplex extends Duplex {
       if (result.done === true) {
         this.#readEnded = true
         this.push(null)
-      } else if (this.push(result.value)) {
-        this._read()
+      } else {
+        this.push(result.value)
       }
     }, (err: unknown) => {
       this.#reading = false

@@ -1,0 +1,100 @@
+/**
+ * What the transport contract's cases share: the ways in, connections made through one of them
+ * against the scripted peer (closed and leak-checked after each test), sources that reuse their
+ * buffer, and the checks on errors.
+ */
+import assert from 'node:assert/strict'
+import { SSB_NETWORK_KEY, ShsError, type ShsErrorCode, generateKeyPair } from '../../src/index.ts'
+import { useLeakChecks } from '../helpers/resources.ts'
+import { ScriptedPeer } from './peer.ts'
+import { duplex } from './ways/duplex.ts'
+import { libp2p } from './ways/libp2p.ts'
+import { multiserver, secretStack } from './ways/ssb.ts'
+import { nodeDuplex, tcp } from './ways/tcp.ts'
+import type { Identities, OpenOptions, Opened, Role, WayIn } from './ways/types.ts'
+import { webSocket } from './ways/ws.ts'
+
+/** Every way in of the library; a new adapter joins the contract by joining this list. */
+export const WAYS: readonly WayIn[] = [tcp, nodeDuplex, duplex, webSocket, libp2p, multiserver, secretStack]
+
+export interface Connection extends Opened {
+  readonly peer: ScriptedPeer
+}
+
+/** Registers the leak checks on the current describe block; returns how to open connections in it. */
+export function useContract (way: WayIn, role: Role): (options?: OpenOptions) => Promise<Connection> {
+  const onCleanup = useLeakChecks()
+  return async (options) => {
+    const identities: Identities = { ours: generateKeyPair(), theirs: generateKeyPair(), networkKey: SSB_NETWORK_KEY }
+    let peer: ScriptedPeer | undefined
+    const opened = await way.open(role, identities, async (raw) => {
+      peer = await ScriptedPeer.handshake(raw, role === 'client' ? 'server' : 'client', identities)
+    }, options)
+    onCleanup(async () => {
+      opened.raw.destroy()
+      opened.app.abort()
+      await opened.close()
+    })
+    assert.deepEqual(opened.app.remotePublicKey, identities.theirs.publicKey, 'the app learns the key the peer proved')
+    return { ...opened, peer: peer as ScriptedPeer }
+  }
+}
+
+/**
+ * `count` chunks of `size` bytes, all in one buffer that is refilled the moment the next chunk is
+ * asked for: the earliest an async iterable's consumer lets its producer reuse what it yielded.
+ */
+export function reusingSource (size: number, count: number): { source: AsyncIterable<Uint8Array>, expected: Uint8Array } {
+  const expected = new Uint8Array(size * count)
+  for (let i = 0; i < count; i++) fillChunk(expected.subarray(i * size, (i + 1) * size), i)
+  const buffer = new Uint8Array(size)
+  return {
+    expected,
+    source: (async function * () {
+      for (let i = 0; i < count; i++) {
+        fillChunk(buffer, i)
+        yield buffer
+      }
+    })()
+  }
+}
+
+/** A pattern that differs from chunk to chunk and within one, so a stale or shifted byte shows. */
+function fillChunk (chunk: Uint8Array, index: number): void {
+  for (let j = 0; j < chunk.byteLength; j++) chunk[j] = (index * 7 + j) & 0xff
+}
+
+/** Everything `source` yields, or the error it threw (and what it yielded before). */
+export async function drain (source: AsyncIterable<Uint8Array>): Promise<{ data: Uint8Array, error: unknown }> {
+  const chunks: Uint8Array[] = []
+  try {
+    for await (const chunk of source) chunks.push(chunk)
+    return { data: Buffer.concat(chunks), error: undefined }
+  } catch (err) {
+    return { data: Buffer.concat(chunks), error: err }
+  }
+}
+
+/** The error is the library's, with one of `codes` (or one of the framework's own, by name), and explains itself. */
+export function assertTyped (error: unknown, codes: readonly ShsErrorCode[], frameworkErrors: readonly string[] = []): void {
+  if (error instanceof Error && frameworkErrors.includes(error.name)) return
+  assert.ok(error instanceof ShsError, `expected a typed ShsError (${codes.join(' or ')}), got ${String(error)}`)
+  assert.ok(codes.includes(error.code), `expected ${codes.join(' or ')}, got ${error.code}: ${error.message}`)
+  assert.ok(error.message.length > 30, `the message says what happened: "${error.message}"`)
+}
+
+/** What a peer that vanishes looks like to the app: the stream was cut, or the transport broke. */
+export const CUT: readonly ShsErrorCode[] = ['ERR_BOX_STREAM_TRUNCATED', 'ERR_SHS_CONNECTION']
+
+export const turn = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+
+/** Collects unhandled rejections and uncaught exceptions while a test runs. */
+export function watchProcess (): { failures: unknown[], stop: () => void } {
+  const failures: unknown[] = []
+  const record = (err: unknown): void => { failures.push(err) }
+  process.on('unhandledRejection', record)
+  return {
+    failures,
+    stop: () => { process.off('unhandledRejection', record) }
+  }
+}
