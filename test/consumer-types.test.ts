@@ -20,9 +20,10 @@ const NODE_IMPORTS = `
 import { connect, generateKeyPair, listenWebSocket, type SecureStream } from 'shs-transport'
 import multiserverShs, { PeerGoneError, type ShsPullStream } from 'shs-transport/multiserver'
 import secretStackShs from 'shs-transport/secret-stack'
+import { toPullDuplex } from 'shs-transport/pull'
 export const keys: { publicKey: Uint8Array } = generateKeyPair()
 export type Stream = SecureStream | ShsPullStream
-export const entries = [connect, listenWebSocket, multiserverShs, PeerGoneError, secretStackShs.init]
+export const entries = [connect, listenWebSocket, multiserverShs, PeerGoneError, secretStackShs.init, toPullDuplex]
 `
 
 /** require() of the plugins gives the plugin itself (their 'module.exports' export). */
@@ -30,7 +31,8 @@ const NODE_REQUIRES = `
 import shsTransport = require('shs-transport')
 import multiserverShs = require('shs-transport/multiserver')
 import secretStackShs = require('shs-transport/secret-stack')
-export const entries = [shsTransport.connect, multiserverShs, secretStackShs.init]
+import pull = require('shs-transport/pull')
+export const entries = [shsTransport.connect, multiserverShs, secretStackShs.init, pull.toPullDuplex]
 `
 
 const LIBP2P_IMPORTS = `
@@ -43,6 +45,25 @@ import { connectWebSocket, generateKeyPair, type SecureStream } from 'shs-transp
 export const keys: { publicKey: Uint8Array } = generateKeyPair()
 export type Stream = SecureStream
 export const entries = [connectWebSocket]
+`
+
+/** Code written once against the package, for Node and for a page: it must type-check under both. */
+const SAME_CODE = `
+import { AllAddressesFailedError, TcpUnavailableError, connect, connectEndpoint, generateKeyPair, parseEndpoints, type ConnectOptions } from 'shs-transport'
+import { PeerGoneError, toPullDuplex, type PullDuplex } from 'shs-transport/pull'
+export async function dial (address: string, networkKey: Uint8Array): Promise<PullDuplex<Uint8Array>> {
+  const options: ConnectOptions = { address, keys: generateKeyPair(), networkKey, timeout: 5000, idleTimeout: 60000 }
+  try {
+    return toPullDuplex(await connect(options))
+  } catch (err) {
+    if (err instanceof TcpUnavailableError || err instanceof AllAddressesFailedError) {
+      const [first] = parseEndpoints(address)
+      if (first !== undefined) return toPullDuplex(await connectEndpoint(first, { keys: generateKeyPair(), networkKey }))
+    }
+    throw err
+  }
+}
+export const errors = [PeerGoneError]
 `
 
 describe('the published types in a fresh TypeScript project (skipLibCheck: false)', function () {
@@ -64,11 +85,13 @@ describe('the published types in a fresh TypeScript project (skipLibCheck: false
     assert.equal(outcome, '', `tsc -p ${tsconfig} failed`)
   }
 
-  it('Node, module nodenext: import and require() of the core, multiserver and secret-stack entries', async () => {
-    await check('node', { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' }, { 'app.mts': NODE_IMPORTS, 'app.cts': NODE_REQUIRES })
+  it('Node, module nodenext: import and require() of the core, multiserver, secret-stack and pull entries', async () => {
+    await check('node', { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' }, {
+      'app.mts': NODE_IMPORTS, 'app.cts': NODE_REQUIRES, 'same.mts': SAME_CODE
+    })
   })
 
-  it('Node, the old node10 resolution (typesVersions): the core, multiserver and secret-stack entries', async () => {
+  it('Node, the old node10 resolution (typesVersions): the core, multiserver, secret-stack and pull entries', async () => {
     await check('node10', { ...STRICT, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, { 'legacy.ts': NODE_IMPORTS })
   })
 
@@ -76,9 +99,9 @@ describe('the published types in a fresh TypeScript project (skipLibCheck: false
     await check('libp2p', { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2023', 'dom'] }, { 'libp2p.mts': LIBP2P_IMPORTS })
   })
 
-  it('a browser bundle (bundler resolution, the browser condition, DOM types and no Node types): the browser entry', async () => {
+  it('a browser bundle (bundler resolution, the browser condition, DOM types and no Node types): the browser and pull entries, and the code Node compiles', async () => {
     await check('browser', {
       ...STRICT, module: 'esnext', moduleResolution: 'bundler', customConditions: ['browser'], lib: ['es2023', 'dom'], types: []
-    }, { 'page.ts': BROWSER_IMPORTS })
+    }, { 'page.ts': BROWSER_IMPORTS, 'same.ts': SAME_CODE })
   })
 })
