@@ -3,9 +3,11 @@
  * until one completes the handshake: the loop that Node's and the browser's `connect()` share,
  * each with its own way to dial one alternative.
  */
+import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { AbortError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
-import { describeValue } from '../options.ts'
+import { checkCallback, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
 import type { SecureStream } from '../stream/types.ts'
+import type { AddressConnectOptions } from './connect-options.ts'
 import { resolveAddress, type ShsEndpoint } from './endpoint.ts'
 import { type AddressAttempt, AllAddressesFailedError, InvalidAddressError } from './errors.ts'
 
@@ -15,12 +17,20 @@ import { type AddressAttempt, AllAddressesFailedError, InvalidAddressError } fro
  */
 export const MAX_ADDRESS_ALTERNATIVES = 16
 
-/** The `address` option: a string, or a typed error before anything is dialled. */
-export function checkAddress (address: unknown): string {
-  if (typeof address !== 'string') {
-    throw new InvalidOptionError('address', `address must be a multiserver address (net:HOST:PORT~shs:KEY), got ${describeValue(address)}`)
+/**
+ * The options of `connect({ address })` that every build takes, checked before anything is
+ * dialled, so misuse fails fast and locally; each build then checks its own (`ca`, pings).
+ */
+export function checkAddressOptions (options: AddressConnectOptions): void {
+  if (typeof options.address !== 'string') {
+    throw new InvalidOptionError('address', `address must be a multiserver address (net:HOST:PORT~shs:KEY), got ${describeValue(options.address)}`)
   }
-  return address
+  asKeyPair(options.keys)
+  asNetworkKey(options.networkKey)
+  checkTimeout(options.timeout)
+  checkSignal(options.signal)
+  checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
+  optionalDuration(options.idleTimeout, 'idleTimeout')
 }
 
 /**

@@ -5,12 +5,12 @@
  * tried, as Node does with an alternative it cannot dial), and so does the host-and-port form.
  * `ca` and `pingInterval` are the browser's to decide: given, they are refused.
  */
-import { asKeyPair, asNetworkKey, generateKeyPair } from '../crypto/keys.ts'
+import { generateKeyPair } from '../crypto/keys.ts'
 import { InvalidOptionError } from '../errors.ts'
-import { checkCallback, checkOptions, checkSignal, checkTimeout, optionalDuration } from '../options.ts'
+import { checkOptions } from '../options.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { connectWebSocket } from '../ws/browser.ts'
-import { checkAddress, dialAlternatives } from './alternatives.ts'
+import { checkAddressOptions, dialAlternatives } from './alternatives.ts'
 import type { AddressConnectOptions, ConnectOptions } from './connect-options.ts'
 import type { ShsEndpoint } from './endpoint.ts'
 import { TcpUnavailableError } from './errors.ts'
@@ -26,13 +26,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   if (!('address' in options)) throw new TcpUnavailableError('connect({ host, port })')
   const { address, ...rest } = options
   // Misuse fails fast and locally, before any alternative is tried, as in Node.
-  checkAddress(address)
-  asKeyPair(rest.keys)
-  asNetworkKey(rest.networkKey)
-  checkTimeout(rest.timeout)
-  checkSignal(rest.signal)
-  checkCallback(rest.onHandshakeProgress, 'onHandshakeProgress')
-  optionalDuration(rest.idleTimeout, 'idleTimeout')
+  checkAddressOptions(options)
   refuseNodeOnly(rest)
   return await dialAlternatives(address, async (endpoint) => await connectEndpoint(endpoint, rest))
 }

@@ -3,14 +3,13 @@
  * (`net:HOST:PORT~shs:KEY;ws://HOST:PORT~shs:KEY`) whose alternatives are tried in order until
  * one completes the handshake.
  */
-import { asKeyPair, asNetworkKey, generateKeyPair } from '../crypto/keys.ts'
+import { generateKeyPair } from '../crypto/keys.ts'
 import { connect as connectTcp } from '../net/connect.ts'
-import { checkIdleTimeout } from '../net/idle.ts'
-import { checkCallback, checkOptions, checkSignal, checkTimeout } from '../options.ts'
+import { checkOptions } from '../options.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { checkCa, connectWebSocket } from '../ws/connect.ts'
 import { checkWebSocketDuplexOptions } from '../ws/duplex.ts'
-import { checkAddress, dialAlternatives } from './alternatives.ts'
+import { checkAddressOptions, dialAlternatives } from './alternatives.ts'
 import type { AddressConnectOptions, ConnectOptions } from './connect-options.ts'
 import type { ShsEndpoint } from './endpoint.ts'
 
@@ -22,13 +21,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   if (!('address' in options)) return await connectTcp(options)
   const { address, ...rest } = options
   // Misuse fails fast and locally, before any alternative is tried.
-  checkAddress(address)
-  asKeyPair(rest.keys)
-  asNetworkKey(rest.networkKey)
-  checkTimeout(rest.timeout)
-  checkSignal(rest.signal)
-  checkCallback(rest.onHandshakeProgress, 'onHandshakeProgress')
-  checkIdleTimeout(rest.idleTimeout)
+  checkAddressOptions(options)
   checkWebSocketDuplexOptions(rest)
   checkCa(rest.ca)
   return await dialAlternatives(address, async (endpoint) => await connectEndpoint(endpoint, rest))

@@ -4,30 +4,26 @@
  */
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { type KeyFile, type Sandbox, type ShsProcess, useSandbox } from './helpers.ts'
+import { type ShsProcess, useSandboxWithKeys } from './helpers.ts'
 
 describe('shs CLI: listen -k (keep listening)', function () {
   this.timeout(30_000)
-  const currentSandbox = useSandbox()
-  let sandbox: Sandbox
-  let server: KeyFile
-  let client: KeyFile
-
-  beforeEach(async () => {
-    sandbox = currentSandbox()
-    ;[server, client] = await sandbox.keygenPair()
-  })
+  const keyed = useSandboxWithKeys()
 
   function connect (address: string | undefined): ShsProcess {
-    return sandbox.start(['connect', address ?? '', '--keys', client.path])
+    return keyed.sandbox.start(['connect', address ?? '', '--keys', keyed.client.path])
+  }
+
+  function startServer (...args: string[]): ShsProcess {
+    return keyed.sandbox.start(['listen', ...args, '127.0.0.1:0', '--keys', keyed.server.path])
   }
 
   it('serves clients one after another, each one\'s data to stdout, and keeps listening', async () => {
-    const listen = sandbox.start(['listen', '-k', '127.0.0.1:0', '--keys', server.path, '--verbose'])
+    const listen = startServer('-k', '--verbose')
     listen.child.stdin?.end()
     const { address } = await listen.listening()
     for (const text of ['first client\n', 'second client\n', 'third client\n']) {
-      const result = await sandbox.run(['connect', address ?? '', '--keys', client.path], text)
+      const result = await keyed.sandbox.run(['connect', address ?? '', '--keys', keyed.client.path], text)
       assert.equal(result.code, 0, result.stderr)
       assert.equal(result.stdout.length, 0, 'stdin had ended: each client gets its end at once')
     }
@@ -37,7 +33,7 @@ describe('shs CLI: listen -k (keep listening)', function () {
   })
 
   it('one at a time: a client that comes during a session waits, and is served after it', async () => {
-    const listen = sandbox.start(['listen', '-k', '127.0.0.1:0', '--keys', server.path])
+    const listen = startServer('-k')
     listen.child.stdin?.end()
     const { address } = await listen.listening()
     const first = connect(address)
@@ -54,7 +50,7 @@ describe('shs CLI: listen -k (keep listening)', function () {
   })
 
   it('stdin goes to whoever is connected: what a vanished client did not get goes to the next', async () => {
-    const listen = sandbox.start(['listen', '-k', '127.0.0.1:0', '--keys', server.path])
+    const listen = startServer('-k')
     const { address } = await listen.listening()
     listen.child.stdin?.write('one\n')
     const first = connect(address)
@@ -73,10 +69,10 @@ describe('shs CLI: listen -k (keep listening)', function () {
   })
 
   it('without -k the server ends with its one client', async () => {
-    const listen = sandbox.start(['listen', '127.0.0.1:0', '--keys', server.path])
+    const listen = startServer()
     listen.child.stdin?.end()
     const { address } = await listen.listening()
-    const result = await sandbox.run(['connect', address ?? '', '--keys', client.path], 'only\n')
+    const result = await keyed.sandbox.run(['connect', address ?? '', '--keys', keyed.client.path], 'only\n')
     assert.equal(result.code, 0, result.stderr)
     assert.equal(await listen.exited, 0, listen.stderr)
     assert.equal(listen.stdout.toString('utf8'), 'only\n')
