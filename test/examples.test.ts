@@ -30,7 +30,7 @@ describe('examples', function () {
       readFile(path.join(root, 'examples', 'echo.ts'), 'utf8'),
       readFile(path.join(root, 'docs', 'LIBRARY.md'), 'utf8')
     ])
-    assert.ok(guide.includes('```ts\n' + program + '```\n'))
+    assert.ok(guide.includes('```ts runnable\n' + program + '```\n'))
   })
 
   it('sans-io.ts: drives both handshakes by hand, then opens the sealed message in 7-byte pieces', async () => {

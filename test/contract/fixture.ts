@@ -8,15 +8,17 @@ import { SSB_NETWORK_KEY, ShsError, type ShsErrorCode, generateKeyPair } from '.
 import { PeerGoneError } from '../../src/multiserver/network-errors.ts'
 import { useLeakChecks } from '../helpers/resources.ts'
 import { ScriptedPeer } from './peer.ts'
+import { browserWebSocket } from './ways/browser.ts'
 import { duplex } from './ways/duplex.ts'
 import { libp2p } from './ways/libp2p.ts'
 import { multiserver, secretStack } from './ways/ssb.ts'
 import { nodeDuplex, tcp } from './ways/tcp.ts'
 import type { Identities, OpenOptions, Opened, Role, WayIn } from './ways/types.ts'
+export { expectedChunks } from './ways/pattern.ts'
 import { webSocket } from './ways/ws.ts'
 
 /** Every way in of the library; a new adapter joins the contract by joining this list. */
-export const WAYS: readonly WayIn[] = [tcp, nodeDuplex, duplex, webSocket, libp2p, multiserver, secretStack]
+export const WAYS: readonly WayIn[] = [tcp, nodeDuplex, duplex, webSocket, browserWebSocket, libp2p, multiserver, secretStack]
 
 export interface Connection extends Opened {
   readonly peer: ScriptedPeer
@@ -39,30 +41,6 @@ export function useContract (way: WayIn, role: Role): (options?: OpenOptions) =>
     assert.deepEqual(opened.app.remotePublicKey, identities.theirs.publicKey, 'the app learns the key the peer proved')
     return { ...opened, peer: peer as ScriptedPeer }
   }
-}
-
-/**
- * `count` chunks of `size` bytes, all in one buffer that is refilled the moment the next chunk is
- * asked for: the earliest an async iterable's consumer lets its producer reuse what it yielded.
- */
-export function reusingSource (size: number, count: number): { source: AsyncIterable<Uint8Array>, expected: Uint8Array } {
-  const expected = new Uint8Array(size * count)
-  for (let i = 0; i < count; i++) fillChunk(expected.subarray(i * size, (i + 1) * size), i)
-  const buffer = new Uint8Array(size)
-  return {
-    expected,
-    source: (async function * () {
-      for (let i = 0; i < count; i++) {
-        fillChunk(buffer, i)
-        yield buffer
-      }
-    })()
-  }
-}
-
-/** A pattern that differs from chunk to chunk and within one, so a stale or shifted byte shows. */
-function fillChunk (chunk: Uint8Array, index: number): void {
-  for (let j = 0; j < chunk.byteLength; j++) chunk[j] = (index * 7 + j) & 0xff
 }
 
 /** Everything `source` yields, or the error it threw (and what it yielded before). */

@@ -10,6 +10,10 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Browser } from 'puppeteer-core'
+import { SSB_NETWORK_KEY, generateKeyPair, listenWebSocket } from '../../src/index.ts'
+import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
+import type { PageFuzzCase } from '../browser/contract-entry.ts'
 import type { CaseResult } from './fuzz/run.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -54,5 +58,34 @@ describe('contract: every option of every entry point, with every hostile value'
 
   it('every refusal names the option that was wrong', () => {
     assert.deepEqual(results.filter((result) => result.outcome === 'typed' && result.named !== true).map(describeCase), [])
+  })
+})
+
+describe('contract: the browser\'s connectWebSocket, every option with every hostile value, in Chromium', function () {
+  this.timeout(120_000)
+  let browser: Browser
+  let cases: PageFuzzCase[]
+
+  before(async () => {
+    browser = await launchChromium()
+    const { code } = await bundle('test/browser/contract-entry.ts', { globalName: 'shsContract' })
+    const { page } = await pageWith(browser, code)
+    const serverKeys = generateKeyPair()
+    const clientKeys = generateKeyPair()
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, (stream) => { void stream.sink(stream.source) })
+    try {
+      cases = await page.evaluate(async (...args) => await (globalThis as unknown as { shsContract: typeof import('../browser/contract-entry.ts') }).shsContract.fuzzOptions(...args),
+        `ws://127.0.0.1:${listener.address().port}`, Array.from(serverKeys.publicKey),
+        { publicKey: Array.from(clientKeys.publicKey), secretKey: Array.from(clientKeys.secretKey) }, Array.from(SSB_NETWORK_KEY))
+    } finally {
+      await listener.close()
+    }
+  })
+  after(async () => { await browser?.close() })
+
+  it('refuses every hostile value with a typed error naming the option, before any WebSocket is opened', () => {
+    assert.equal(cases.length, 8 * 9)
+    const wrong = cases.filter((c) => c.outcome !== 'typed' || !c.named || c.socketsOpened > 0)
+    assert.deepEqual(wrong.map((c) => `${c.option}=${c.value}: ${c.outcome}${c.named ? '' : ' (unnamed)'}, ${c.socketsOpened} sockets; ${c.detail}`), [])
   })
 })

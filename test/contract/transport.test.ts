@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomPayload, splitIrregular } from '../helpers/bytes.ts'
 import type { ShsErrorCode } from '../../src/index.ts'
-import { CUT, WAYS, assertTyped, drain, reusingSource, turn, useContract, watchProcess } from './fixture.ts'
+import { CUT, WAYS, assertTyped, drain, expectedChunks, turn, useContract, watchProcess } from './fixture.ts'
 
 /** Chunk sizes around every edge the box stream has: one byte, a packet's body, a batch. */
 const CHUNK_SIZES = [1, 100, 4095, 4096, 4097, 8192, 65_536, 100_003]
@@ -20,6 +20,8 @@ for (const way of WAYS) {
   for (const role of way.roles) {
     describe(`contract: ${way.name}, the app as ${role}`, function () {
       this.timeout(30_000)
+      if (way.before !== undefined) before(way.before)
+      if (way.after !== undefined) after(way.after)
       const open = useContract(way, role)
       const typed = (error: unknown, codes: readonly ShsErrorCode[]): void => { assertTyped(error, codes, way.frameworkErrors) }
 
@@ -39,10 +41,10 @@ for (const way of WAYS) {
         it(`a writer that refills its one buffer as soon as it may sends exactly what it wrote, in ${size}-byte chunks`, async () => {
           const { app, peer } = await open()
           const count = Math.min(MAX_REUSE_WRITES, Math.max(4, Math.ceil(REUSE_BYTES / size)))
-          const { source, expected } = reusingSource(size, count)
+          const expected = expectedChunks(size, count)
           // A slow reader keeps the app's writes in flight, so what the app writes next waits behind them.
           const reading = peer.readAll(turn)
-          await app.write(source)
+          await app.writeReusing(size, count)
           const { data, goodbye } = await reading
           assert.equal(data.byteLength, expected.byteLength)
           assert.ok(Buffer.from(data).equals(expected), 'every byte is the one written at that place')
@@ -64,8 +66,7 @@ for (const way of WAYS) {
 
       it('a peer that vanishes while the app writes: the write fails, typed, and ends', async () => {
         const { app, peer } = await open()
-        const endless = (async function * () { for (;;) yield randomPayload(16_384) })()
-        const writing = app.write(endless)
+        const writing = app.writeEndless()
         const firstBytes = await peer.raw.incoming.next()
         assert.notEqual(firstBytes.done, true)
         peer.raw.destroy()
@@ -81,7 +82,7 @@ for (const way of WAYS) {
           peer.raw.destroy()
           await peer.raw.closed
           for (let i = 0; i < 5; i++) await turn()
-          assert.deepEqual(watch.failures, [])
+          assert.deepEqual([...watch.failures, ...await app.failures?.() ?? []], [])
         } finally {
           watch.stop()
         }

@@ -9,15 +9,36 @@ import type { Duplex } from 'node:stream'
 import type { MessageStream } from '@libp2p/interface'
 import type { SecureStream } from '../../../src/index.ts'
 import type { ShsPullStream } from '../../../src/multiserver/index.ts'
+import { fillChunk } from './pattern.ts'
 import type { AppEnd } from './types.ts'
 
 type Source = AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+type Write = (source: Source) => Promise<void>
+
+/** The writes every app end makes, from the one `write` its API gives. */
+function writes (write: Write): Pick<AppEnd, 'writeReusing' | 'writeEndless'> {
+  return {
+    writeReusing: async (size, count) => {
+      const buffer = new Uint8Array(size)
+      await write((async function * () {
+        for (let i = 0; i < count; i++) {
+          fillChunk(buffer, i)
+          yield buffer
+        }
+      })())
+    },
+    writeEndless: async () => {
+      const chunk = new Uint8Array(16_384)
+      await write((async function * () { for (;;) yield chunk })())
+    }
+  }
+}
 
 export function secureStreamApp (stream: SecureStream): AppEnd {
   return {
     remotePublicKey: stream.remotePublicKey,
     read: () => stream.source,
-    write: async (source) => { await stream.sink(source) },
+    ...writes(async (source) => { await stream.sink(source) }),
     // As README.md and docs/LIBRARY.md write it: the promise is not awaited.
     echoIgnoringOutcome: () => { void stream.sink(stream.source) },
     abort: () => { stream.abort() }
@@ -32,7 +53,7 @@ export function nodeDuplexApp (duplex: Duplex, remotePublicKey: Uint8Array): App
     remotePublicKey,
     // A plain for-await would destroy the duplex at the end of the readable side, half-open or not.
     read: () => duplex.iterator({ destroyOnReturn: false }),
-    write: async (source) => {
+    ...writes(async (source) => {
       for await (const chunk of source) {
         await Promise.race([new Promise<void>((resolve, reject) => {
           duplex.write(chunk, (err) => { if (err == null) resolve(); else reject(err) })
@@ -40,7 +61,7 @@ export function nodeDuplexApp (duplex: Duplex, remotePublicKey: Uint8Array): App
       }
       duplex.end()
       await Promise.race([once(duplex, 'finish'), failed])
-    },
+    }),
     echoIgnoringOutcome: () => {
       duplex.on('error', () => {})
       duplex.pipe(duplex)
@@ -98,7 +119,7 @@ export function messageStreamApp (stream: MessageStream, remotePublicKey: Uint8A
   return {
     remotePublicKey,
     read,
-    write,
+    ...writes(write),
     echoIgnoringOutcome: () => { void write(read()).catch(() => {}) },
     abort: () => { stream.abort(new Error('the application aborted')) }
   }
@@ -142,7 +163,7 @@ export function pullStreamApp (stream: ShsPullStream): AppEnd {
   return {
     remotePublicKey: new Uint8Array(stream.remote),
     read: () => readPullSource(stream.source),
-    write,
+    ...writes(write),
     echoIgnoringOutcome: () => { stream.sink(stream.source) },
     abort: () => { stream.source(new Error('the application aborted'), () => {}) }
   }

@@ -27,14 +27,18 @@ export interface AppEnd {
   /** Plaintext from the peer; ends at its goodbye, throws the connection's error. */
   read (): AsyncIterable<Uint8Array>
   /**
-   * Writes every chunk of `source`, then goodbye; settles as the way in's write API settles (a
-   * rejection is the connection's error). Each chunk is released (the writer may overwrite it)
-   * as early as the API allows: when the iterator is asked for the next, or a callback says so.
+   * Writes `count` chunks of `size` bytes from one buffer, refilled (see fixture.ts `fillChunk`)
+   * as early as the way in's write API allows (when the next chunk is asked for, or a callback
+   * says so), then goodbye; settles as that API settles (a rejection is the connection's error).
    */
-  write (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>
+  writeReusing (size: number, count: number): Promise<void>
+  /** Writes until the connection fails; rejects with its error. */
+  writeEndless (): Promise<void>
   /** The way's own echo, written as its docs show it, with the outcome ignored. */
   echoIgnoringOutcome (): void
   abort (): void
+  /** Failures the app's runtime saw on its own (a page's unhandled rejections), if it is not this process. */
+  failures? (): Promise<string[]>
 }
 
 export interface Identities {
@@ -60,6 +64,9 @@ export interface Opened {
 
 export interface WayIn {
   readonly name: string
+  /** Prepares what all of the way's connections share (a browser), and lets it go. */
+  readonly before?: () => Promise<void>
+  readonly after?: () => Promise<void>
   readonly roles: readonly Role[]
   /** Whether the way in has an idle timeout of its own. */
   readonly idleTimeout: boolean
