@@ -88,12 +88,13 @@ export function requestForward (stream: SecureStream, target: HostPort): SecureS
       yield * resumed(answer)
       return
     }
-    await answer.iterator.return?.()
-    if (answer.text?.startsWith(`${PREFIX}${REFUSED}`) === true) {
-      throw new ForwardRefusedError(`the far end refused to open ${where}: ${answer.text.slice(PREFIX.length + REFUSED.length)}`)
-    }
-    throw new ForwardRefusedError(`the far end did not answer the request to open ${where}: it forwards to a target ` +
-      'of its own (shs listen --forward), so use -L [bind:]port with it, or run it with --permit-open HOST:PORT')
+    const error = answer.text?.startsWith(`${PREFIX}${REFUSED}`) === true
+      ? new ForwardRefusedError(`the far end refused to open ${where}: ${answer.text.slice(PREFIX.length + REFUSED.length)}`)
+      : new ForwardRefusedError(`the far end did not answer the request to open ${where}: it forwards to a target ` +
+        'of its own (shs listen --forward), so use -L [bind:]port with it, or run it with --permit-open HOST:PORT')
+    // The connection ends with this error, so the writing side reports it too, not a teardown of its own.
+    stream.abort(error)
+    throw error
   }
   return {
     remotePublicKey: stream.remotePublicKey,
