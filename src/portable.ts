@@ -34,4 +34,4 @@ export {
   type NetEndpoint, type ResolvedAlternative, type ShsEndpoint, type WsEndpoint,
   formatNetAddress, formatWsAddress, parseEndpoints, resolveAddress
 } from './ssb/endpoint.ts'
-export { type AddressAttempt, AllAddressesFailedError, InvalidAddressError } from './ssb/errors.ts'
+export { type AddressAttempt, AllAddressesFailedError, InvalidAddressError, TcpUnavailableError } from './ssb/errors.ts'

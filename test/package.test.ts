@@ -85,7 +85,6 @@ describe('package', function () {
 
   it('every export entry has types and a default condition (and the browser entry its own) that exist in the tarball', async () => {
     const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
-    assert.match(manifest.engines.node, />=\s*22/)
     for (const [entry, target] of Object.entries(manifest.exports)) {
       if (typeof target === 'string') continue
       assert.ok(target.types !== undefined && target.default !== undefined, `${entry} has types and default`)
@@ -96,6 +95,17 @@ describe('package', function () {
       assert.ok(types !== undefined && main !== undefined, `${entry} has browser types and default`)
       assert.ok(files.includes(path.posix.normalize(types)) && files.includes(path.posix.normalize(main)), `${main} and ${types} are shipped`)
     }
+  })
+
+  it('admits only Node releases that run the TypeScript examples as they are, starting at the floors CI runs them on', async () => {
+    const manifest = JSON.parse(await readFile(path.join(installed, 'package.json'), 'utf8')) as Manifest
+    // Type stripping is on by default from Node 22.18.0 and 23.6.0 (docs/RUNTIMES.md).
+    assert.equal(manifest.engines.node, '^22.18.0 || >=23.6.0')
+    const floors = [...manifest.engines.node.matchAll(/(\d+\.\d+\.\d+)/g)].map((match) => match[1])
+    const ci = await readFile(path.join(root, '.ci', 'run'), 'utf8')
+    assert.deepEqual(/^NODE_FLOORS=\(([^)]*)\)$/m.exec(ci)?.[1]?.split(' '), floors, '.ci/run runs the examples on each floor')
+    const runtimes = await readFile(path.join(root, 'docs', 'RUNTIMES.md'), 'utf8')
+    for (const floor of floors) assert.ok(runtimes.includes(floor as string), `docs/RUNTIMES.md names ${floor}`)
   })
 
   it('is importable by name and completes a handshake over TCP', async () => {
@@ -116,7 +126,7 @@ describe('package', function () {
     assert.equal(stdout.trim(), 'ping')
   })
 
-  it('works with require() on Node >= 22.12 (require(esm)): the core and shs-transport/libp2p', async () => {
+  it('works with require() (require(esm), on every Node that engines admits): the core and shs-transport/libp2p', async () => {
     const script = path.join(folder, 'consumer.cjs')
     await writeFile(script, `
       const { generateKeyPair, SecretHandshake } = require('shs-transport')

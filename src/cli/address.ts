@@ -30,6 +30,7 @@ export interface DialTarget {
 
 const MAX_PORT = 65_535
 const DEFAULT_LISTEN_HOST = '127.0.0.1'
+const ALL_INTERFACES = '0.0.0.0'
 
 /** ADDRESS (and PORT, in nc's `HOST PORT` form) of `connect`, with the optional `--remote ID`. */
 export function parseDialTarget (address: string, port: string | undefined, remote: string | undefined): DialTarget {
@@ -98,6 +99,57 @@ export function parseHostPort (text: string, defaultHost: string | undefined, wh
 /** `[HOST:]PORT` to listen on; the host defaults to loopback so nothing is exposed by accident. */
 export function parseListenAddress (text: string, what: string): HostPort {
   return parseHostPort(text, DEFAULT_LISTEN_HOST, what)
+}
+
+/** `-L` of `connect`: where to listen, and the target the far end is asked to open (none: the far end's --forward decides). */
+export interface LocalForward {
+  listen: HostPort
+  target: HostPort | undefined
+}
+
+/**
+ * ssh's `-L [bind_address:]port:host:hostport`, or `[bind_address:]port` alone. IPv6 addresses
+ * go in brackets, as ssh wants them; an empty or `*` bind address means every interface, and
+ * without one we listen on loopback only.
+ */
+export function parseLocalForward (text: string, what: string): LocalForward {
+  const fields = splitFields(text.trim())
+  const usage = (): CliError => new CliError(EXIT.USAGE, `${what} "${text.trim()}" is not [bind:]port:host:hostport ` +
+    '(for example 8080:127.0.0.1:80, as ssh -L spells it) or [bind:]port')
+  if (fields === undefined || fields.length > 4) throw usage()
+  const withTarget = fields.length >= 3
+  const bind = fields.length === 2 || fields.length === 4 ? fields[0] as string : undefined
+  const [port, host, hostPort] = fields.slice(bind === undefined ? 0 : 1)
+  if (port === undefined || !/^\d+$/.test(port)) throw usage()
+  const listen = { host: bind === undefined ? DEFAULT_LISTEN_HOST : bind === '' || bind === '*' ? ALL_INTERFACES : bind, port: parsePort(port, what) }
+  if (!withTarget) return { listen, target: undefined }
+  if (host === undefined || host === '' || hostPort === undefined) throw usage()
+  const target = { host, port: parsePort(hostPort, what) }
+  if (target.port === 0) throw new CliError(EXIT.USAGE, `${what} "${text.trim()}" asks for port 0 on the far end: give the port of the service there`)
+  return { listen, target }
+}
+
+/** `a:b:[c]:d` into its fields, brackets removed; undefined if a bracket is left open or text follows one. */
+function splitFields (text: string): string[] | undefined {
+  const fields: string[] = []
+  let rest = text
+  for (;;) {
+    let field: string
+    if (rest.startsWith('[')) {
+      const close = rest.indexOf(']')
+      if (close === -1) return undefined
+      field = rest.slice(1, close)
+      rest = rest.slice(close + 1)
+      if (rest !== '' && !rest.startsWith(':')) return undefined
+    } else {
+      const colon = rest.indexOf(':')
+      field = colon === -1 ? rest : rest.slice(0, colon)
+      rest = colon === -1 ? '' : rest.slice(colon)
+    }
+    fields.push(field)
+    if (rest === '') return fields
+    rest = rest.slice(1)
+  }
 }
 
 function parsePort (text: string, what: string): number {

@@ -13,7 +13,8 @@ export interface CommonOptions {
 }
 
 export function keysOption (): Option {
-  return new Option('-k, --keys <file>', `secret key file (default: ${DEFAULT_KEYS_HELP})`)
+  // -i as ssh's identity file; -k is listen's --keep-listening, as nc's.
+  return new Option('-i, --keys <file>', `secret key file (default: ${DEFAULT_KEYS_HELP})`)
 }
 
 export function networkKeyOption (): Option {

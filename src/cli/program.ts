@@ -12,8 +12,9 @@ Examples:
   $ shs keygen                              # make your identity, print its id
   $ shs listen 8008 > received.bin          # like nc -l; its address on stderr
   $ shs connect net:HOST:8008~shs:KEY < file.bin        # like nc HOST 8008
-  $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80      # far end of a tunnel
-  $ shs connect net:HOST:8008~shs:KEY --local 8080      # near end, like ssh -L
+  $ shs listen -k 8008 >> log.txt           # each client in turn, like nc -lk
+  $ shs listen 0.0.0.0:8008 --permit-open 127.0.0.1:80  # far end of a tunnel
+  $ shs connect net:HOST:8008~shs:KEY -L 8080:127.0.0.1:80   # near end: ssh -L
   $ shs conformance net:HOST:8008~shs:KEY   # check any SHS server
   $ shs conformance client --cmd 'CMD'   # check an SHS client (see its --help)
 

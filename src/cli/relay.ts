@@ -1,12 +1,14 @@
 /**
  * What a server does with each secure stream it accepts besides stdio: run a command on it
- * (`--exec`) or carry it to a TCP service (`--forward`, the far end of a tunnel).
+ * (`--exec`) or carry it to a TCP service (`--forward`, or `--permit-open` where the client names
+ * it: the far end of a tunnel).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import type net from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 import { ConnectionError, type SecureStream, openTcpSocket } from '../index.ts'
 import { type HostPort, formatHostPort } from './address.ts'
+import { acceptForward } from './forward-request.ts'
 import { formatId } from './identity.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
@@ -59,12 +61,20 @@ export async function relayToCommand (
   log.verbose(`${connection.label} the command ${how}`)
 }
 
-/** Opens a new TCP connection to `target` and joins the stream to it. */
+export interface TcpRelayContext extends RelayContext {
+  connectTimeout: number
+}
+
+/**
+ * Opens a new TCP connection to `target` and joins the stream to it. `refuse`, when the client
+ * asked for `target`, tells it why the target could not be reached; otherwise it is dropped.
+ */
 export async function relayToTcp (
   stream: SecureStream,
   connection: ConnectionInfo,
   target: HostPort,
-  context: RelayContext & { connectTimeout: number }
+  context: TcpRelayContext,
+  refuse?: (reason: string) => Promise<void>
 ): Promise<void> {
   const where = formatHostPort(target)
   let socket: net.Socket
@@ -72,13 +82,49 @@ export async function relayToTcp (
     socket = await openPlainSocket(target, context.connectTimeout)
   } catch (err) {
     const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? String(err)
-    context.log.info(`${connection.label} could not reach the --forward target ${where} (${code}): ` +
+    context.log.info(`${connection.label} could not reach the ${refuse === undefined ? '--forward' : 'requested'} target ${where} (${code}): ` +
       'is the service running? dropping this connection')
-    stream.abort()
+    if (refuse === undefined) stream.abort()
+    else {
+      await refuse(`could not connect to ${where} (${code}): is the service running there?`).catch((failure: unknown) => {
+        context.log.verbose(`${connection.label} could not tell the client: ${streamFailure(failure).message}`)
+        stream.abort()
+      })
+    }
     return
   }
   context.log.verbose(`${connection.label} forwarding to ${where}`)
   await relay(stream, connection, socket, socket, context, () => { socket.destroy() })
+}
+
+/** `--permit-open`: reads which target the client asks for, and joins it there if that target is permitted. */
+export async function relayOnRequest (
+  stream: SecureStream,
+  connection: ConnectionInfo,
+  permitted: readonly HostPort[],
+  context: TcpRelayContext
+): Promise<void> {
+  const { log } = context
+  let request: Awaited<ReturnType<typeof acceptForward>>
+  try {
+    request = await acceptForward(stream, permitted)
+  } catch (err) {
+    log.info(`${connection.label} from ${connection.peer} ended before it named a target: ${streamFailure(err).message}`)
+    stream.abort()
+    return
+  }
+  switch (request.kind) {
+    case 'none':
+      log.info(`${connection.label} from ${connection.peer} named no target (shs connect -L [bind:]port needs a server ` +
+        'with --forward HOST:PORT; with --permit-open it must be -L [bind:]port:host:hostport): dropped')
+      return
+    case 'refused':
+      log.info(`${connection.label} from ${connection.peer} refused: ${request.reason}`)
+      return
+    case 'request':
+      log.verbose(`${connection.label} asks for ${formatHostPort(request.target)}`)
+      await relayToTcp(request.stream, connection, request.target, context, request.refuse)
+  }
 }
 
 /** Sends SIGTERM to the command's whole process group; a group already gone is fine. */

@@ -1,4 +1,5 @@
 /** The `nc` mode of listen and connect: one secure stream on stdin/stdout. */
+import type { Readable } from 'node:stream'
 import type { SecureStream } from '../index.ts'
 import { type Failure, describeFailure, type FailureContext } from './errors/format.ts'
 import { EXIT, type ExitCode } from './exit-codes.ts'
@@ -7,13 +8,24 @@ import type { Log } from './log.ts'
 import { join } from './pipe.ts'
 import type { Progress } from './progress.ts'
 
+export interface StdioOptions {
+  context?: FailureContext
+  /** What to send instead of process.stdin itself (`listen -k` hands each client a view of it). */
+  input?: Readable
+  /** Leave the progress line running afterwards, for the next session (`listen -k`). */
+  keepProgress?: boolean
+  /** Names the session in the failure line (`#N`), when there are several. */
+  label?: string
+}
+
 /**
  * Resolves (never rejects) once both directions ended, with the exit code; failures are reported
  * here. The first SIGINT or SIGTERM ends the session the way `nc` users expect Ctrl-C to: what
  * stdin gave so far is sent, then goodbye, and we exit 0 (at once if stdin had already ended).
  * A second one aborts at once (exit 130 or 143): the peer then sees a truncation.
  */
-export async function joinStdio (stream: SecureStream, progress: Progress, log: Log, context: FailureContext = {}): Promise<ExitCode> {
+export async function joinStdio (stream: SecureStream, progress: Progress, log: Log, options: StdioOptions = {}): Promise<ExitCode> {
+  const { context = {}, input = process.stdin } = options
   const timer = log.timer('stdio')
   const stopInput = new AbortController()
   let sent = false
@@ -42,7 +54,7 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
   // The progress line (and its clock) starts with the stream, not with the command.
   progress.connectionOpened()
   try {
-    await join(stream, process.stdin, process.stdout, {
+    await join(stream, input, process.stdout, {
       // stdout belongs to the process, which may still print; it is flushed at exit.
       endOutput: false,
       traffic: progress,
@@ -57,12 +69,12 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     return EXIT.OK
   } catch (err) {
     const failure = streamFailure(err, context)
-    log.info(failure.message)
+    log.info(options.label === undefined ? failure.message : `${options.label} ${failure.message}`)
     return failure.exitCode
   } finally {
     removeSignals()
     progress.connectionClosed()
-    progress.stop()
+    if (options.keepProgress !== true) progress.stop()
   }
 }
 

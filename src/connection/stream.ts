@@ -332,5 +332,8 @@ function closeQuietly (iterator: AsyncIterator<unknown> | Iterator<unknown>): vo
 export function connectionBroke (err: unknown): Error {
   if (err instanceof ShsError) return err
   const code = (err as NodeJS.ErrnoException | undefined)?.code
-  return new ConnectionError(`the connection broke (${code ?? (err as Error | undefined)?.message ?? String(err)}): the peer crashed or the network failed`, { cause: err })
+  const message = (err as Error | undefined)?.message
+  // An error with no message (Node's WebSocket makes them) is named by its class, never as "()".
+  const reason = code ?? (message === '' ? `${(err as Error).name} without a message` : message ?? String(err))
+  return new ConnectionError(`the connection broke (${reason}): the peer crashed or the network failed`, { cause: err })
 }

@@ -9,3 +9,4 @@ export default shs
 export { shs as 'module.exports' }
 export { parse, type AuthCallback, type ShsAddress, type ShsPlugin, type ShsPluginOptions, type ShsPullStream } from './shs.ts'
 export type { PullCallback, PullDuplex, PullEnd, PullSink, PullSource } from './pull.ts'
+export { PeerGoneError } from './network-errors.ts'

@@ -3,6 +3,7 @@
  * iterables our duplexes speak. Both are pull-based, so each read on one side is one read on the
  * other: backpressure crosses the bridge unchanged, and nothing is buffered here.
  */
+import { ConnectionError } from '../errors.ts'
 
 /** `true` for a clean end, an Error for a failure, null/undefined for "go on". */
 export type PullEnd = boolean | Error | null | undefined
@@ -16,6 +17,16 @@ export interface PullDuplex<T> {
 }
 
 function ignore (): void {}
+
+/** What a pull source failed with, as an Error that says something. */
+function failureOf (end: unknown): Error {
+  if (!(end instanceof Error)) return new Error(`the pull-stream ended with ${String(end)}`)
+  if (end.message !== '') return end
+  // Node's WebSocket (undici, which pull-websocket uses) reports a connection lost without the
+  // closing handshake as an error event whose error is a TypeError with no message.
+  return new ConnectionError(`the transport failed without saying why (a ${end.name} with no message, as Node's ` +
+    'WebSocket reports a connection lost without its closing handshake): the peer crashed or the network failed', { cause: end })
+}
 
 /**
  * Reads a pull source as an async iterable; stopping early (break, throw) aborts the source,
@@ -47,7 +58,7 @@ export async function * fromPullSource<T> (source: PullSource<T>, abortOnReturn 
       if (end === true) { ended = true; return }
       if (end !== null && end !== undefined && end !== false) {
         ended = true
-        throw end instanceof Error ? end : new Error(`the pull-stream ended with ${String(end)}`)
+        throw failureOf(end)
       }
       yield data as T
     }

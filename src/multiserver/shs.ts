@@ -12,7 +12,8 @@ import { checkCallback, checkOptions, checkTimeout, describeValue } from '../opt
 import { clientHandshake, serverHandshake } from '../stream/handshake.ts'
 import type { SecureStream } from '../stream/types.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
-import { type PullDuplex, type PullEnd, type PullSource, fromPullSource } from './pull.ts'
+import type { PullDuplex } from './pull.ts'
+import { pullDuplexOf } from './secure-pull.ts'
 import { pullToByteDuplex } from './transport.ts'
 
 /** What multiserver's shs plugin is given. */
@@ -168,48 +169,10 @@ function requireKeys (keys: KeyPair | undefined): KeyPair {
 /** The secure stream as multiserver's shs streams look: Buffers both ways, the peer's key and address on it. */
 function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
   const remote = Buffer.from(secure.remotePublicKey)
-  return {
-    source: plaintextSource(secure),
-    sink: (read) => {
-      // A failed connection aborts the app's source with its error, as a pull-stream sink that
-      // fails does; a clean end needs nothing (the source ended the writing itself).
-      secure.sink(fromPullSource(read, false)).catch((err: unknown) => {
-        read(err instanceof Error ? err : new Error(String(err)), ignore)
-      })
-    },
-    remote,
-    auth,
-    address: `shs:${toString(remote, 'base64pad')}`
-  }
+  const { source, sink } = pullDuplexOf(secure, asBuffer)
+  return { source, sink, remote, auth, address: `shs:${toString(remote, 'base64pad')}` }
 }
 
-/**
- * The plaintext as a pull source of Buffers, read straight from the stream's iterator (no
- * generator in between, which could not be stopped while it waits). Aborting it with `true`
- * stops reading; with an error, tears the connection down with that error.
- */
-function plaintextSource (secure: SecureStream): PullSource<Buffer> {
-  const iterator = secure.source[Symbol.asyncIterator]()
-  let finished: PullEnd = null
-  return (abort, cb) => {
-    if (finished !== null) { cb(finished); return }
-    if (abort !== null && abort !== undefined && abort !== false) {
-      finished = abort
-      if (abort === true) iterator.return?.().catch(ignore)
-      else secure.abort(abort)
-      cb(abort)
-      return
-    }
-    iterator.next().then((result) => {
-      if (finished !== null) { cb(finished); return }
-      if (result.done === true) { finished = true; cb(true); return }
-      const chunk = result.value
-      cb(null, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    }, (err: unknown) => {
-      finished = err instanceof Error ? err : new Error(String(err))
-      cb(finished)
-    })
-  }
+function asBuffer (chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 }
-
-function ignore (): void {}

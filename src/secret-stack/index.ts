@@ -10,3 +10,4 @@ const plugin = { name, version, init }
 export default plugin
 export { plugin as 'module.exports' }
 export { identify, type SecretStackShsConfig } from './plugin.ts'
+export { PeerGoneError } from '../multiserver/network-errors.ts'

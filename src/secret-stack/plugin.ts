@@ -1,5 +1,5 @@
 /**
- * A secret-stack 8 plugin that takes the place of `secret-stack/plugins/shs`: it reads the same
+ * A secret-stack 6, 7 or 8 plugin that takes the place of `secret-stack/plugins/shs`: it reads the same
  * config (`caps.shs` or `appKey`, `keys`, `seed`, `timers.handshake`, `timeout`,
  * `multiserverShs`), sets the same `api.id`, `api.publicKey` and `api.shs`, asks `api.auth` about
  * each client, and registers the `shs` transform with `identify`, all on this library's handshake.
@@ -12,6 +12,7 @@ import { checkGroup, checkOptions, checkTimeout, describeValue } from '../option
 import { formatKey } from '../ssb/id.ts'
 import { fromSsbKeys } from '../ssb/keys.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
+import { inVersion8Layout } from './config.ts'
 
 type KeyText = string | Uint8Array
 
@@ -42,9 +43,11 @@ const HANDSHAKE_TIMEOUT_DEFAULT_MS = 5_000
 export const name = 'multiserver-shs'
 export const version = '1.0.0'
 
-export function init (api: SecretStackApi, config: SecretStackShsConfig): void {
+/** `config` is secret-stack 8's (`{ global, multiserverShs }`) or the flat one of versions 6 and 7. */
+export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretStackShsConfig['global']): void {
+  const config = inVersion8Layout(checkOptions(given, 'config'))
   // The whole config is checked here, at startup, naming each bad field by its path.
-  const global = checkGroup(checkOptions(config, 'config').global, 'global') ?? {}
+  const global = checkGroup(config.global, 'global') ?? {}
   const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
   const timers = checkGroup(global.timers, 'global.timers')
   let timeout = timers?.handshake !== undefined

@@ -12,6 +12,16 @@ export class InvalidAddressError extends ShsError {
   }
 }
 
+/** In a web page: a `net:` address, or a host and port, which need TCP; a page can open only WebSockets. */
+export class TcpUnavailableError extends InvalidAddressError {
+  /** `what` is what needed TCP: "net: addresses", "connect({ host, port })". */
+  constructor (what: string) {
+    super(`a web page cannot open TCP connections, which ${what} need: dial the peer's ws: or wss: address ` +
+      '(ws://HOST:PORT~shs:KEY, which multiserver lists after ";" where a peer has one)')
+    this.name = 'TcpUnavailableError'
+  }
+}
+
 /** One alternative of a multiserver address that was tried, or skipped, and why it did not work. */
 export interface AddressAttempt {
   /** The alternative, as written. */

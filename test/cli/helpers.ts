@@ -169,6 +169,17 @@ export function useSandbox (): () => Sandbox {
   }
 }
 
+/** useSandbox(), with a server and a client identity (server.secret, client.secret) made before each test. */
+export function useSandboxWithKeys (): { readonly sandbox: Sandbox, readonly server: KeyFile, readonly client: KeyFile } {
+  const currentSandbox = useSandbox()
+  const current = {} as { sandbox: Sandbox, server: KeyFile, client: KeyFile }
+  beforeEach(async () => {
+    current.sandbox = currentSandbox()
+    ;[current.server, current.client] = await current.sandbox.keygenPair()
+  })
+  return current
+}
+
 export async function killAll (): Promise<void> {
   const left = [...running]
   for (const shs of left) shs.kill()

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { SSB_NETWORK_KEY, ShsError, type ShsErrorCode, generateKeyPair } from '../../src/index.ts'
+import { PeerGoneError } from '../../src/multiserver/network-errors.ts'
 import { useLeakChecks } from '../helpers/resources.ts'
 import { ScriptedPeer } from './peer.ts'
 import { browserWebSocket } from './ways/browser.ts'
@@ -58,7 +59,9 @@ export function assertTyped (error: unknown, codes: readonly ShsErrorCode[], fra
   if (error instanceof Error && frameworkErrors.includes(error.name)) return
   assert.ok(error instanceof ShsError, `expected a typed ShsError (${codes.join(' or ')}), got ${String(error)}`)
   assert.ok(codes.includes(error.code), `expected ${codes.join(' or ')}, got ${error.code}: ${error.message}`)
-  assert.ok(error.message.length > 30, `the message says what happened: "${error.message}"`)
+  // A dropped peer reaches Scuttlebutt apps in the exact words they match on (PeerGoneError); the cause explains.
+  const explained = error instanceof PeerGoneError ? error.cause : error
+  assert.ok(explained.message.length > 30, `the message says what happened: "${explained.message}"`)
 }
 
 /** What a peer that vanishes looks like to the app: the stream was cut, or the transport broke. */

@@ -1,6 +1,7 @@
 /** The pull-stream bridge on its own: ends, errors and aborts cross it both ways. */
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
+import { ConnectionError } from '../../src/index.ts'
 import { type PullEnd, type PullSource, fromPullSource, toPullSource } from '../../src/multiserver/pull.ts'
 
 const require = createRequire(import.meta.url)
@@ -16,6 +17,16 @@ describe('pull-stream bridge', () => {
   it('reads a pull source to its end, and passes its error on', async () => {
     assert.deepEqual(await collect(fromPullSource(pull.values([1, 2, 3]))), [1, 2, 3])
     await assert.rejects(collect(fromPullSource(pull.error(new Error('broke')))), /broke/)
+  })
+
+  it('turns an error with no message (Node\'s WebSocket on a lost connection) into a ConnectionError that says what it was', async () => {
+    const silent = new TypeError()
+    await assert.rejects(collect(fromPullSource(pull.error(silent))), (err: unknown) => {
+      assert.ok(err instanceof ConnectionError)
+      assert.equal(err.cause, silent)
+      assert.match(err.message, /^the transport failed without saying why \(a TypeError with no message/)
+      return true
+    })
   })
 
   it('aborts the pull source when the reader stops early, unless told not to (a transport under a finished box stream)', async () => {

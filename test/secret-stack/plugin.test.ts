@@ -6,6 +6,11 @@ import { formatId, generateKeyPair, toSsbKeys } from '../../src/index.ts'
 const require = createRequire(import.meta.url)
 const ours = require('shs-transport/secret-stack')
 const stock = require('secret-stack/plugins/shs')
+/** secret-stack 6 and 7 hand plugins the whole config, flat (no `global`). */
+const flatStocks: Record<string, { init: (api: unknown, config: unknown) => void }> = {
+  'secret-stack 6': require('secret-stack-6/plugins/shs'),
+  'secret-stack 7': require('secret-stack-7/plugins/shs')
+}
 
 const CAPS = Buffer.alloc(32, 7).toString('base64')
 
@@ -18,8 +23,8 @@ function fakeApi (): FakeApi & Record<string, unknown> {
   return api
 }
 
-function initBoth (config: unknown): Array<FakeApi | Error> {
-  return [stock, ours].map((plugin) => {
+function initBoth (config: unknown, theirs = stock): Array<FakeApi | Error> {
+  return [theirs, ours].map((plugin) => {
     const api = fakeApi()
     try {
       plugin.init(api, config)
@@ -54,6 +59,25 @@ describe('shs-transport/secret-stack config, as the stock plugin reads it', () =
         assert.equal(api.transforms[0]?.name, 'shs')
       }
       assert.equal(mine?.transforms[0]?.create().stringify(), theirs?.transforms[0]?.create().stringify())
+    })
+  }
+
+  for (const [stack, flatStock] of Object.entries(flatStocks)) {
+    it(`${stack}'s flat config (caps.shs or appKey, keys, seed): the same api.id, api.publicKey and transform`, () => {
+      for (const config of [{ keys: toSsbKeys(keys), caps: { shs: CAPS } }, { seed, appKey: CAPS }]) {
+        const [theirs, mine] = initBoth(config, flatStock) as FakeApi[]
+        assert.ok(theirs !== undefined && !(theirs instanceof Error), String(theirs))
+        assert.ok(mine !== undefined && !(mine instanceof Error), String(mine))
+        const id = config.keys === undefined ? formatId(generateKeyPair(seed).publicKey) : formatId(keys.publicKey)
+        for (const api of [theirs, mine]) {
+          assert.equal(api.id, id)
+          assert.equal(api.publicKey, id)
+          assert.equal(api.transforms[0]?.name, 'shs')
+        }
+        assert.equal(mine.transforms[0]?.create().stringify(), theirs.transforms[0]?.create().stringify())
+      }
+      const [noCaps, mineNoCaps] = initBoth({ keys: toSsbKeys(keys) }, flatStock)
+      assert.ok(noCaps instanceof Error && mineNoCaps instanceof Error)
     })
   }
 

@@ -56,10 +56,10 @@ describe('the browser entry in headless Chromium: WebSocket client', function ()
     assert.doesNotMatch(built.code, /sodium-native|node:net|node:stream/)
     const { page, errors } = await pageWith(browser, built.code)
     const exported = await page.evaluate(() => Object.keys((globalThis as unknown as { shsBundle: object }).shsBundle))
-    for (const name of ['connectWebSocket', 'clientHandshake', 'SecretHandshake', 'BoxStreamEncoder', 'parseMultiserverAddress']) {
+    for (const name of ['connect', 'connectEndpoint', 'connectWebSocket', 'clientHandshake', 'SecretHandshake', 'BoxStreamEncoder', 'parseMultiserverAddress', 'TcpUnavailableError']) {
       assert.ok(exported.includes(name), `exports ${name}`)
     }
-    for (const name of ['listen', 'connect', 'listenWebSocket', 'toNodeDuplex']) assert.ok(!exported.includes(name), `leaves out ${name}`)
+    for (const name of ['listen', 'listenWebSocket', 'toNodeDuplex', 'openTcpSocket']) assert.ok(!exported.includes(name), `leaves out ${name}`)
     assert.deepEqual(errors, [])
     console.log(`      browser entry: ${(built.bytes / 1024).toFixed(0)} KiB minified, ${(built.gzippedBytes / 1024).toFixed(0)} KiB gzipped`)
   })

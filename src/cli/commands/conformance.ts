@@ -106,7 +106,7 @@ export function registerConformance (program: Command): void {
     .argument('[address]', 'net:HOST:PORT~shs:KEY, or HOST:PORT with --remote (server role without --cmd)')
     .option('-c, --cmd <command>', 'start the implementation under test with this shell command')
     .option('-r, --remote <id>', 'the server\'s id (@<base64>.ed25519) when ADDRESS is HOST:PORT')
-    .option('-k, --keys <file>', 'with ADDRESS: the client identity to use (default: a fresh random one); ' +
+    .option('-i, --keys <file>', 'with ADDRESS: the client identity to use (default: a fresh random one); ' +
       'needed when the server only accepts listed clients')
     .addOption(networkKeyOption())
     .option('--json', 'print the results as one JSON document')

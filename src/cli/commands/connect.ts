@@ -1,15 +1,17 @@
 /**
  * `shs connect`: an SHS client. By default stdin/stdout are joined to the server (like `nc`);
- * with --local every local TCP connection gets its own secure connection (like `ssh -L`).
+ * with -L every local TCP connection gets its own secure connection (like `ssh -L`), and with
+ * ssh's `-L [bind:]port:host:hostport` asks the far end to open host:hostport for it.
  */
 import type { Command } from 'commander'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import { type DialTarget, type HostPort, formatHostPort, parseDialTarget, parseListenAddress } from '../address.ts'
+import { type DialTarget, type LocalForward, formatHostPort, parseDialTarget, parseLocalForward } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
 import { describeFailure } from '../errors/format.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { exitOnSignal } from '../exit.ts'
+import { requestForward } from '../forward-request.ts'
 import { formatId } from '../identity.ts'
 import { Log } from '../log.ts'
 import {
@@ -44,12 +46,18 @@ as with nc, together with --remote @KEY.ed25519.
 Examples:
   $ shs connect net:pub.example.org:8008~shs:KEY < file.bin   # send a file
   $ tar cf - dir | shs connect 10.0.0.2:8008 --remote @KEY.ed25519
-  $ shs connect net:HOST:8008~shs:KEY --local 8080   # then: curl 127.0.0.1:8080
+  $ shs connect net:HOST:8008~shs:KEY -L 8080   # then: curl 127.0.0.1:8080
+  $ shs connect net:HOST:8008~shs:KEY -L 8080:127.0.0.1:80   # as ssh -L, when
+      the far end runs: shs listen 0.0.0.0:8008 --permit-open 127.0.0.1:80
   $ shs connect net:HOST:8008~shs:KEY -v < /dev/null   # just test the handshake
   $ shs connect 'ws://HOST:8989~shs:KEY'               # over a WebSocket
   $ shs connect 'wss://HOST~shs:KEY' --ca server.pem   # a self-signed server
   $ shs connect 'net:HOST:8008~shs:KEY;ws://HOST:8989~shs:KEY'   # in order
   $ shs connect HOST 8008 --remote @KEY.ed25519
+
+-L without host:hostport leaves the target to the far end (shs listen
+--forward HOST:PORT). There is no -R (reverse tunnel): it would need one
+connection to carry many, and docs/CLI.md says what to use instead.
 
 Ctrl-C (or SIGTERM) ends the session cleanly: what stdin gave so far is sent,
 then goodbye, and shs exits 0 (at once if stdin had already ended). A second
@@ -57,14 +65,15 @@ Ctrl-C aborts at once (exit 130) and the server sees the stream cut off.`
 
 export function registerConnect (program: Command): void {
   program.command('connect')
-    .description('connect to an SHS server: join stdin/stdout to it, or tunnel --local connections')
+    .description('connect to an SHS server: join stdin/stdout to it, or tunnel -L connections')
     .argument('<address>', 'net:HOST:PORT~shs:KEY, ws://HOST:PORT~shs:KEY (several joined by ;), or HOST:PORT with --remote')
     .argument('[port]', 'PORT, when ADDRESS is just a HOST (like nc HOST PORT); needs --remote')
     .option('-r, --remote <id>', 'the server\'s id (@<base64>.ed25519) when ADDRESS is HOST:PORT')
     .addOption(keysOption())
     .addOption(networkKeyOption())
     .option('--ca <file>', 'for wss: addresses, trust the certificate authority (or self-signed certificate) in FILE (PEM)')
-    .option('-l, --local <[host:]port>', 'listen here and carry each local connection to the server (like ssh -L)')
+    .option('-L, --local <spec>', 'as ssh -L [bind:]port:host:hostport: listen on [bind:]port and carry each local ' +
+      'connection to the server, which opens host:hostport for it; [bind:]port alone: to its --forward target')
     .addOption(timeoutOption('milliseconds for the TCP connection and the handshake together'))
     .addOption(idleTimeoutOption('close the connection after this many milliseconds without a byte either way; 0 for never (default)'))
     .addOption(verboseOption())
@@ -81,7 +90,7 @@ async function runConnect (addressText: string, port: string | undefined, option
   const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseDialTarget(addressText, port, options.remote)
   const ca = options.ca === undefined ? undefined : await readCa(options.ca)
-  const local = options.local === undefined ? undefined : parseListenAddress(options.local, '--local')
+  const local = options.local === undefined ? undefined : parseLocalForward(options.local, '-L')
   const identity = await loadIdentity(options, log)
   const ourId = formatId(identity.keys.publicKey)
   const idleTimeout = options.idleTimeout === undefined || options.idleTimeout === 0 ? undefined : options.idleTimeout
@@ -96,7 +105,7 @@ async function runConnect (addressText: string, port: string | undefined, option
     const failure = describeFailure(err, { ourId })
     throw new CliError(failure.exitCode, failure.message, { cause: err })
   }
-  return await joinStdio(stream, progress, log, { ourId })
+  return await joinStdio(stream, progress, log, { context: { ourId } })
 }
 
 interface DialSettings extends Identity {
@@ -116,7 +125,7 @@ async function readCa (path: string): Promise<string> {
 }
 
 /** Serves until interrupted; a local connection whose handshake fails is closed and logged. */
-async function runTunnel (local: HostPort, address: DialTarget, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
+async function runTunnel (local: LocalForward, address: DialTarget, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
   const { log } = settings
   const sockets = new Set<net.Socket>()
   const dials = new DialQueue(MAX_TUNNEL_DIALS)
@@ -134,7 +143,10 @@ async function runTunnel (local: HostPort, address: DialTarget, settings: DialSe
     // Hold local bytes until the secure side exists to take them.
     socket.pause()
     dials.run(async () => await dial(address, { ...settings, label: connection.label })).then(
-      async (stream) => { await relay(stream, connection, socket, socket, { log, progress }, () => { socket.destroy() }) },
+      async (secure) => {
+        const stream = local.target === undefined ? secure : requestForward(secure, local.target)
+        await relay(stream, connection, socket, socket, { log, progress }, () => { socket.destroy() })
+      },
       (err: unknown) => {
         log.info(`${connection.label} could not open the secure connection: ${describeFailure(err, { ourId }).message}`)
         socket.destroy()
@@ -142,10 +154,10 @@ async function runTunnel (local: HostPort, address: DialTarget, settings: DialSe
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new CliError(EXIT.NETWORK, `could not listen on ${formatHostPort(local)} for --local (${err.code ?? err.message}): ` +
+      reject(new CliError(EXIT.NETWORK, `could not listen on ${formatHostPort(local.listen)} for -L (${err.code ?? err.message}): ` +
         (err.code === 'EADDRINUSE' ? 'the port is taken; pick another' : 'check the host and port'), { cause: err }))
     })
-    server.listen(local.port, local.host, () => {
+    server.listen(local.listen.port, local.listen.host, () => {
       server.removeAllListeners('error')
       resolve()
     })
@@ -153,7 +165,8 @@ async function runTunnel (local: HostPort, address: DialTarget, settings: DialSe
   server.on('error', (err: Error) => { log.warn(`the local listening socket failed: ${err.message}`) })
   const bound = server.address() as net.AddressInfo
   log.info(`listening on ${formatHostPort({ host: bound.address, port: bound.port })}, ` +
-    `carrying each connection to ${address.address}`)
+    `carrying each connection to ${address.address}` +
+    (local.target === undefined ? '' : `, which is asked to open ${formatHostPort(local.target)}`))
   await new Promise<never>(() => {
     exitOnSignal(() => {
       server.close()

@@ -1,6 +1,7 @@
 /**
  * `shs listen`: an SHS server. By default the first client is joined to stdin/stdout (like
- * `nc -l`); with --exec or --forward every client gets a command or a TCP connection.
+ * `nc -l`; with -k each next one in turn, like `nc -lk`); with --exec, --forward or
+ * --permit-open every client gets a command or a TCP connection.
  */
 import type { ChildProcess } from 'node:child_process'
 import { type Command, Option } from 'commander'
@@ -19,10 +20,10 @@ import {
   timeoutOption, verboseOption
 } from '../options.ts'
 import { createProgress } from '../progress.ts'
-import { REMOTE_ADDRESS_ENV, REMOTE_ID_ENV, endCommand, relayToCommand, relayToTcp } from '../relay.ts'
+import { REMOTE_ADDRESS_ENV, REMOTE_ID_ENV, endCommand, relayOnRequest, relayToCommand, relayToTcp } from '../relay.ts'
 import { type ConnectionInfo, type SecureServer, type ServeLimits, serve } from '../secure-net.ts'
 import { loadIdentity } from '../setup.ts'
-import { joinStdio } from '../stdio.ts'
+import { StdioSessions } from '../stdio-sessions.ts'
 
 interface ListenOptions extends CommonOptions {
   allow?: string
@@ -31,6 +32,8 @@ interface ListenOptions extends CommonOptions {
   tlsKey?: string
   exec?: string
   forward?: string
+  permitOpen?: string[]
+  keepListening?: boolean
   progress?: boolean
   maxPending: number
   maxPerSource: number
@@ -55,9 +58,12 @@ $${REMOTE_ADDRESS_ENV}.
 
 Examples:
   $ shs listen 8008 > received.bin      # first client's data to stdout
+  $ shs listen -k 8008 >> log.txt       # every client in turn, like nc -lk
   $ shs listen 0.0.0.0:8008 --allow ~/.config/shs/allowed --exec 'tar xf -'
   $ shs listen 8008 --exec 'echo "hello $${REMOTE_ID_ENV}"'   # for each client
   $ shs listen 0.0.0.0:8008 --forward 127.0.0.1:80   # far end of a tunnel
+  $ shs listen 0.0.0.0:8008 --permit-open 127.0.0.1:80 --permit-open db:5432
+      the far end for: shs connect ADDRESS -L 8080:127.0.0.1:80 (as ssh -L)
   $ shs listen 8008 --timeout 2000 --verbose   # drop slow handshakes
   $ shs listen --ws 8989        # WebSocket clients: ws://127.0.0.1:8989~shs:KEY
   $ shs listen --ws 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem   # wss:
@@ -69,11 +75,13 @@ new connections are dropped at random, as sshd's MaxStartups does). Refused
 clients are told nothing: they see a hang-up and should retry. --exec commands
 run in process groups of their own and end with the server. In stdin/stdout
 mode, Ctrl-C (or SIGTERM) ends the session with goodbye and exit 0; a second
-one aborts.`
+one aborts. With -k, a client that comes during a session waits its turn, and
+stdin goes to whoever is connected until it ends; later clients get its end.`
 
 export function registerListen (program: Command): void {
   program.command('listen')
-    .description('accept SHS clients: join the first to stdin/stdout, or run --exec / --forward for each')
+    .description('accept SHS clients: join the first to stdin/stdout (with -k each in turn), or run --exec, ' +
+      '--forward or --permit-open for each')
     .argument('<[host:]port>', 'where to listen; port 0 picks a free port')
     .addOption(keysOption())
     .addOption(networkKeyOption())
@@ -81,8 +89,15 @@ export function registerListen (program: Command): void {
     .option('--tls-cert <file>', 'with --ws: serve wss: with this certificate (PEM); needs --tls-key')
     .option('--tls-key <file>', 'with --ws: the private key (PEM) of --tls-cert')
     .option('-a, --allow <file>', 'accept only the client ids listed in FILE (one @….ed25519 per line, # comments)')
-    .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout').conflicts('forward'))
-    .addOption(new Option('--forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)').conflicts('exec'))
+    .addOption(new Option('-k, --keep-listening', 'after the stdin/stdout client, serve the next one, one at a time (like nc -lk); ' +
+      '--exec, --forward and --permit-open serve every client anyway'))
+    .addOption(new Option('-e, --exec <command>', 'run COMMAND (with sh) for each client, the stream on its stdin/stdout')
+      .conflicts(['forward', 'permitOpen']))
+    .addOption(new Option('--forward <host:port>', 'join each client to a new TCP connection to HOST:PORT (given up after --timeout ms)')
+      .conflicts(['exec', 'permitOpen']))
+    .addOption(new Option('--permit-open <host:port>', 'join each client to the HOST:PORT it asks for (shs connect -L ' +
+      'port:host:hostport) if listed here; repeat for more targets (like sshd\'s PermitOpen)')
+      .argParser(collect).conflicts(['exec', 'forward']))
     .addOption(timeoutOption('milliseconds a client may take to finish the handshake before it is dropped'))
     .addOption(limitOption('--max-pending <n>', 'handshakes in progress at once, from all addresses (~10 KiB each)', DEFAULT_MAX_PENDING_HANDSHAKES))
     .addOption(limitOption('--max-per-source <n>', 'handshakes in progress at once from one address (IPv6: one /64)', DEFAULT_MAX_PENDING_PER_SOURCE))
@@ -102,17 +117,27 @@ type Mode =
   | { readonly kind: 'stdio' }
   | { readonly kind: 'exec', readonly command: string }
   | { readonly kind: 'forward', readonly target: HostPort }
+  | { readonly kind: 'open', readonly permitted: readonly HostPort[] }
+
+function collect (value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}
+
+function modeOf (options: ListenOptions): Mode {
+  if (options.exec !== undefined) return { kind: 'exec', command: options.exec }
+  if (options.forward !== undefined) return { kind: 'forward', target: parseHostPort(options.forward, undefined, '--forward') }
+  if (options.permitOpen !== undefined) {
+    return { kind: 'open', permitted: options.permitOpen.map((target) => parseHostPort(target, undefined, '--permit-open')) }
+  }
+  return { kind: 'stdio' }
+}
 
 async function runListen (where: string, options: ListenOptions): Promise<ExitCode> {
   const progress = createProgress(options.progress === true)
   // Log lines go above the progress line, never over it.
   const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseListenAddress(where, '[HOST:]PORT')
-  const mode: Mode = options.exec !== undefined
-    ? { kind: 'exec', command: options.exec }
-    : options.forward !== undefined
-      ? { kind: 'forward', target: parseHostPort(options.forward, undefined, '--forward') }
-      : { kind: 'stdio' }
+  const mode = modeOf(options)
   const webSocket = await webSocketSettings(options)
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
@@ -123,26 +148,24 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
 
   let resolveDone: (code: ExitCode) => void = () => {}
   const done = new Promise<ExitCode>((resolve) => { resolveDone = resolve })
-  let firstTaken = false
   let server: SecureServer | undefined
   let removeExitOnSignal = (): void => {}
+  const stdio = new StdioSessions(options.keepListening === true, {
+    log,
+    progress,
+    stopAccepting: () => { server?.stopAccepting() },
+    // From here Ctrl-C ends this session with goodbye (joinStdio), not the whole server at once.
+    sessionStarted: () => { removeExitOnSignal() },
+    sessionEnded: () => { removeExitOnSignal = exitOnSignal(() => { void stop() }) },
+    done: (code) => { resolveDone(code) }
+  })
 
   const onStream = (stream: SecureStream, connection: ConnectionInfo): void => {
     log.info(`${connection.label} accepted ${formatId(stream.remotePublicKey)} from ${connection.peer}`)
     const context = { log, progress }
     switch (mode.kind) {
       case 'stdio':
-        // Two handshakes may finish together; only the first gets stdin/stdout.
-        if (firstTaken) {
-          log.info(`${connection.label} dropped: stdin/stdout already belong to the first client`)
-          stream.abort()
-          return
-        }
-        firstTaken = true
-        server?.stopAccepting()
-        // From here Ctrl-C ends this session with goodbye (joinStdio), not the whole server at once.
-        removeExitOnSignal()
-        void joinStdio(stream, progress, log).then(resolveDone)
+        stdio.offer(stream, connection)
         return
       case 'exec':
         startingCommands.delete(connection)
@@ -150,6 +173,9 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
         return
       case 'forward':
         void relayToTcp(stream, connection, mode.target, { ...context, connectTimeout: options.timeout })
+        return
+      case 'open':
+        void relayOnRequest(stream, connection, mode.permitted, { ...context, connectTimeout: options.timeout })
     }
   }
 
@@ -171,7 +197,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     if (err.code === 'ERR_SHS_UNAUTHORIZED') return
     // Only we abort handshakes: the stdio client took the server, or the server is stopping.
     if (err.code === 'ERR_SHS_ABORTED') {
-      if (firstTaken) log.info(`${connection.label} from ${connection.peer} dropped: stdin/stdout already belong to the first client`)
+      if (stdio.taken) log.info(`${connection.label} from ${connection.peer} dropped: stdin/stdout already belong to the first client`)
       else log.verbose(`${connection.label} from ${connection.peer} dropped: the server is stopping`)
       return
     }
@@ -218,7 +244,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     : `accepting only the ${allow.count} id(s) listed in ${allow.list.path}`)
   log.verbose(describeMode(mode))
 
-  const stop = async (): Promise<void> => {
+  async function stop (): Promise<void> {
     for (const child of children) endCommand(child)
     progress.stop()
     await server?.close()
@@ -266,5 +292,6 @@ function describeMode (mode: Mode): string {
     case 'stdio': return 'the first client will be joined to stdin/stdout'
     case 'exec': return `each client runs: ${mode.command}`
     case 'forward': return `each client is forwarded to ${formatHostPort(mode.target)}`
+    case 'open': return `each client is forwarded to the target it asks for among ${mode.permitted.map(formatHostPort).join(', ')}`
   }
 }
