@@ -17,7 +17,7 @@ export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
 export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
 export { toNodeDuplex } from './stream/node-duplex.ts'
-export { type AddressConnectOptions, type ConnectOptions, MAX_ADDRESS_ALTERNATIVES, connect, connectEndpoint } from './ssb/dial.ts'
+export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
 export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'
 export {
   listenWebSocket, type WebSocketListenOptions, type WebSocketListener, type WebSocketRemote

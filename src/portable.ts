@@ -35,3 +35,4 @@ export {
   formatNetAddress, formatWsAddress, parseEndpoints, resolveAddress
 } from './ssb/endpoint.ts'
 export { type AddressAttempt, AllAddressesFailedError, InvalidAddressError, TcpUnavailableError } from './ssb/errors.ts'
+export { MAX_ADDRESS_ALTERNATIVES } from './ssb/alternatives.ts'
