@@ -75,7 +75,7 @@ describe('shs CLI: conformance', function () {
     assert.equal(result.code, 0, `${result.stdout.toString('utf8')}\n${result.stderr}`)
     const report = JSON.parse(result.stdout.toString('utf8')) as Report
     assert.equal(report.role, 'server')
-    assert.deepEqual(Object.keys(report), ['role', 'target', 'passed', 'summary', 'checks'])
+    assert.deepEqual(Object.keys(report), ['role', 'target', 'passed', 'summary', 'checks', 'notices'])
     assertAllPass(report, listed, 'server')
     const reasons = Object.fromEntries(report.checks.map((check) => [check.id, check.reason]))
     assert.match(reasons['hs.stall-after-hello'] ?? '', /dropped a client that stalled after the hellos after \d+\.\d\d s/)
