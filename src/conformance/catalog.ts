@@ -50,9 +50,11 @@ export function checkBudget (check: Pick<CheckInfo, 'slow'>, limits: Limits): nu
   return check.slow ? limits.stallLimit + STALL_BUDGET_REPLIES * limits.replyTimeout : BUDGET_REPLIES * limits.replyTimeout
 }
 
-/** `only` / `skip` name ids, or groups by prefix (`hs`, `bs`, `hs.small-order`). */
+/** `only` / `skip` name ids, or groups by prefix (`hs`, `bs`, `hs.small-order`); the id of a check names that check alone. */
 export function selectChecks<T extends { readonly id: string }> (checks: readonly T[], only: readonly string[] | undefined, skip: readonly string[] | undefined): T[] {
-  const matches = (pattern: string, id: string): boolean => id === pattern || id.startsWith(`${pattern}.`) || id.startsWith(`${pattern}-`)
+  const ids = new Set(checks.map((check) => check.id))
+  const matches = (pattern: string, id: string): boolean => id === pattern ||
+    (!ids.has(pattern) && (id.startsWith(`${pattern}.`) || id.startsWith(`${pattern}-`)))
   const unknown = [...(only ?? []), ...(skip ?? [])].filter((pattern) => !checks.some((check) => matches(pattern, check.id)))
   if (unknown.length > 0) {
     throw new ConformanceError('ERR_CONFORMANCE_UNKNOWN_CHECK',

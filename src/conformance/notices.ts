@@ -1,10 +1,7 @@
 /** What a run noticed about the target as a whole, each with what to do about it. */
+import { ECHO_SERVER_HINT } from './hints.ts'
 import type { CheckResult } from './types.ts'
 import type { ServerTarget } from './server-target.ts'
-
-/** How `shs listen` serves every client and echoes, which the box-stream checks need. */
-export const ECHO_SERVER_HINT = 'for `shs listen`, add `--exec cat`: it then serves every client and echoes, ' +
-  'as the box-stream checks need (`-k` keeps it accepting, but does not echo)'
 
 interface ServerRunFacts {
   readonly stopped: { readonly during: string, readonly opened: number } | undefined
@@ -14,9 +11,9 @@ interface ServerRunFacts {
 export function serverNotices (target: ServerTarget, run: ServerRunFacts, results: readonly CheckResult[]): string[] {
   const notices: string[] = []
   if (run.stopped !== undefined) {
-    notices.push(`the server stopped accepting connections after ${run.stopped.opened} (during ${run.stopped.during}), so the checks after it were not run: ` +
-      `it may serve only a few clients, or it crashed. Keep it serving every client (${ECHO_SERVER_HINT}); to have crashes named and the server ` +
-      'started again, let the run start it (a command: shs conformance server --cmd CMD)')
+    notices.push(`the server stopped accepting connections after ${run.stopped.opened} (during ${run.stopped.during}), so the checks after it were not run. ` +
+      `A server under test must keep serving every client: ${ECHO_SERVER_HINT}. If it crashed instead, let the run start it ` +
+      '(a command: shs conformance server --cmd CMD): crashes are then named, and the server is started again')
   }
   if (target.starts > 1) notices.push(`the server was started ${target.starts} times: it exited ${target.starts - 1} times during the run (see the checks marked CRASH or FAIL)`)
   const early = target.crashes.between(0, run.firstMark).filter((entry) => entry.deferred !== true)

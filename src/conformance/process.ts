@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Changes, waitUntil } from './changes.ts'
 import { type CrashLog, type ProcessExit, StderrScanner, describeExit, isCrashExit } from './crash.ts'
+import { ECHO_SERVER_HINT } from './hints.ts'
 
 /** The most stdout kept: more than any check sends a client (1 MiB and 256 KiB); past it the pipe is paused. */
 export const STDOUT_LIMIT_BYTES = 2 * 1024 * 1024
@@ -30,8 +31,7 @@ export interface PeerProcessOptions {
 }
 
 /** For a server that exited with status 0 by itself. */
-const KEEP_SERVING = 'exited with status 0: a server under test must keep serving every client ' +
-  '(for `shs listen`, add `--exec cat`, which also echoes, as the box-stream checks need)'
+const KEEP_SERVING = `exited with status 0: a server under test must keep serving every client (${ECHO_SERVER_HINT})`
 
 export class PeerProcess {
   readonly #child: ChildProcess

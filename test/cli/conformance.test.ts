@@ -118,6 +118,18 @@ describe('shs CLI: conformance', function () {
     assert.ok(ids.length > 5 && ids.every((id) => id.startsWith('hs.') && !/small-order|stall|hangup/.test(id)), ids.join())
   })
 
+  it('against `shs listen` without --exec cat (it serves one client, then stops): exits 8, and a note says how to keep it serving', async () => {
+    const server = await sandbox.keygen('server.secret')
+    const listen = sandbox.start(['listen', '127.0.0.1:0', '--keys', server.path])
+    const { address } = await listen.listening()
+    const text = await sandbox.run(['conformance', address ?? '', ...FAST])
+    assert.equal(text.code, 8, text.stderr)
+    const lines = text.stdout.toString('utf8').trim().split('\n')
+    assert.match(lines.find((line) => line.startsWith('FAIL')) ?? '', /^FAIL {2}hs\.valid .*could not connect to 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/)
+    assert.match(lines.at(-2) ?? '', /^note: the server stopped accepting connections after 1 \(during hs\.valid\), so the checks after it were not run\. .*add `--exec cat`/)
+    assert.equal(lines.at(-1), '0 passed, 1 failed, 38 skipped')
+  })
+
   it('reports failures and exits 8 against a server that answers anything', async () => {
     const wrong = await startWrongServer()
     try {
