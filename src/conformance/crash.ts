@@ -90,15 +90,16 @@ function nodeError (lines: readonly string[]): string | undefined {
 const SIGNATURES: readonly Signature[] = [
   { name: 'a Rust panic', pattern: /^thread '.*' panicked at/ },
   { name: 'a Go panic', pattern: /^(panic|fatal error): / },
-  { name: 'a Python traceback', pattern: /^Traceback \(most recent call last\):$/ },
   { name: 'an uncaught JavaScript exception', pattern: /^Node\.js v\d+\.\d+\.\d+$/, detail: nodeError },
   { name: 'a Java exception', pattern: /^Exception in thread "/ },
   { name: 'a sanitizer report', pattern: /^==\d+==ERROR: \w*Sanitizer/ },
   { name: 'stack smashing', pattern: /^\*\*\* stack smashing detected \*\*\*/ }
 ]
 
-/** asyncio prints it, then the traceback, when a task whose exception nobody read is collected. */
+const PYTHON_TRACEBACK = /^Traceback \(most recent call last\):$/
+/** asyncio prints it, a `future:` line, then the traceback, when a task whose exception nobody read is collected. */
 const ASYNCIO_LATE_REPORT = 'Task exception was never retrieved'
+const MAX_NESTED_TRACEBACKS = 4
 
 /** Lines kept to find a report's detail, and the longest line kept (the rest is cut off). */
 const WINDOW_LINES = 40
@@ -106,16 +107,20 @@ const MAX_LINE_CHARS = 400
 
 /**
  * Reads a process's stderr as it comes, line by line, in bounded memory, and reports each crash
- * report once. A Python traceback is reported at its last line, the exception it names.
+ * report once. A Python traceback is reported at its last line, the exception it names (each of a
+ * chain on its own); asyncio's
+ * late report of another task may be printed in the middle of one (the garbage collector runs
+ * it whenever it likes), so tracebacks nest, a few deep at most.
  */
 export class StderrScanner {
   readonly #report: (evidence: Evidence) => void
   readonly #decoder = new TextDecoder()
   readonly #window: string[] = []
   #partial = ''
-  #inTraceback = false
+  /** The tracebacks open now, innermost last: each is late (asyncio's) or not. */
+  readonly #tracebacks: Array<{ readonly deferred: boolean }> = []
   /** The next traceback is asyncio's late report of a task that failed earlier. */
-  #deferred = false
+  #lateNext = false
 
   constructor (report: (evidence: Evidence) => void) {
     this.#report = report
@@ -131,38 +136,35 @@ export class StderrScanner {
   end (): void {
     if (this.#partial !== '') this.#line(this.#partial)
     this.#partial = ''
-    this.#endTraceback(undefined)
+    while (this.#tracebacks.length > 0) this.#endTraceback(undefined)
   }
 
   #line (line: string): void {
     this.#window.push(line)
     if (this.#window.length > WINDOW_LINES) this.#window.shift()
     if (line === ASYNCIO_LATE_REPORT) {
-      this.#endTraceback(undefined)
-      this.#deferred = true
+      this.#lateNext = true
       return
     }
-    if (this.#inTraceback) {
+    if (this.#lateNext && line.startsWith('future: ')) return
+    if (PYTHON_TRACEBACK.test(line)) {
+      if (this.#tracebacks.length < MAX_NESTED_TRACEBACKS) this.#tracebacks.push({ deferred: this.#lateNext })
+      this.#lateNext = false
+      return
+    }
+    if (this.#tracebacks.length > 0) {
       // Frames are indented; the first line that is not ends the report (and names the exception).
-      if (/^\s/.test(line) || line === '' || /^(During handling|The above exception|Traceback)/.test(line)) return
+      if (/^\s/.test(line) || line === '') return
       this.#endTraceback(line)
       return
     }
     const signature = SIGNATURES.find((candidate) => candidate.pattern.test(line))
-    if (signature === undefined) return
-    if (signature.name === 'a Python traceback') {
-      this.#inTraceback = true
-      return
-    }
-    this.#found(signature.name, signature.detail === undefined ? line : signature.detail(this.#window))
+    if (signature !== undefined) this.#found(signature.name, signature.detail === undefined ? line : signature.detail(this.#window))
   }
 
   #endTraceback (detail: string | undefined): void {
-    if (!this.#inTraceback) return
-    this.#inTraceback = false
-    const deferred = this.#deferred
-    this.#deferred = false
-    this.#found('a Python traceback', detail, deferred)
+    const traceback = this.#tracebacks.pop()
+    if (traceback !== undefined) this.#found('a Python traceback', detail, traceback.deferred)
   }
 
   #found (name: string, detail: string | undefined, deferred = false): void {
