@@ -128,7 +128,7 @@ describe('shs-transport/conformance: servers at an address (net:, ws:, wss:)', f
         assert.match(check.reason, /^not run: the server stopped accepting connections during hs\.wrong-network-key$/, check.id)
       }
       assert.equal(report.notices.length, 1)
-      assert.match(report.notices[0] ?? '', /^the server stopped accepting connections after 3 \(during hs\.wrong-network-key\), so the checks after it were not run: .*add `--exec cat`/)
+      assert.match(report.notices[0] ?? '', /^the server stopped accepting connections after 3 \(during hs\.wrong-network-key\), so the checks after it were not run\. .*add `--exec cat`/)
     } finally {
       for (const socket of sockets) socket.destroy()
       await listener.close()

@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { Changes, waitUntil } from '../changes.ts'
-import { ByteQueue } from './byte-queue.ts'
+import { ChunkQueue } from '../../stream/chunks.ts'
 
 /** Unread bytes held per connection before the peer is paused; also the largest single read. */
 export const QUEUE_LIMIT_BYTES = 256 * 1024
@@ -45,7 +45,7 @@ export interface HangUpOutcome {
 
 export class RawConnection {
   readonly #transport: Transport
-  readonly #queue = new ByteQueue()
+  readonly #queue = new ChunkQueue()
   #received = 0
   #paused = false
   #hungUp = false
@@ -107,7 +107,8 @@ export class RawConnection {
     const start = performance.now()
     let received = 0
     const drain = (): boolean => {
-      received += this.#queue.discard()
+      received += this.#queue.length
+      this.#queue.drain()
       this.#resumeIfDrained()
       return this.#hungUp || received > maxBytes
     }
@@ -139,8 +140,10 @@ export class RawConnection {
     this.changes.notify()
   }
 
+  /** Up to `length` bytes (a view of what arrived, when it came in one chunk). */
   #take (length: number): Uint8Array {
-    const bytes = this.#queue.take(length)
+    const count = Math.min(length, this.#queue.length)
+    const bytes = count === 0 ? new Uint8Array(0) : this.#queue.take(count) as Uint8Array
     this.#resumeIfDrained()
     return bytes
   }
