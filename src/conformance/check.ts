@@ -41,7 +41,7 @@ export interface CheckDefinition {
   readonly id: string
   /** "the peer must ...", one line. */
   readonly title: string
-  /** Bad or hostile input from us. */
+  /** We send bad or hostile input. */
   readonly hostile: boolean
   /** Mostly waiting (the stall checks): run side by side with the other slow ones. */
   readonly slow?: boolean

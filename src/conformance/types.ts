@@ -54,7 +54,7 @@ export interface CheckInfo {
   readonly roles: readonly Role[]
   /** Why it does not apply to a role. */
   readonly notApplicable: Readonly<Partial<Record<Role, string>>>
-  /** Bad or hostile input: in the server role a liveness probe follows (every check gets one). */
+  /** We send bad or hostile input (the others are correct streams a peer must carry). */
   readonly hostile: boolean
   /** Mostly waiting (the stall checks): run side by side at the end. */
   readonly slow: boolean
