@@ -41,13 +41,31 @@ interface ConformanceOptions {
   verbose?: boolean
 }
 
-const ENV_COLUMN = 29
+const ENV_COLUMN = 31
+const HELP_WIDTH = 80
+
+/** `text` in lines of at most `width` columns, each after `indent` spaces but the first. */
+function wrap (text: string, width: number, indent: number): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  lines.push(line)
+  return lines.join(`\n${' '.repeat(indent)}`)
+}
+
+const ENVIRONMENT_HELP = COMMAND_ENVIRONMENT
+  .map(({ name, meaning }) => `  ${name.padEnd(ENV_COLUMN - 2)}${wrap(meaning, HELP_WIDTH - ENV_COLUMN, ENV_COLUMN)}`).join('\n')
 
 const HELP = `
 Roles and modes:
-  shs conformance server ADDRESS    check a running server: net:HOST:PORT~shs:KEY,
-                                    ws://HOST:PORT~shs:KEY or wss://…
-                                    (also: shs conformance ADDRESS)
+  shs conformance server ADDRESS    check a running server (also: shs
+                                    conformance ADDRESS); ADDRESS is
+                                    net:HOST:PORT~shs:KEY or ws(s)://…~shs:KEY
   shs conformance server --cmd CMD  start the server under test with CMD (via
                                     sh), once, and again after it exited (which
                                     fails the check, as a CRASH unless status 0)
@@ -61,7 +79,7 @@ the stream to stdout, exit 0 when both directions ended cleanly, non-zero
 otherwise.
 
 Environment of CMD:
-${COMMAND_ENVIRONMENT.map(({ name, meaning }) => `  ${name.padEnd(ENV_COLUMN)}${meaning}`).join('\n')}
+${ENVIRONMENT_HELP}
 
 Checks (--list prints them all): hs.* handshake, bs.* box stream. Every check
 in the server role is followed by a valid handshake: a server that stopped
