@@ -75,7 +75,7 @@ describe('shs CLI: conformance', function () {
     assert.equal(result.code, 0, `${result.stdout.toString('utf8')}\n${result.stderr}`)
     const report = JSON.parse(result.stdout.toString('utf8')) as Report
     assert.equal(report.role, 'server')
-    assert.deepEqual(Object.keys(report), ['role', 'target', 'passed', 'summary', 'checks'])
+    assert.deepEqual(Object.keys(report), ['role', 'target', 'passed', 'summary', 'checks', 'notices'])
     assertAllPass(report, listed, 'server')
     const reasons = Object.fromEntries(report.checks.map((check) => [check.id, check.reason]))
     assert.match(reasons['hs.stall-after-hello'] ?? '', /dropped a client that stalled after the hellos after \d+\.\d\d s/)
@@ -116,6 +116,23 @@ describe('shs CLI: conformance', function () {
     assert.equal(skipped.code, 0, skipped.stderr)
     const ids = (JSON.parse(skipped.stdout.toString('utf8')) as Report).checks.map((check) => check.id)
     assert.ok(ids.length > 5 && ids.every((id) => id.startsWith('hs.') && !/small-order|stall|hangup/.test(id)), ids.join())
+  })
+
+  it('against `shs listen` without --exec cat (it serves one client, then stops): exits 8, and a note says how to keep it serving', async () => {
+    const server = await sandbox.keygen('server.secret')
+    const listen = sandbox.start(['listen', '127.0.0.1:0', '--keys', server.path])
+    const { address } = await listen.listening()
+    const text = await sandbox.run(['conformance', address ?? '', ...FAST])
+    assert.equal(text.code, 8, text.stderr)
+    const lines = text.stdout.toString('utf8').trim().split('\n')
+    // Which check meets the closed port depends on how fast shs listen exits after its client: the first or the second.
+    const failed = lines.filter((line) => line.startsWith('FAIL'))
+    assert.equal(failed.length, 1, lines.join('\n'))
+    const during = /^FAIL {2}(hs\.valid|hs\.wrong-network-key) /.exec(failed[0] ?? '')?.[1]
+    assert.ok(during !== undefined, failed[0])
+    assert.match(lines.at(-2) ?? '', new RegExp(`^note: the server stopped accepting connections after \\d \\(during ${during.replace('.', '\\.')}\\), ` +
+      'so the checks after it were not run\\. .*add `--exec cat`'))
+    assert.match(lines.at(-1) ?? '', /^[01] passed, 1 failed, 3[78] skipped$/)
   })
 
   it('reports failures and exits 8 against a server that answers anything', async () => {

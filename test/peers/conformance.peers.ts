@@ -1,108 +1,109 @@
 /**
- * `npm run test:peers`: `shs conformance` in both roles against three implementations, ours, the
- * npm reference (secret-handshake + pull-box-stream, scripts/conformance/) and go-secretstream
- * (../shared/peers, built with Go), with the default limits. Each run must give exactly the
- * results docs/CONFORMANCE.md publishes; a changed result means the matrix there is out of date.
- * Not part of `npm test`: it needs ../shared and Go (build.sh installs Debian's golang-go as root).
+ * `npm run test:peers`: the conformance suite (in this process, through shs-transport/conformance)
+ * in both roles against ours, the npm reference, go-secretstream, python-ssb and shs1-c, with the
+ * default limits. Each run must give exactly the results docs/CONFORMANCE.md publishes: every
+ * check not listed passes (or is the one skipped as not applicable), every listed one has the
+ * status given, and its reason says the cause. A changed result means a peer or the suite changed,
+ * and the matrix there is out of date.
  */
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
-import { type Report, parseReport } from '../cli/conformance/report.ts'
-
-const run = promisify(execFile)
-const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))))
-const NODE = `"${process.execPath}"`
-const SHS = `${NODE} "${join(ROOT, 'src/cli/main.ts')}"`
-const REFERENCE = (role: string): string => `${NODE} "${join(ROOT, `scripts/conformance/reference-${role}.ts`)}" 2>/dev/null`
-
-/** ../shared next to the checkout, or two levels up from a git worktree; SHS_SHARED overrides. */
-function sharedDir (): string {
-  const candidates = [process.env.SHS_SHARED, join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')]
-  const found = candidates.find((dir) => dir !== undefined && existsSync(join(dir, 'peers', 'go-secretstream', 'build.sh')))
-  if (found === undefined) throw new Error(`no ../shared/peers/go-secretstream (looked in ${candidates.filter(Boolean).join(', ')}); set SHS_SHARED`)
-  return found
-}
+import { type CheckStatus, type ConformanceReport, runClientChecks, runServerChecks } from '../../src/conformance/index.ts'
+import { type BuiltPeers, OURS, type PeerName, buildPeers } from './peers.ts'
 
 const SMALL_ORDER = ['zero', 'one', 'order8a', 'order8b', 'p-1', 'p', 'p+1'].map((name) => `hs.small-order-${name}`)
 const STALLS = ['hs.stall-before-hello', 'hs.stall-after-hello', 'hs.stall-mid-auth']
+const HANGUPS = ['hs.hangup-before-hello', 'hs.hangup-after-hello', 'hs.hangup-mid-auth']
+/** The hostile handshake checks a server refuses by raising out of its handshake (python-ssb prints a traceback for each). */
+const REFUSED_HANDSHAKES = ['hs.wrong-network-key', 'hs.wrong-server-key', 'hs.random-hello', 'hs.truncated-hello', 'hs.oversized-hello',
+  'hs.random-auth', 'hs.truncated-auth', ...SMALL_ORDER, 'hs.auth-for-other-server', 'hs.replayed-auth']
 
-interface Expected {
-  readonly fail: readonly string[]
-  readonly warn: readonly string[]
-  /** A reason every failure must match. */
-  readonly reasons?: Readonly<Record<string, RegExp>>
+type Outcome = Partial<Record<Exclude<CheckStatus, 'pass' | 'skip'>, Readonly<Record<string, RegExp>>>>
+
+/** Every id in `ids` with the same reason. */
+const each = (ids: readonly string[], reason: RegExp): Record<string, RegExp> => Object.fromEntries(ids.map((id) => [id, reason]))
+
+/** The published matrix (docs/CONFORMANCE.md). */
+const MATRIX: Record<string, { readonly peer: PeerName | 'ours', readonly role: 'server' | 'client', readonly expected: Outcome }> = {
+  'ours, server': { peer: 'ours', role: 'server', expected: {} },
+  'ours, client': { peer: 'ours', role: 'client', expected: {} },
+  'reference, server': {
+    peer: 'reference',
+    role: 'server',
+    expected: {
+      crash: each(SMALL_ORDER, /^the server process printed an uncaught JavaScript exception on stderr \(Error: failed to derive shared secret\) and exited with status 1/),
+      fail: { 'bs.oversized-length': /the server echoed 5000 bytes it must not deliver/ }
+    }
+  },
+  'reference, client': {
+    peer: 'reference',
+    role: 'client',
+    expected: {
+      crash: each(SMALL_ORDER, /^the client printed an uncaught JavaScript exception on stderr \(Error: failed to derive shared secret\)/),
+      fail: { 'bs.oversized-length': /the client printed 5000 bytes it must not deliver/ }
+    }
+  },
+  'go-secretstream, server': {
+    peer: 'go-secretstream',
+    role: 'server',
+    expected: {
+      fail: {
+        ...each(SMALL_ORDER, /with its own hello instead of refusing it, then completed the handshake: it accepted a message 3 built from the all-zero secrets/),
+        ...each(STALLS, /for more than 20\.00 s/)
+      }
+    }
+  },
+  'go-secretstream, client': {
+    peer: 'go-secretstream',
+    role: 'client',
+    expected: { fail: { ...each(SMALL_ORDER, /as the server hello with 112 bytes \(it went on with the handshake\)/), ...each(STALLS, /still waiting .* after 20\.00 s/) } }
+  },
+  'python-ssb, server': {
+    peer: 'python-ssb',
+    role: 'server',
+    expected: {
+      crash: {
+        ...each(REFUSED_HANDSHAKES, /^the server process printed a Python traceback on stderr \(.*\); the check itself: no reply to .*, but the server kept the connection open for 5000 ms/),
+        ...each(STALLS, /^the server process printed a Python traceback on stderr \(asyncio\.exceptions\.IncompleteReadError: .*while the 3 slow checks ran side by side/),
+        ...each(HANGUPS, /^the server process printed a Python traceback on stderr \(asyncio\.exceptions\.IncompleteReadError: /)
+      },
+      fail: { 'bs.oversized-length': /the server echoed 5000 bytes it must not deliver/ }
+    }
+  },
+  'python-ssb, client': {
+    peer: 'python-ssb',
+    role: 'client',
+    expected: {
+      fail: {
+        ...each(STALLS, /still waiting .* after 20\.00 s/),
+        'bs.oversized-length': /the client printed 5000 bytes it must not deliver/,
+        'bs.cut': /after data, then end of stream without goodbye, the client was still running 5000 ms later/
+      }
+    }
+  },
+  'shs1-c, server': {
+    peer: 'shs1-c',
+    role: 'server',
+    expected: {
+      warn: each(SMALL_ORDER, /with its own hello instead of refusing it, but refused a message 3 built from the all-zero secrets an attacker knows and hung up/),
+      fail: each(STALLS, /for more than 20\.00 s/)
+    }
+  },
+  'shs1-c, client': { peer: 'shs1-c', role: 'client', expected: { fail: each(STALLS, /still waiting .* after 20\.00 s/) } }
 }
 
-/** The published matrix (docs/CONFORMANCE.md): everything not listed passes, or is skipped as not applicable. */
-const MATRIX: Record<string, { command: (go: string) => string, expected: Expected, role: 'server' | 'client' }> = {
-  'ours server': {
-    role: 'server',
-    command: () => `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat`,
-    expected: { fail: [], warn: [] }
-  },
-  'ours client': {
-    role: 'client',
-    command: () => `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY"`,
-    expected: { fail: [], warn: [] }
-  },
-  'reference server': {
-    role: 'server',
-    command: () => REFERENCE('server'),
-    expected: {
-      fail: [...SMALL_ORDER, 'bs.oversized-length'],
-      warn: [],
-      reasons: Object.fromEntries([...SMALL_ORDER.map((id) => [id, /^CRASH: the server process exited/]), ['bs.oversized-length', /echoed 5000 bytes/]])
-    }
-  },
-  'reference client': {
-    role: 'client',
-    command: () => REFERENCE('client'),
-    expected: { fail: ['bs.oversized-length'], warn: [], reasons: { 'bs.oversized-length': /printed 5000 bytes/ } }
-  },
-  'go-secretstream server': {
-    role: 'server',
-    command: (go) => `"${go}" server -listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -secret "$SHS_CONFORMANCE_SECRET" -mode raw >/dev/null 2>&1`,
-    expected: {
-      fail: [...SMALL_ORDER, ...STALLS],
-      warn: [],
-      reasons: Object.fromEntries([...SMALL_ORDER.map((id) => [id, /answered .* with 64 bytes/]), ...STALLS.map((id) => [id, /for more than 20\.00 s/])])
-    }
-  },
-  'go-secretstream client': {
-    role: 'client',
-    command: (go) => `"${go}" pipe -addr "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -remote "$SHS_CONFORMANCE_SERVER_KEY" -secret "$SHS_CONFORMANCE_SECRET" 2>/dev/null`,
-    expected: {
-      fail: [...SMALL_ORDER, ...STALLS],
-      warn: [],
-      reasons: Object.fromEntries([...SMALL_ORDER.map((id) => [id, /answered .* with 112 bytes/]), ...STALLS.map((id) => [id, /still waiting .* after 20\.00 s/])])
-    }
-  }
-}
-
-describe('shs conformance against ours, the reference and go-secretstream (npm run test:peers)', function () {
+describe('the conformance matrix: ours, the reference, go-secretstream, python-ssb and shs1-c (npm run test:peers)', function () {
   this.timeout(600_000)
-  const reports = new Map<string, Promise<Report>>()
-  let buildDir: string
+  const reports = new Map<string, Promise<ConformanceReport>>()
+  let built: BuiltPeers
 
   before(async () => {
-    buildDir = await mkdtemp(join(tmpdir(), 'shs-peers-'))
-    const { stdout } = await run(join(sharedDir(), 'peers', 'go-secretstream', 'build.sh'), [join(buildDir, 'shsgo')])
-    const go = stdout.trim()
+    built = await buildPeers()
     // Side by side: each run mostly waits (the stall checks wait out the 20 s limit).
-    for (const [name, { role, command }] of Object.entries(MATRIX)) {
-      const report = run(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'conformance', role, '--cmd', command(go), '--json'], { maxBuffer: 1 << 24 })
-        .catch((err: { code?: number, stdout?: string }) => {
-          // Exit 8: some check failed, which the matrix expects for some peers.
-          if (err.code === 8 && err.stdout !== undefined) return { stdout: err.stdout }
-          throw err
-        })
-        .then(({ stdout }) => parseReport(Buffer.from(stdout)))
+    for (const [name, { peer, role }] of Object.entries(MATRIX)) {
+      const commands = peer === 'ours' ? OURS : built.peers.find((entry) => entry.name === peer)
+      if (commands === undefined) throw new Error(`no peer ${peer}`)
+      const report = role === 'server' ? runServerChecks({ command: commands.server }) : runClientChecks({ command: commands.client })
+      // Awaited by its test; this only keeps a failure from being reported twice.
       report.catch(() => {})
       reports.set(name, report)
     }
@@ -110,20 +111,22 @@ describe('shs conformance against ours, the reference and go-secretstream (npm r
 
   after(async () => {
     await Promise.allSettled(reports.values())
-    await rm(buildDir, { recursive: true, force: true })
+    await built?.remove()
   })
 
   for (const [name, { expected }] of Object.entries(MATRIX)) {
-    it(`${name}: fails ${expected.fail.length === 0 ? 'nothing' : expected.fail.join(', ')}${expected.warn.length > 0 ? `; warns ${expected.warn.join(', ')}` : ''}`, async () => {
-      const report = await (reports.get(name) as Promise<Report>)
-      const by = (status: string): string[] => report.checks.filter((check) => check.status === status).map((check) => check.id)
+    const listed = Object.entries(expected).map(([status, ids]) => `${status.toUpperCase()} ${Object.keys(ids).length}`)
+    it(`${name}: ${listed.length === 0 ? 'every check passes' : listed.join(', ')}, each with its cause`, async () => {
+      const report = await (reports.get(name) as Promise<ConformanceReport>)
       const details = JSON.stringify(report.checks.filter((check) => check.status !== 'pass'), null, 2)
-      assert.deepEqual(by('fail').sort(), [...expected.fail].sort(), details)
-      assert.deepEqual(by('warn').sort(), [...expected.warn].sort(), details)
-      assert.ok(by('skip').length === 1, details)
+      for (const status of ['fail', 'warn', 'crash'] as const) {
+        const ids = report.checks.filter((check) => check.status === status).map((check) => check.id)
+        assert.deepEqual(ids.sort(), Object.keys(expected[status] ?? {}).sort(), `${status}: ${details}`)
+      }
+      assert.equal(report.checks.filter((check) => check.status === 'skip').length, 1, details)
       for (const check of report.checks) {
-        const pattern = expected.reasons?.[check.id]
-        if (pattern !== undefined) assert.match(check.reason, pattern)
+        const pattern = check.status === 'pass' || check.status === 'skip' ? undefined : expected[check.status]?.[check.id]
+        if (pattern !== undefined) assert.match(check.reason, pattern, `${check.id}: ${check.reason}`)
       }
     })
   }

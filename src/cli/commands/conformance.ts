@@ -1,31 +1,29 @@
 /**
- * `shs conformance`: checks an SHS implementation in either role, handshake and box stream,
- * correct and hostile peers, PASS/FAIL/WARN/SKIP per check.
+ * `shs conformance`: a thin wrapper around shs-transport/conformance. It parses the flags, prints
+ * a line per check as it finishes (or one JSON document), writes JUnit XML, and maps the outcome
+ * to an exit status.
  *
- *   shs conformance [server] ADDRESS        a server someone runs
- *   shs conformance server --cmd 'CMD'      a server we start (once, and again after a crash)
+ *   shs conformance [server] ADDRESS        a server someone runs (net:, ws:, wss:)
+ *   shs conformance server --cmd 'CMD'      a server we start (once, and again after it exited)
  *   shs conformance client --cmd 'CMD'      a netcat-like client we start once per connection
  */
-import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { Option } from 'commander'
-import { type KeyPair, generateKeyPair } from '../../index.ts'
-import { formatHostPort, parseRemoteAddress } from '../address.ts'
+import {
+  COMMAND_ENVIRONMENT, ConformanceError, type ConformanceReport, DEFAULT_REPLY_TIMEOUT_MS, DEFAULT_STALL_LIMIT_MS,
+  DEFAULT_START_TIMEOUT_MS, type RunOptions, formatHeader, formatJson, formatJunit, formatResultLine, formatSummary, listChecks,
+  runClientChecks, runServerChecks
+} from '../../conformance/index.ts'
+import { parseDialTarget } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
-import { formatId } from '../identity.ts'
 import { loadKeyFile } from '../keyfile.ts'
 import { Log } from '../log.ts'
 import { networkKeyOption, parsePositiveInteger, verboseOption } from '../options.ts'
 import { parseNetworkKey } from '../network-key.ts'
-import { ClientHarness } from '../conformance/client-harness.ts'
-import { ENVIRONMENT_HELP, KeysFolder } from '../conformance/environment.ts'
-import { ProbeConnectError } from '../conformance/raw-connection.ts'
-import { allChecks, runClientRole, runServerRole, selectChecks } from '../conformance/run.ts'
-import { type ServerTarget, CommandTarget, addressTarget } from '../conformance/server-target.ts'
-import { formatHeader, formatJson, formatJunit, formatResultLine, formatSummary } from '../conformance/report.ts'
-import type { CheckResult, Role } from '../conformance/types.ts'
+
+type Role = 'server' | 'client'
 
 interface ConformanceOptions {
   cmd?: string
@@ -43,43 +41,59 @@ interface ConformanceOptions {
   verbose?: boolean
 }
 
-const DEFAULT_REPLY_TIMEOUT_MS = 5_000
-/**
- * The stall limit: a peer that keeps a stalled handshake longer fails. 20 s is twice the
- * handshake timeout of shs (10 s) and four times the reference secret-handshake's (5 s): a
- * peer past it holds half-done handshakes long enough for a slow flood to exhaust it.
- */
-const DEFAULT_STALL_LIMIT_MS = 20_000
-const DEFAULT_START_TIMEOUT_MS = 10_000
-const NETWORK_KEY_BYTES = 32
+const ENV_COLUMN = 31
+const HELP_WIDTH = 80
+
+/** `text` in lines of at most `width` columns, each after `indent` spaces but the first. */
+function wrap (text: string, width: number, indent: number): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  lines.push(line)
+  return lines.join(`\n${' '.repeat(indent)}`)
+}
+
+const ENVIRONMENT_HELP = COMMAND_ENVIRONMENT
+  .map(({ name, meaning }) => `  ${name.padEnd(ENV_COLUMN - 2)}${wrap(meaning, HELP_WIDTH - ENV_COLUMN, ENV_COLUMN)}`).join('\n')
 
 const HELP = `
 Roles and modes:
-  shs conformance server ADDRESS    check a running server
-                                    (also: shs conformance ADDRESS)
+  shs conformance server ADDRESS    check a running server (also: shs
+                                    conformance ADDRESS); ADDRESS is
+                                    net:HOST:PORT~shs:KEY or ws(s)://…~shs:KEY
   shs conformance server --cmd CMD  start the server under test with CMD (via
-                                    sh), once, and again after a crash (which
-                                    fails the check)
+                                    sh), once, and again after it exited (which
+                                    fails the check, as a CRASH unless status 0)
   shs conformance client --cmd CMD  start the client under test with CMD for
                                     each connection; we play correct, mistaken
                                     and hostile servers on 127.0.0.1
-A server under test must echo (like "shs listen --exec cat"). A client under
-test must behave like netcat: connect to $SHS_CONFORMANCE_ADDRESS, copy stdin
-into the stream (goodbye at end of input), the stream to stdout, exit 0 when
-both directions ended cleanly, non-zero otherwise.
+A server under test must echo (like "shs listen --exec cat") and keep serving
+every client. A client under test must behave like netcat: connect to
+$SHS_CONFORMANCE_ADDRESS, copy stdin into the stream (goodbye at end of input),
+the stream to stdout, exit 0 when both directions ended cleanly, non-zero
+otherwise.
+
+Environment of CMD:
 ${ENVIRONMENT_HELP}
 
-Checks (--list prints them all): hs.* handshake, bs.* box stream. Every hostile
-check in the server role is followed by a valid handshake: a server that
-stopped answering or exited fails it (an exit is named a CRASH). The stall
-checks fail a peer that keeps a stalled handshake longer than --stall-timeout
-(default ${DEFAULT_STALL_LIMIT_MS} ms). A check that cannot apply to a role is
-skipped and says why. WARN (a zero-length packet refused) does not fail the run.
+Checks (--list prints them all): hs.* handshake, bs.* box stream. Every check
+in the server role is followed by a valid handshake: a server that stopped
+answering fails it. CRASH: the peer died on a signal, exited with a panic
+status (101) or an abort, printed a panic or traceback on stderr, or (a server
+started with --cmd) exited. The stall checks fail a peer that keeps a stalled
+handshake longer than --stall-timeout (default ${DEFAULT_STALL_LIMIT_MS} ms). A check
+that cannot apply to a role is skipped and says why. WARN does not fail the run.
 
 Output: a line per check as it finishes, --json for one document, --junit FILE
-for CI. With --verbose, the stderr of CMD is passed through (else discarded).
-Exit status: 0 if no check failed, 8 if any did, 6 if the server cannot be
-reached.
+for CI. With --verbose, the stderr of CMD is passed through (it is always
+scanned for crash reports). For wss: with a private CA, set NODE_EXTRA_CA_CERTS.
+Exit status: 0 if no check failed or crashed, 8 if any did, 6 if the server
+cannot be reached or started.
 
 Examples:
   $ shs conformance net:pub.example.org:8008~shs:KEY
@@ -103,7 +117,7 @@ export function registerConformance (program: Command): void {
     .description('check an SHS server or client, handshake and box stream, against correct and hostile peers')
     .usage('[server|client] [ADDRESS] [options]')
     .argument('[role]', 'server (default) or client; or the ADDRESS of a server')
-    .argument('[address]', 'net:HOST:PORT~shs:KEY, or HOST:PORT with --remote (server role without --cmd)')
+    .argument('[address]', 'net:HOST:PORT~shs:KEY, ws://HOST:PORT~shs:KEY, or HOST:PORT with --remote (server role without --cmd)')
     .option('-c, --cmd <command>', 'start the implementation under test with this shell command')
     .option('-r, --remote <id>', 'the server\'s id (@<base64>.ed25519) when ADDRESS is HOST:PORT')
     .option('-i, --keys <file>', 'with ADDRESS: the client identity to use (default: a fresh random one); ' +
@@ -133,27 +147,11 @@ function parseRole (first: string | undefined, second: string | undefined): { ro
   return { role: 'server', address: first }
 }
 
-function listChecks (): string {
-  return allChecks().map((check) => {
-    const roles = (['server', 'client'] as const).filter((role) => typeof check[role] !== 'string').join('+')
-    return `${check.id.padEnd(26)} ${roles.padEnd(14)} ${check.title}\n`
-  }).join('')
+function formatList (): string {
+  return listChecks().map((check) => `${check.id.padEnd(26)} ${check.roles.join('+').padEnd(14)} ${check.title}\n`).join('')
 }
 
-async function runConformanceCommand (first: string | undefined, second: string | undefined, options: ConformanceOptions): Promise<ExitCode> {
-  if (options.list === true) {
-    process.stdout.write(listChecks())
-    return EXIT.OK
-  }
-  const log = new Log(options.verbose === true)
-  const { role, address } = parseRole(first, second)
-  let checks
-  try {
-    checks = selectChecks(allChecks(), list(options.only), list(options.skip) ?? [])
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err
-    throw new CliError(EXIT.USAGE, `${err.message}: shs conformance --list shows the ids`)
-  }
+function checkUsage (role: Role, address: string | undefined, options: ConformanceOptions): void {
   if (options.cmd === undefined && (role === 'client' || address === undefined)) {
     throw new CliError(EXIT.USAGE, role === 'client'
       ? 'the client role needs --cmd: the command that starts the client under test'
@@ -163,54 +161,48 @@ async function runConformanceCommand (first: string | undefined, second: string 
   if (options.cmd !== undefined && (options.keys !== undefined || options.remote !== undefined)) {
     throw new CliError(EXIT.USAGE, '--keys and --remote go with an ADDRESS: with --cmd, shs makes every key and hands them to CMD')
   }
+}
 
-  const limits = { replyTimeout: options.timeout, stallLimit: options.stallTimeout }
+async function run (role: Role, address: string | undefined, options: ConformanceOptions, common: RunOptions, log: Log): Promise<ConformanceReport> {
+  const networkKey = options.networkKey === undefined ? undefined : parseNetworkKey(options.networkKey)
+  if (role === 'client') return await runClientChecks({ ...common, command: options.cmd as string, networkKey })
+  if (options.cmd !== undefined) return await runServerChecks({ ...common, command: options.cmd, networkKey, startTimeout: options.startTimeout })
+  const endpoint = parseDialTarget(address as string, undefined, options.remote).endpoints[0]
+  if (endpoint === undefined) throw new CliError(EXIT.USAGE, `"${String(address)}" names no server to check`)
+  const keys = options.keys === undefined ? undefined : (await loadKeyFile(options.keys, (message) => { log.warn(message) })).keys
+  return await runServerChecks({ ...common, address: endpoint, networkKey: parseNetworkKey(options.networkKey), keys })
+}
+
+async function runConformanceCommand (first: string | undefined, second: string | undefined, options: ConformanceOptions): Promise<ExitCode> {
+  if (options.list === true) {
+    process.stdout.write(formatList())
+    return EXIT.OK
+  }
+  const log = new Log(options.verbose === true)
+  const { role, address } = parseRole(first, second)
+  checkUsage(role, address, options)
   const json = options.json === true
-  const onResult = (result: CheckResult): void => {
-    if (!json) process.stdout.write(formatResultLine(result))
-    else log.verbose(formatResultLine(result).trimEnd())
+  const common: RunOptions = {
+    only: list(options.only),
+    skip: list(options.skip),
+    replyTimeout: options.timeout,
+    stallLimit: options.stallTimeout,
+    onStart: (target) => { if (!json) process.stdout.write(formatHeader(role, target)) },
+    onResult: (result) => {
+      if (!json) process.stdout.write(formatResultLine(result))
+      else log.verbose(formatResultLine(result).trimEnd())
+    },
+    onPeerStderr: log.isVerbose ? (chunk) => { process.stderr.write(chunk) } : undefined
   }
-  const folder = await KeysFolder.create()
-  let label: string
-  let results: CheckResult[]
+  let report: ConformanceReport
   try {
-    if (role === 'client') {
-      const networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
-      const harness = new ClientHarness({ ...limits, command: options.cmd as string, keys: generateKeyPair(), clientKeys: generateKeyPair(), networkKey, folder, stderr: log.isVerbose })
-      label = options.cmd as string
-      if (!json) process.stdout.write(formatHeader(role, label))
-      results = await runClientRole(harness, checks, onResult)
-    } else {
-      let target: ServerTarget
-      let keys: KeyPair
-      let networkKey: Uint8Array
-      if (options.cmd !== undefined) {
-        networkKey = options.networkKey === undefined ? randomBytes(NETWORK_KEY_BYTES) : parseNetworkKey(options.networkKey)
-        // Our identity as the client; the server's is made inside, for its environment.
-        keys = generateKeyPair()
-        target = await CommandTarget.start(options.cmd, generateKeyPair(), networkKey, folder, { startTimeout: options.startTimeout, stderr: log.isVerbose })
-        label = `${options.cmd} (on ${formatHostPort(target.address)})`
-      } else {
-        const remote = parseRemoteAddress(address as string, options.remote)
-        networkKey = parseNetworkKey(options.networkKey)
-        keys = options.keys === undefined ? generateKeyPair() : (await loadKeyFile(options.keys, (message) => { log.warn(message) })).keys
-        target = addressTarget(remote)
-        label = `${formatHostPort(remote)} (${formatId(remote.remotePublicKey)})`
-      }
-      try {
-        if (!json) process.stdout.write(formatHeader(role, label))
-        results = await runServerRole({ ...limits, target, keys, networkKey }, checks, onResult)
-      } catch (err) {
-        if (!(err instanceof ProbeConnectError)) throw err
-        throw new CliError(EXIT.NETWORK, `${err.message}: check the address and that the server runs`, { cause: err })
-      } finally {
-        await target.close()
-      }
-    }
-  } finally {
-    await folder.remove()
+    report = await run(role, address, options, common, log)
+  } catch (err) {
+    if (!(err instanceof ConformanceError)) throw err
+    const usage = err.code === 'ERR_CONFORMANCE_UNKNOWN_CHECK'
+    throw new CliError(usage ? EXIT.USAGE : EXIT.NETWORK, err.message, { cause: err })
   }
-  process.stdout.write(json ? formatJson(role, label, results) : formatSummary(results))
-  if (options.junit !== undefined) await writeFile(options.junit, formatJunit(role, label, results))
-  return results.some((result) => result.status === 'fail') ? EXIT.CONFORMANCE_FAILED : EXIT.OK
+  process.stdout.write(json ? formatJson(report) : formatSummary(report))
+  if (options.junit !== undefined) await writeFile(options.junit, formatJunit(report))
+  return report.passed ? EXIT.OK : EXIT.CONFORMANCE_FAILED
 }

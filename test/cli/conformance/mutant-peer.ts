@@ -10,17 +10,22 @@ import sodium from 'sodium-native'
 import { BoxStreamEncoder } from '../../../src/boxstream/encoder.ts'
 import { incrementNonce } from '../../../src/boxstream/nonce.ts'
 import { asKeyPair, asNetworkKey, checkPublicKey, toCurveSecretKey } from '../../../src/crypto/keys.ts'
-import { copyBytes, diffieHellman, openOnce, sha256, verifyHmac } from '../../../src/crypto/primitives.ts'
+import { concatBytes, copyBytes, diffieHellman, openOnce, sha256, verifyHmac, verifySignature } from '../../../src/crypto/primitives.ts'
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES, acceptClientAuth, acceptHello,
   acceptServerAccept, createClientAuth, createHandshakeState, createHello, createServerAccept, deriveSession
 } from '../../../src/handshake/steps.ts'
+import { CRASH_FLAWS, type CrashFlaw, crash, panicOnOversized } from './mutant-crash.ts'
 
 const FLAWS = [
   'skip-hello-mac', 'accept-any-signature', 'small-order', 'ignore-box-macs', 'accept-oversized',
-  'never-time-out', 'echo-after-goodbye', 'crash-on-bad-message',
-  // Beyond the eight: refusals that never end the connection, and two client mistakes.
-  'never-hang-up', 'clean-on-cut', 'no-half-close'
+  'never-time-out', 'echo-after-goodbye', ...CRASH_FLAWS,
+  // Refusals that never end the connection, and two client mistakes.
+  'never-hang-up', 'clean-on-cut', 'no-half-close',
+  // A server that answers a small-order hello but refuses at message 3 (safe, a warning), or says something there.
+  'small-order-late', 'small-order-leak',
+  // A reader that panics on a header announcing more than 4096 bytes.
+  'panic-on-oversized'
 ] as const
 type Flaw = typeof FLAWS[number]
 
@@ -83,7 +88,21 @@ function tryDiffieHellman (secretKey: Uint8Array, publicKey: Uint8Array): Uint8A
   }
 }
 
+/** small-order-late/-leak: a hello with a valid MAC is answered, its key kept for message 3, where DH refuses it. */
+function lateAcceptHello (state: HandshakeState, message: Uint8Array): boolean {
+  if (acceptHello(state, message)) return true
+  const mac = message.subarray(0, 32)
+  const ephemeral = message.subarray(32, HELLO_BYTES)
+  if (!verifyHmac(mac, ephemeral, state.networkKey)) return false
+  state.remoteEphemeralKey = copyBytes(ephemeral)
+  state.remoteHelloMac = copyBytes(mac)
+  state.ab = new Uint8Array(ZEROS)
+  state.abHash = sha256(state.ab)
+  return true
+}
+
 function flawedAcceptHello (state: HandshakeState, message: Uint8Array): boolean {
+  if (role === 'server' && (has('small-order-late') || has('small-order-leak'))) return lateAcceptHello(state, message)
   if (!has('skip-hello-mac') && !has('small-order')) return acceptHello(state, message)
   const mac = message.subarray(0, 32)
   const ephemeral = message.subarray(32, HELLO_BYTES)
@@ -97,14 +116,16 @@ function flawedAcceptHello (state: HandshakeState, message: Uint8Array): boolean
   return true
 }
 
-/** Message 3 without its signature checked. */
+/** Message 3 without its signature checked (accept-any-signature), or computed with a small-order key (small-order). */
 function flawedAcceptClientAuth (state: HandshakeState, message: Uint8Array): boolean {
-  if (!has('accept-any-signature')) return acceptClientAuth(state, message)
+  if (!has('accept-any-signature') && !has('small-order')) return acceptClientAuth(state, message)
   const aB = tryDiffieHellman(toCurveSecretKey(state.local), state.remoteEphemeralKey as Uint8Array)
   if (aB === undefined) return false
   state.aB = aB
   const payload = openOnce(sha256(state.networkKey, state.ab as Uint8Array, aB), message)
   if (payload === undefined) return false
+  const signed = concatBytes(state.networkKey, state.local.publicKey, state.abHash as Uint8Array)
+  if (!has('accept-any-signature') && !verifySignature(payload.subarray(0, 64), signed, payload.subarray(64))) return false
   let remote
   try {
     remote = checkPublicKey(copyBytes(payload.subarray(64)), 'client key')
@@ -193,6 +214,7 @@ async function * packets (reader: Reader, key: Uint8Array, nonce: Uint8Array): A
       return
     }
     const length = header.readUInt16BE(0)
+    if (length > MAX_BODY_BYTES && has('panic-on-oversized')) panicOnOversized(length)
     if (length > MAX_BODY_BYTES && !has('accept-oversized')) throw new BadMessage('oversized')
     const body = await reader.read(length)
     if (body === undefined) throw new Ended('cut in a body')
@@ -201,13 +223,6 @@ async function * packets (reader: Reader, key: Uint8Array, nonce: Uint8Array): A
     incrementNonce(nonce)
     yield plaintext
   }
-}
-
-function crash (): never {
-  if (role === 'client') process.kill(process.pid, 'SIGSEGV')
-  // An exception nobody catches: the server process dies, as a careless one would.
-  setImmediate(() => { throw new Error('mutant crashed on a bad message') })
-  throw new BadMessage('crashing')
 }
 
 async function serve (socket: net.Socket): Promise<void> {
@@ -239,14 +254,17 @@ async function connect (socket: net.Socket): Promise<void> {
 
 function failed (socket: net.Socket, err: unknown): void {
   if (!(err instanceof BadMessage) && !(err instanceof Ended)) throw err
-  if (err instanceof BadMessage && has('crash-on-bad-message')) crash()
+  const crashFlaw = CRASH_FLAWS.find((flaw: CrashFlaw) => has(flaw))
+  if (err instanceof BadMessage && crashFlaw !== undefined && !crash(crashFlaw)) return
   // never-hang-up: refuses by going silent, and leaves the connection (and the process) open.
   if (has('never-hang-up')) {
     // Reading the input the runner holds open keeps a client process alive.
     process.stdin.resume()
     return
   }
-  socket.destroy()
+  // small-order-leak: an error report in plaintext before the hang-up.
+  if (err instanceof BadMessage && has('small-order-leak')) socket.end('handshake failed\n')
+  else socket.destroy()
   if (role === 'client') process.exit(3)
 }
 

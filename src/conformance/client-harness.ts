@@ -4,13 +4,14 @@
  * check started is stopped when the check ends.
  */
 import net from 'node:net'
-import type { KeyPair } from '../../index.ts'
-import { type KeysFolder, commandEnvironment } from './environment.ts'
-import { ClientProcess, describeExit, isCrash } from './process.ts'
-import { RawConnection } from './raw-connection.ts'
-import { CheckFailure, type ClientRoleContext, type ClientRun, type Limits, type LaunchOptions } from './types.ts'
-
-const LOOPBACK = '127.0.0.1'
+import type { KeyPair } from '../crypto/keys.ts'
+import type { ClientRoleContext, ClientRun, LaunchOptions } from './check.ts'
+import { CrashLog, type Evidence, describeExit } from './crash.ts'
+import { type KeysFolder, LOOPBACK, commandEnvironment } from './environment.ts'
+import { CheckFailure } from './errors.ts'
+import { PeerProcess } from './process.ts'
+import type { Limits } from './types.ts'
+import { acceptTcp } from './wire/tcp.ts'
 
 export interface ClientHarnessInit extends Limits {
   readonly command: string
@@ -18,15 +19,15 @@ export interface ClientHarnessInit extends Limits {
   readonly clientKeys: KeyPair
   readonly networkKey: Uint8Array
   readonly folder: KeysFolder
-  /** Pass the client's stderr through (with --verbose). */
-  readonly stderr: boolean
+  readonly onStderr: ((chunk: Uint8Array) => void) | undefined
 }
 
 /** One check's view of the client: a context to pass to the check, and the cleanup after it. */
 export interface ClientScope {
   readonly context: ClientRoleContext
-  /** A crash of any client this check started, in words. */
-  crash: () => string | undefined
+  /** Crashes of the clients this check started; complete once `stop()` resolved. */
+  crashes: () => Evidence[]
+  /** Stops every client this check started (also to end a check that ran out of time). */
   stop: () => Promise<void>
 }
 
@@ -42,30 +43,35 @@ export class ClientHarness {
     const init = this.#init
     this.#keysFile ??= await init.folder.write(init.clientKeys)
     const keysFile = this.#keysFile
-    const runs: Array<{ run: ClientRun, server: net.Server }> = []
+    const crashes = new CrashLog()
+    const runs: ClientRun[] = []
+    let stopped = false
     const launch = async (options: LaunchOptions): Promise<ClientRun> => {
+      if (stopped) throw new CheckFailure('the check was stopped before it could start another client')
       const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false })
       await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, LOOPBACK, resolve) })
       const { port } = server.address() as net.AddressInfo
-      const env = commandEnvironment({ host: LOOPBACK, port, keys: init.clientKeys, serverKey: init.keys.publicKey, networkKey: init.networkKey }, keysFile)
-      const process = new ClientProcess(init.command, env, { stdout: true, stderr: init.stderr })
+      const env = commandEnvironment({ port, keys: init.clientKeys, serverKey: init.keys.publicKey, networkKey: init.networkKey }, keysFile)
+      const process = new PeerProcess(init.command, env, { keepStdout: true, onStderr: init.onStderr, crashes })
       if (options.stdin !== 'open') {
         process.writeStdin(options.stdin)
         process.endStdin()
       }
       let timer: NodeJS.Timeout | undefined
       try {
-        const connection = await new Promise<RawConnection>((resolve, reject) => {
-          server.once('connection', (socket) => { resolve(RawConnection.accepted(socket)) })
+        const connection = await new Promise<ClientRun['connection']>((resolve, reject) => {
+          server.once('connection', (socket) => { resolve(acceptTcp(socket)) })
           timer = setTimeout(() => { reject(new CheckFailure(`the client did not connect within ${init.replyTimeout} ms`)) }, init.replyTimeout)
           void process.exited.then((exit) => {
-            reject(new CheckFailure(`${isCrash(exit) ? 'CRASH: ' : ''}the client ${describeExit(exit)} without connecting to $SHS_CONFORMANCE_ADDRESS`))
+            reject(new CheckFailure(`the client ${describeExit(exit)} without connecting to $SHS_CONFORMANCE_ADDRESS`))
           })
         })
         const run = { connection, process }
-        runs.push({ run, server })
+        runs.push(run)
+        if (stopped) throw new CheckFailure('the check was stopped while the client connected')
         return run
       } catch (err) {
+        runs.find((run) => run.process === process)?.connection.close()
         await process.stop()
         throw err
       } finally {
@@ -79,15 +85,10 @@ export class ClientHarness {
         keys: init.keys, clientKeys: init.clientKeys, networkKey: init.networkKey,
         replyTimeout: init.replyTimeout, stallLimit: init.stallLimit, launch
       },
-      crash: () => {
-        for (const { run } of runs) {
-          const exit = run.process.exit
-          if (exit !== undefined && isCrash(exit)) return `CRASH: the client ${describeExit(exit)}`
-        }
-        return undefined
-      },
+      crashes: () => crashes.since(0),
       stop: async () => {
-        await Promise.all(runs.map(async ({ run }) => {
+        stopped = true
+        await Promise.all(runs.map(async (run) => {
           run.connection.close()
           await run.process.stop()
         }))

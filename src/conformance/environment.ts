@@ -7,24 +7,24 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toString } from 'uint8arrays/to-string'
-import { type KeyPair, formatSecretFile } from '../../index.ts'
+import type { KeyPair } from '../crypto/keys.ts'
+import { formatSecretFile } from '../ssb/keys.ts'
 
-export const ENVIRONMENT_HELP = `
-Environment of CMD:
-  SHS_CONFORMANCE_HOST         127.0.0.1
-  SHS_CONFORMANCE_PORT         the port to listen on (server role) or to
-                               connect to (client role)
-  SHS_CONFORMANCE_ADDRESS      net:HOST:PORT~shs:SERVER_KEY
-  SHS_CONFORMANCE_SERVER_KEY   the server's public key, base64 (32 bytes)
-  SHS_CONFORMANCE_NETWORK_KEY  the network key, base64 (32 bytes)
-  SHS_CONFORMANCE_SECRET       base64 of the 64-byte secret key CMD must
-                               use: the server's (server role) or the
-                               client's (client role)
-  SHS_CONFORMANCE_KEYS_FILE    the same secret as an ssb-keys file (for
-                               shs --keys)`
+/** Every variable a command under test gets, and what it holds. */
+export const COMMAND_ENVIRONMENT: ReadonlyArray<{ readonly name: string, readonly meaning: string }> = [
+  { name: 'SHS_CONFORMANCE_HOST', meaning: '127.0.0.1' },
+  { name: 'SHS_CONFORMANCE_PORT', meaning: 'the port to listen on (server role) or to connect to (client role)' },
+  { name: 'SHS_CONFORMANCE_ADDRESS', meaning: 'net:HOST:PORT~shs:SERVER_KEY' },
+  { name: 'SHS_CONFORMANCE_SERVER_KEY', meaning: 'the server\'s public key, base64 (32 bytes)' },
+  { name: 'SHS_CONFORMANCE_NETWORK_KEY', meaning: 'the network key, base64 (32 bytes)' },
+  { name: 'SHS_CONFORMANCE_SECRET', meaning: 'base64 of the 64-byte secret key CMD must use: the server\'s (server role) or the client\'s (client role)' },
+  { name: 'SHS_CONFORMANCE_KEYS_FILE', meaning: 'the same secret as an ssb-keys file (for shs --keys)' }
+]
+
+/** Loopback only: the commands under test listen and connect here, and nowhere else. */
+export const LOOPBACK = '127.0.0.1'
 
 export interface CommandEnvironment {
-  readonly host: string
   readonly port: number
   /** The key CMD plays with (server role: the server's; client role: the client's). */
   readonly keys: KeyPair
@@ -60,9 +60,9 @@ export class KeysFolder {
 export function commandEnvironment (spec: CommandEnvironment, keysFile: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    SHS_CONFORMANCE_HOST: spec.host,
+    SHS_CONFORMANCE_HOST: LOOPBACK,
     SHS_CONFORMANCE_PORT: String(spec.port),
-    SHS_CONFORMANCE_ADDRESS: `net:${spec.host}:${spec.port}~shs:${base64(spec.serverKey)}`,
+    SHS_CONFORMANCE_ADDRESS: `net:${LOOPBACK}:${spec.port}~shs:${base64(spec.serverKey)}`,
     SHS_CONFORMANCE_SERVER_KEY: base64(spec.serverKey),
     SHS_CONFORMANCE_NETWORK_KEY: base64(spec.networkKey),
     SHS_CONFORMANCE_SECRET: base64(spec.keys.secretKey),

@@ -2,22 +2,22 @@
  * Moves the checks share: a correct handshake from either side (with the raw messages kept, so a
  * check can bend or replay them), and the judgements of what the peer did after a bad message.
  */
-import type { SessionKeys } from '../../index.ts'
-import { formatMs } from '../log.ts'
 import { waitUntil } from './changes.ts'
-import { describeExit, isCrash } from './process.ts'
-import type { RawConnection } from './raw-connection.ts'
+import { type ClientRoleContext, type ClientRun, type ServerRoleContext, fail, pass } from './check.ts'
+import { describeExit } from './crash.ts'
+import { CheckFailure } from './errors.ts'
+import type { SessionKeys } from '../handshake/session.ts'
 import { CLIENT_AUTH_BYTES, HELLO_BYTES, HandshakeSeam, SERVER_ACCEPT_BYTES } from './seam.ts'
-import {
-  CheckFailure, type ClientRoleContext, type ClientRun, type ServerRoleContext, type Verdict, fail, pass
-} from './types.ts'
+import type { Verdict } from './types.ts'
+import { countBytes, formatMs } from './units.ts'
+import type { RawConnection } from './wire/connection.ts'
 
 /** Exactly `length` bytes from the peer, or a CheckFailure that says what was missing. */
 export async function readExactly (connection: RawConnection, length: number, what: string, timeout: number): Promise<Uint8Array> {
   const outcome = await connection.read(length, timeout)
   if (outcome.kind === 'bytes') return outcome.bytes
   if (outcome.kind === 'hung-up') throw new CheckFailure(`the peer hung up instead of sending ${what} (${outcome.received} of ${length} bytes came)`)
-  throw new CheckFailure(`no ${what} within ${timeout} ms (${outcome.received} of ${length} bytes came)`)
+  throw new CheckFailure(`${what} did not come within ${timeout} ms (${outcome.received} of ${length} bytes came)`)
 }
 
 export interface ClientSide {
@@ -26,8 +26,8 @@ export interface ClientSide {
 }
 
 /** Server role: we are a correct client, all four messages. */
-export async function handshakeAsClient (context: ServerRoleContext, connection: RawConnection): Promise<ClientSide> {
-  const seam = HandshakeSeam.client(context.keys, context.networkKey, context.target.remotePublicKey)
+export async function handshakeAsClient (context: Omit<ServerRoleContext, 'open'>, connection: RawConnection): Promise<ClientSide> {
+  const seam = HandshakeSeam.client(context.keys, context.networkKey, context.serverKey)
   connection.write(seam.hello())
   const hello = await readExactly(connection, HELLO_BYTES, 'the server hello (message 2)', context.replyTimeout)
   if (!seam.acceptHello(hello)) throw new CheckFailure('the server hello (message 2) did not verify: another network key, or not SHS')
@@ -56,11 +56,11 @@ export async function handshakeAsServer (context: ClientRoleContext, connection:
   return { serverAccept, session: seam.session() }
 }
 
-/** Server role, after a message the server must refuse: nothing more from it, and a hang-up. */
+/** Server role, after a message the server must refuse: nothing more from it (`allowed` bytes at most), and a hang-up. */
 export async function judgeRefusal (connection: RawConnection, sent: string, timeout: number, allowed = 0): Promise<Verdict> {
   const outcome = await connection.waitForHangUp(timeout, allowed)
-  if (connection.buffered > allowed) {
-    return fail(`the server answered ${sent} with ${connection.buffered - allowed} bytes; it must send nothing and hang up`)
+  if (outcome.received > allowed) {
+    return fail(`the server answered ${sent} with ${countBytes(outcome.received - allowed)}; it must send nothing and hang up`)
   }
   if (!outcome.hungUp) return fail(`no reply to ${sent}, but the server kept the connection open for ${timeout} ms instead of hanging up`)
   return pass(`no reply to ${sent}; the server hung up after ${formatMs(outcome.ms)}`)
@@ -75,22 +75,28 @@ export interface ClientFailureExpectation {
   readonly allowedStdout?: Uint8Array
 }
 
+/** Whether `delivered` is all or the start of `sent`: nothing more, nothing else. */
+export function isPrefix (delivered: Uint8Array, sent: Uint8Array): boolean {
+  return delivered.byteLength <= sent.byteLength && Buffer.from(delivered).equals(Buffer.from(sent).subarray(0, delivered.byteLength))
+}
+
 /** Client role, after something the client must refuse: exit non-zero in time, print nothing it could not trust. */
 export async function judgeClientFailure (context: ClientRoleContext, run: ClientRun, expected: ClientFailureExpectation): Promise<Verdict> {
   const allowed = expected.allowedStdout ?? new Uint8Array(0)
+  const { process, connection } = run
   // Until it exits, or until it did something that fails the check anyway.
-  await waitUntil([run.process.changes, run.connection.changes], () => run.process.exit !== undefined ||
-    (!expected.mayReply && run.connection.buffered > 0) || run.process.stdout.byteLength > allowed.byteLength, context.replyTimeout)
-  const exit = run.process.exit
-  if (exit !== undefined && isCrash(exit)) return fail(`CRASH: after ${expected.sent}, the client ${describeExit(exit)}`)
-  if (!expected.mayReply && run.connection.buffered > 0) {
-    return fail(`the client answered ${expected.sent} with ${run.connection.buffered} bytes (it went on with the handshake); ` +
+  await waitUntil([process.changes, connection.changes], () => process.exit !== undefined ||
+    (!expected.mayReply && connection.buffered > 0) || process.stdoutLength > allowed.byteLength, context.replyTimeout)
+  const exit = process.exit
+  if (!expected.mayReply && connection.buffered > 0) {
+    return fail(`the client answered ${expected.sent} with ${countBytes(connection.buffered)} (it went on with the handshake); ` +
       'it must send nothing more and fail')
   }
-  const stdout = run.process.stdout
-  if (stdout.byteLength > allowed.byteLength || !stdout.equals(Buffer.from(allowed).subarray(0, stdout.byteLength))) {
-    return fail(`after ${expected.sent}, the client printed ${stdout.byteLength - allowed.byteLength} bytes it must not deliver`)
+  const stdout = process.stdout
+  if (stdout.byteLength > allowed.byteLength) {
+    return fail(`after ${expected.sent}, the client printed ${countBytes(stdout.byteLength - allowed.byteLength)} it must not deliver`)
   }
+  if (!isPrefix(stdout, allowed)) return fail(`after ${expected.sent}, the client printed bytes that differ from what we sent`)
   if (exit === undefined) {
     return fail(`after ${expected.sent}, the client was still running ${context.replyTimeout} ms later: it must fail and exit, not hang`)
   }
