@@ -4,7 +4,7 @@
  * exits non-zero at once and writes nothing more; on success it writes the 112-byte outcome.
  */
 import { SecretHandshake, generateKeyPair, sessionOutcome } from '../../src/index.ts'
-import { ByteReader } from '../../src/stream/reader.ts'
+import { ByteReader } from '../../src/duplex/reader.ts'
 
 const EXIT_REFUSED = 1
 const EXIT_USAGE = 2

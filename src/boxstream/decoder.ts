@@ -122,6 +122,11 @@ export class BoxStreamDecoder {
     return this.#partialLength
   }
 
+  /** No packet is half-way in: the input so far ended exactly where a packet did. */
+  get betweenPackets (): boolean {
+    return this.#state.name === 'awaiting-header' && this.#partialLength === 0
+  }
+
   /** Data packets authenticated so far (goodbye not counted), for metrics. */
   get packetsOpened (): number {
     return this.#packetsOpened

@@ -10,8 +10,8 @@
  */
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
-import { ChunkQueue } from '../stream/chunks.ts'
-import type { HandshakeTransport } from '../stream/handshake.ts'
+import { ChunkQueue } from '../driver/chunks.ts'
+import type { HandshakeTransport } from '../driver/handshake.ts'
 
 type Message = Uint8Array | undefined
 

@@ -1,5 +1,5 @@
 /**
- * The secure stream on a `node:net` socket: a thin transport under `ConnectionStream`. Each
+ * The secure stream on a `node:net` socket: a thin transport under `SecureStreamDriver`. Each
  * 'data' chunk is opened synchronously (in place: the socket gives the chunk up), and sealed
  * writes of a full batch go into buffers used again once the socket has written them.
  *
@@ -11,13 +11,14 @@
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
-import type { SecureStream } from '../stream/types.ts'
+import { SecureStreamDriver, type StreamTransport, connectionBroke } from '../driver/secure-stream.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { flushed } from './socket-writes.ts'
 import { reportedElsewhere } from './tcp.ts'
+import { FINISHED_LINGER_MS } from '../driver/constants.ts'
 
 /** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
-const POOLED_BUFFER_BYTES = ConnectionStream.sealedLength(64 * 1024)
+const POOLED_BUFFER_BYTES = SecureStreamDriver.sealedLength(64 * 1024)
 /**
  * Below this, a write is sealed into a buffer of its own size (Node's 8 KiB pool serves it):
  * a stream of small writes must not cost a 64 KiB buffer each while the socket is busy.
@@ -31,10 +32,10 @@ const MAX_SPARE_BUFFERS = 4
  * (EventEmitter calls them with the socket as `this`): an idle connection holds no closures.
  */
 const STREAM = Symbol('shs-transport.stream')
-type StreamSocket = Socket & { [STREAM]?: ConnectionStream }
+type StreamSocket = Socket & { [STREAM]?: SecureStreamDriver }
 
-function streamOf (socket: Socket): ConnectionStream {
-  return (socket as StreamSocket)[STREAM] as ConnectionStream
+function streamOf (socket: Socket): SecureStreamDriver {
+  return (socket as StreamSocket)[STREAM] as SecureStreamDriver
 }
 
 // The socket gives each chunk up, so it is opened in place.
@@ -80,15 +81,26 @@ class SocketTransport implements StreamTransport {
     })
   }
 
-  async flush (sealed: Uint8Array): Promise<void> { await flushed(this.#socket, sealed) }
-  end (): void { if (!this.#socket.destroyed) this.#socket.end() }
+  async writeLast (sealed: Uint8Array): Promise<void> { await flushed(this.#socket, sealed) }
+
+  /** FIN once what was written is out; a peer that never sends its own FIN is cut off after FINISHED_LINGER_MS. */
+  close (): void {
+    const socket = this.#socket
+    if (socket.destroyed) return
+    socket.end()
+    const linger = setTimeout(() => { socket.destroy() }, FINISHED_LINGER_MS)
+    // The connection is over: the linger must not keep the process alive.
+    linger.unref()
+    socket.once('close', () => { clearTimeout(linger) })
+  }
+
   destroy (): void { this.#socket.destroy() }
   pause (): void { this.#socket.pause() }
   resume (): void { this.#socket.resume() }
 }
 
 export function createSocketSecureStream (socket: Socket, session: SessionKeys): SecureStream {
-  const stream = new ConnectionStream(session)
+  const stream = new SecureStreamDriver(session)
   stream.attach(new SocketTransport(socket))
   ;(socket as StreamSocket)[STREAM] = stream
   socket.on('data', onData)
@@ -107,8 +119,8 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   return stream
 }
 
-function closedEarly (stream: ConnectionStream): ConnectionError {
-  if (stream.connection.receivedGoodbye()) {
+function closedEarly (stream: SecureStreamDriver): ConnectionError {
+  if (stream.box.reading === 'ended') {
     return new ConnectionError('the peer closed the connection after its goodbye while we were still writing: ' +
       'it does not wait for our goodbye (or it crashed)')
   }
