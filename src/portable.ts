@@ -18,6 +18,7 @@ export {
   SecretHandshake, type ClientHandshakeInit, type HandshakeAction, type HandshakeRole, type ServerHandshakeInit
 } from './handshake/machine.ts'
 export { type SessionKeys, sessionOutcome, wipeSession } from './handshake/session.ts'
+export { BoxStream, type BoxStreamEvent, type DirectionState, type Goodbye } from './connection/box-stream.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
 export { BoxStreamDecoder, type PushOptions } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'

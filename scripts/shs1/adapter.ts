@@ -1,6 +1,6 @@
 /**
  * The shs1-test harness adapter: runs our sans-IO handshake over stdin/stdout exactly as the
- * harness expects (shs1.md, "Where the public references live"). On any invalid message it
+ * harness expects (docs/PROTOCOL.md, "Public references"). On any invalid message it
  * exits non-zero at once and writes nothing more; on success it writes the 112-byte outcome.
  */
 import { SecretHandshake, generateKeyPair, sessionOutcome } from '../../src/index.ts'

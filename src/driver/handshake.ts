@@ -28,9 +28,8 @@ export async function wipingOnFailure<T> (machine: SecretHandshake, running: Pro
 }
 
 /**
- * Runs `run` under a deadline made of `options` and disposes of it however `run` ends. Not an
- * async function: a server calls it once per connection, and a `finally` on the promise costs
- * less than an extra suspended frame.
+ * Runs `run` under a deadline made of `options` and disposes of it however `run` ends (a
+ * `finally` on the promise: docs/PERFORMANCE.md, "Handshakes without a promise per step").
  */
 export function withDeadline<T> (
   options: { timeout?: number | undefined, signal?: AbortSignal | undefined },
@@ -63,7 +62,7 @@ export interface HandshakeTransport {
 
 /**
  * The adapter loop. On any failure the machine has already wiped its secrets; here we stop
- * writing (so a refused peer gets nothing more, shs1.md "The four messages") and release the
+ * writing (so a refused peer gets nothing more, docs/PROTOCOL.md, "The four messages") and release the
  * transport.
  */
 export async function runHandshake (

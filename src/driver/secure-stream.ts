@@ -59,7 +59,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
   #endDelivered = false
   /** Rejects the sink (once) with the teardown's error. */
   #onTeardown: ((error: Error) => void) | undefined
-  /** `sink` and `abort` bound to this stream, made on first use: an idle connection holds no closures. */
+  /** `sink` and `abort` bound to this stream, made on first use (docs/PERFORMANCE.md, "No closures per connection"). */
   #boundSink: ((plaintext: PlainSource) => Promise<void>) | undefined
   #boundAbort: SecureStream['abort'] | undefined
 
@@ -206,7 +206,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
     const progress = { sourceDone: false }
     try {
       // The teardown settles the sink at once, even while the source or the transport keeps the
-      // writing loop waiting: one rejection per sink, not a race per chunk (docs/PERFORMANCE.md).
+      // writing loop waiting (docs/PERFORMANCE.md, "The sink loop").
       await new Promise<void>((resolve, reject) => {
         this.#onTeardown = reject
         if (box.failure !== undefined) reject(box.failure)
@@ -230,7 +230,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
     const box = this.#box
     const transport = this.#transport as StreamTransport
     const outbox = new Outbox(box, transport)
-    // Looked up once, as for-await does (ECMA-262 GetIterator keeps [[NextMethod]]).
+    // Looked up once, as for-await does.
     const next = iterator.next as () => Promise<IteratorResult<Chunk>> | IteratorResult<Chunk>
     return new Promise<void>((resolve, reject) => {
       const pull = (): void => {

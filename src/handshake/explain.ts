@@ -1,6 +1,6 @@
 /**
  * What each handshake failure most likely means, in words a user can act on. SHS1 gives a
- * refusing peer no way to say why (it just hangs up, shs1.md "The four messages"), so the stage
+ * refusing peer no way to say why (it just hangs up, docs/PROTOCOL.md, "The four messages"), so the stage
  * at which things stopped is the whole diagnosis.
  */
 import { toString as bytesToString } from 'uint8arrays/to-string'

@@ -5,7 +5,7 @@
  *
  * Closing follows the box stream: our goodbye is the half-close, and TCP's FIN goes out only
  * once both directions are done, because Scuttlebutt's reference peers, which cannot be half
- * open, answer a FIN by ending their side too and cut what they were still sending (shs1.md,
+ * open, answer a FIN by ending their side too and cut what they were still sending (docs/PROTOCOL.md,
  * "Known behaviours of the reference packages").
  */
 import type { Socket } from 'node:net'
@@ -29,7 +29,7 @@ const MAX_SPARE_BUFFERS = 4
 
 /**
  * The stream a socket feeds. The socket's listeners are shared functions that find it here
- * (EventEmitter calls them with the socket as `this`): an idle connection holds no closures.
+ * (EventEmitter calls them with the socket as `this`; docs/PERFORMANCE.md, "No closures per connection").
  */
 const STREAM = Symbol('shs-transport.stream')
 type StreamSocket = Socket & { [STREAM]?: SecureStreamDriver }
@@ -42,14 +42,14 @@ function streamOf (socket: Socket): SecureStreamDriver {
 function onData (this: Socket, chunk: Buffer): void { streamOf(this).receive(chunk, true) }
 function onEnd (this: Socket): void { streamOf(this).receiveEnd() }
 function onError (this: Socket, err: Error): void { streamOf(this).transportFailed(connectionBroke(err)) }
-// 'close' comes once, so a plain listener does (once() would add a wrapper per connection).
+// 'close' comes once, so a plain listener does.
 function onClose (this: Socket): void {
   const stream = streamOf(this)
   // Built only if someone will see it: after both goodbyes a close is no error.
   stream.transportFailed(() => closedEarly(stream))
 }
 
-/** What the connection's life cycle asks of the socket; a class, so a connection costs no closures. */
+/** What the connection's life cycle asks of the socket. */
 class SocketTransport implements StreamTransport {
   readonly #socket: Socket
   /** Pooled buffers for reuse, once a large write needed one. */
@@ -65,11 +65,8 @@ class SocketTransport implements StreamTransport {
   }
 
   // The write's callback is the socket handing it to the kernel: until then the outbox gathers
-  // what follows into one batch (and the socket's buffer holds at most one batch of ours).
-  // The callback of a write the kernel took at once comes on the next tick, and Node runs every
-  // queued tick before the promise jobs: the writer the previous batch woke has not written
-  // yet. Passing it on as a promise job lets that writer fill the next batch first, instead of
-  // the outbox sending the one chunk it holds, and the next, as packets of their own.
+  // what follows into one batch. It is passed on as a promise job (docs/PERFORMANCE.md, "Write
+  // callbacks become promise jobs").
   write (sealed: Uint8Array, buffer: Uint8Array | undefined, taken: () => void): void {
     this.#socket.write(sealed, (err) => {
       if (err != null) return
