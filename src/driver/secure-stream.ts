@@ -5,26 +5,11 @@
  * events; a small `StreamTransport` per transport does the I/O.
  */
 import { BoxStream, type BoxStreamEvent } from '../connection/box-stream.ts'
-import { ConnectionError, ShsError } from '../errors.ts'
+import { ShsError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { Outbox, type OutboxTransport } from './outbox.ts'
+import type { Chunk, PlainSource, StreamTransport } from './transport.ts'
 import type { SecureStream } from './types.ts'
-
-/** What a transport does for the stream; everything else is decided by the machine and here. */
-export interface StreamTransport extends OutboxTransport {
-  /** Writes the last bytes (goodbye) and resolves once the transport took them. */
-  writeLast (sealed: Uint8Array): Promise<void>
-  /**
-   * Both directions ended cleanly: close once what was written is out (TCP: FIN), and for good
-   * within a bounded time even if the peer never closes its side.
-   */
-  close (): void
-  /** Teardown: close at once. */
-  destroy (error: Error): void
-  /** The read queue is full / has room again (a transport that cannot pause bounds its own intake). */
-  pause (): void
-  resume (): void
-}
+import { writeAll } from './writer.ts'
 
 /**
  * Plaintext held for a slow reader before we stop reading the transport. Counted as memory
@@ -35,13 +20,6 @@ export const READ_QUEUE_HIGH_WATER_MARK = 1024 * 1024
 export const QUEUED_CHUNK_OVERHEAD_BYTES = 160
 
 const DONE: IteratorResult<Uint8Array> = { value: undefined, done: true }
-
-type Chunk = Uint8Array | { subarray(): Uint8Array }
-type PlainSource = AsyncIterable<Chunk> | Iterable<Chunk>
-
-export function toBytes (chunk: Chunk): Uint8Array {
-  return chunk instanceof Uint8Array ? chunk : chunk.subarray()
-}
 
 export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Array>, AsyncIterator<Uint8Array> {
   readonly remotePublicKey: Uint8Array
@@ -210,7 +188,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
       await new Promise<void>((resolve, reject) => {
         this.#onTeardown = reject
         if (box.failure !== undefined) reject(box.failure)
-        else this.#writeAll(iterator, progress).then(resolve, reject)
+        else writeAll(box, this.#transport as StreamTransport, iterator, progress).then(resolve, reject)
       })
     } catch (err) {
       // Close the application's source (unless it ended or threw itself) so it can release what it holds.
@@ -220,48 +198,6 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
     } finally {
       this.#onTeardown = undefined
     }
-  }
-
-  /**
-   * The writing loop, as promise callbacks (docs/PERFORMANCE.md, "The sink loop"). After a
-   * teardown it may still wake up: the machine then refuses to seal.
-   */
-  #writeAll (iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
-    const box = this.#box
-    const transport = this.#transport as StreamTransport
-    const outbox = new Outbox(box, transport)
-    // Looked up once, as for-await does.
-    const next = iterator.next as () => Promise<IteratorResult<Chunk>> | IteratorResult<Chunk>
-    return new Promise<void>((resolve, reject) => {
-      const pull = (): void => {
-        try {
-          Promise.resolve(next.call(iterator)).then(take, reject)
-        } catch (err) {
-          reject(err)
-        }
-      }
-      const take = (result: IteratorResult<Chunk>): void => {
-        try {
-          if (result.done === true) {
-            progress.sourceDone = true
-            outbox.flush()
-            const goodbye = box.goodbye()
-            transport.writeLast(goodbye.bytes).then(() => {
-              if (goodbye.finished) transport.close()
-              resolve()
-            }, reject)
-            return
-          }
-          const bytes = toBytes(result.value)
-          const room = bytes.byteLength === 0 ? undefined : outbox.write(bytes)
-          if (room === undefined) pull()
-          else room.then(pull, reject)
-        } catch (err) {
-          reject(err)
-        }
-      }
-      pull()
-    })
   }
 
   get abort (): (reason?: Error) => void {
@@ -326,14 +262,4 @@ function closeQuietly (iterator: AsyncIterator<unknown> | Iterator<unknown>): vo
   } catch {
     // The application's source failed while closing; the sink already rejects with the teardown's error.
   }
-}
-
-/** A transport failure in the words the library uses for one. */
-export function connectionBroke (err: unknown): ShsError {
-  if (err instanceof ShsError) return err
-  const code = (err as NodeJS.ErrnoException | undefined)?.code
-  const message = (err as Error | undefined)?.message
-  // An error with no message (Node's WebSocket makes them) is named by its class, never as "()".
-  const reason = code ?? (message === '' ? `${(err as Error).name} without a message` : message ?? String(err))
-  return new ConnectionError(`the connection broke (${reason}): the peer crashed or the network failed`, { cause: err })
 }

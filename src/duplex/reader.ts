@@ -4,7 +4,7 @@
  * chunk with the last handshake message).
  */
 import { ChunkQueue } from '../driver/chunks.ts'
-import { toBytes } from '../driver/secure-stream.ts'
+import { toBytes } from '../driver/transport.ts'
 import type { ByteDuplex } from '../driver/types.ts'
 
 type Chunk = Uint8Array | { subarray(): Uint8Array }

@@ -4,7 +4,8 @@
  * then sealed packets), and one pump reads the raw source into the connection until it ends, the
  * read queue is full (it then waits), or the connection is over.
  */
-import { SecureStreamDriver, type StreamTransport, connectionBroke } from '../driver/secure-stream.ts'
+import { SecureStreamDriver } from '../driver/secure-stream.ts'
+import { type StreamTransport, connectionBroke } from '../driver/transport.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import type { ByteReader } from './reader.ts'
 import type { ByteDuplex, SecureStream } from '../driver/types.ts'

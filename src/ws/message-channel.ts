@@ -11,7 +11,8 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { ChunkQueue } from '../driver/chunks.ts'
 import { FINISHED_LINGER_MS } from '../driver/constants.ts'
 import type { HandshakeTransport } from '../driver/handshake.ts'
-import { SecureStreamDriver, type StreamTransport, connectionBroke } from '../driver/secure-stream.ts'
+import { SecureStreamDriver } from '../driver/secure-stream.ts'
+import { type StreamTransport, connectionBroke } from '../driver/transport.ts'
 import type { SecureStream } from '../driver/types.ts'
 import { IdleWatch } from './idle-watch.ts'
 
@@ -58,6 +59,8 @@ export class MessageChannel {
   #paused = false
   /** Bytes received while the driver asked a socket that cannot pause to pause. */
   #unreadWhilePaused = 0
+  /** Cuts a finished connection whose peer never answers our close. */
+  #linger: ReturnType<typeof setTimeout> | undefined
 
   constructor (socket: MessageSocket, options: MessageChannelOptions = {}) {
     this.#socket = socket
@@ -96,7 +99,7 @@ export class MessageChannel {
 
   closed (): void {
     this.#idle?.stop()
-    this.#onClosed()
+    clearTimeout(this.#linger)
     if (this.#ended) return
     this.#ended = true
     this.#serveRead()
@@ -162,12 +165,11 @@ export class MessageChannel {
       // cut short if the peer never answers it.
       close: () => {
         this.#idle?.stop()
+        if (this.#ended) return
         socket.close()
-        const linger = setTimeout(() => { socket.terminate() }, FINISHED_LINGER_MS)
+        this.#linger = setTimeout(() => { socket.terminate() }, FINISHED_LINGER_MS)
         // The connection is over: the linger must not keep the process alive.
-        ;(linger as { unref?: () => void }).unref?.()
-        this.#onClosed = () => { clearTimeout(linger) }
-        if (this.#ended) this.#onClosed()
+        ;(this.#linger as { unref?: () => void }).unref?.()
       },
       destroy: () => {
         this.#idle?.stop()
@@ -184,8 +186,6 @@ export class MessageChannel {
       }
     }
   }
-
-  #onClosed: () => void = () => {}
 
   /**
    * Sends `bytes` as messages of at most SEND_SLICE_BYTES, all handed to the socket at once, so
