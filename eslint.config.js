@@ -4,6 +4,7 @@
 import js from '@eslint/js'
 import stylistic from '@stylistic/eslint-plugin'
 import tseslint from 'typescript-eslint'
+import { layers } from './eslint.layers.js'
 
 export default tseslint.config(
   { ignores: ['dist/', 'docs/api/', 'tmp/', 'bench-results/'] },
@@ -29,6 +30,8 @@ export default tseslint.config(
       '@stylistic/lines-between-class-members': ['error', 'always', { exceptAfterSingleLine: true }]
     }
   },
+  // No import from a lower layer of src/ to a higher one.
+  ...layers,
   {
     // Plain JavaScript run by Node (scripts, the unused-tape stub): Node's globals.
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],

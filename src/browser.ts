@@ -9,5 +9,5 @@ export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
 export type { AddressConnectOptions, ConnectOptions } from './ssb/connect-options.ts'
 export { connect, connectEndpoint } from './ssb/browser-dial.ts'
 export {
-  MAX_UNREAD_BYTES, type WebSocketConnectOptions, browserWebSocketDuplex, connectWebSocket
+  MAX_UNREAD_BYTES, type WebSocketConnectOptions, connectWebSocket
 } from './ws/browser.ts'

@@ -16,10 +16,11 @@ export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
 export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
-export { toNodeDuplex } from './stream/node-duplex.ts'
+export { toNodeDuplex } from './node-stream/node-duplex.ts'
 export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
 export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'
 export {
   listenWebSocket, type WebSocketListenOptions, type WebSocketListener, type WebSocketRemote
 } from './ws/listen.ts'
-export { type WebSocketDuplexOptions, webSocketDuplex } from './ws/duplex.ts'
+export { type AcceptWebSocketOptions, acceptWebSocket } from './ws/accept.ts'
+export type { WebSocketOptions } from './ws/node-socket.ts'

@@ -9,15 +9,16 @@ export {
 export { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, NETWORK_KEY_BYTES } from './crypto/primitives.ts'
 export { SSB_NETWORK_KEY, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.ts'
 export { MAX_TIMEOUT_MS } from './options.ts'
-export { clientHandshake, serverHandshake } from './stream/handshake.ts'
+export { clientHandshake, serverHandshake } from './duplex/handshake.ts'
 export type {
   Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
-} from './stream/types.ts'
+} from './driver/types.ts'
 export type { MessageName } from './handshake/explain.ts'
 export {
   SecretHandshake, type ClientHandshakeInit, type HandshakeAction, type HandshakeRole, type ServerHandshakeInit
 } from './handshake/machine.ts'
 export { type SessionKeys, sessionOutcome, wipeSession } from './handshake/session.ts'
+export { BoxStream, type BoxStreamEvent, type DirectionState, type Goodbye } from './connection/box-stream.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
 export { BoxStreamDecoder, type PushOptions } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'

@@ -9,8 +9,8 @@ import {
   BoxStreamDecoder, BoxStreamEncoder, SSB_NETWORK_KEY, SecretHandshake, type SecureStream, type SessionKeys, ShsError,
   clientHandshake, connect, generateKeyPair, listen, serverHandshake, wipeSession
 } from '../src/index.ts'
-import { BoxConnection } from '../src/connection/machine.ts'
-import { ConnectionStream } from '../src/connection/stream.ts'
+import { BoxStream, type BoxStreamEvent } from '../src/connection/box-stream.ts'
+import { SecureStreamDriver } from '../src/driver/secure-stream.ts'
 import { incrementNonce } from '../src/boxstream/nonce.ts'
 import { concat, randomPayload } from './helpers/bytes.ts'
 import { SecretCensus } from './helpers/census.ts'
@@ -54,9 +54,19 @@ function sessionOf (machine: SecretHandshake): SessionKeys {
   return (action as { session: SessionKeys }).session
 }
 
-function connectionPair (): [BoxConnection, BoxConnection] {
+function connectionPair (): [BoxStream, BoxStream] {
   const [client, server] = completedMachines()
-  return [new BoxConnection(sessionOf(client)), new BoxConnection(sessionOf(server))]
+  return [new BoxStream(sessionOf(client)), new BoxStream(sessionOf(server))]
+}
+
+/** The plaintext of the `data` events, in order. */
+function dataOf (events: readonly BoxStreamEvent[]): Uint8Array[] {
+  return events.flatMap((event) => event.type === 'data' ? [event.plaintext] : [])
+}
+
+/** The events' types, for asserting their order. */
+function typesOf (events: readonly BoxStreamEvent[]): string[] {
+  return events.map((event) => event.type)
 }
 
 function ownsExactly (chunk: Uint8Array): boolean {
@@ -104,14 +114,16 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       const payload = randomPayload(300)
       for (const split of ['one segment', 'goodbye alone, then the bytes', 'one byte at a time'] as const) {
         const [a, b] = connectionPair()
-        const goodbyeEnd = BoxConnection.sealedLength(payload.byteLength) + 34
-        const wire = concat([a.send(new Uint8Array(0)), a.send(payload), a.goodbye(), new Uint8Array([1, 2, 3])])
+        const goodbyeEnd = BoxStream.sealedLength(payload.byteLength) + 34
+        const wire = concat([a.send(new Uint8Array(0)), a.send(payload), a.goodbye().bytes, new Uint8Array([1, 2, 3])])
         const pieces = split === 'one segment'
           ? [wire]
           : split === 'goodbye alone, then the bytes' ? cut(wire, [goodbyeEnd]) : cut(wire, Array.from({ length: wire.byteLength - 1 }, (_, i) => i + 1))
-        const delivered: Uint8Array[] = []
-        for (const piece of pieces) delivered.push(...b.receive(piece))
-        assert.deepEqual(concat(delivered), payload, split)
+        const events: BoxStreamEvent[] = []
+        for (const piece of pieces) events.push(...b.receive(piece))
+        assert.deepEqual(concat(dataOf(events)), payload, split)
+        // The goodbye is reported only when it is not in the same piece as the bytes after it.
+        assert.deepEqual(typesOf(events).filter((type) => type !== 'data'), split === 'one segment' ? ['failed'] : ['goodbye', 'failed'], split)
         assert.ok(b.failure instanceof ShsError, split)
         hasCode('ERR_BOX_STREAM_AFTER_GOODBYE')(b.failure)
         assert.equal(b.reading, 'torn-down', split)
@@ -119,12 +131,8 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       }
     })
 
-    it('misuse gets typed errors: a second reader or writer, a write after goodbye, a write after abort', () => {
+    it('misuse gets typed errors: a write after goodbye, a second goodbye, a write after abort', () => {
       const [a, b] = connectionPair()
-      a.claimReader()
-      assert.throws(() => { a.claimReader() }, hasCode('ERR_SHS_INVALID_STATE'))
-      a.claimWriter()
-      assert.throws(() => { a.claimWriter() }, hasCode('ERR_SHS_INVALID_STATE'))
       a.goodbye()
       assert.throws(() => a.send(new Uint8Array(1)), hasCode('ERR_BOX_STREAM_CLOSED'))
       assert.throws(() => a.goodbye(), hasCode('ERR_BOX_STREAM_CLOSED'))
@@ -134,15 +142,44 @@ describe('connection: one box-stream life cycle for every adapter', function () 
 
     it('the transport ending before goodbye is a truncation; after both goodbyes the connection is finished', () => {
       const [a, b] = connectionPair()
-      b.receive(a.send(randomPayload(10)))
-      b.receiveEnd()
+      assert.deepEqual(typesOf(b.receive(a.send(randomPayload(10)))), ['data'])
+      const ended = b.receiveEnd()
+      assert.deepEqual(typesOf(ended), ['failed'])
+      hasCode('ERR_BOX_STREAM_TRUNCATED')((ended[0] as { error: Error }).error)
       hasCode('ERR_BOX_STREAM_TRUNCATED')(b.failure)
       const [c, d] = connectionPair()
-      d.receive(c.goodbye())
-      c.receive(d.goodbye())
-      d.receiveEnd()
+      const first = c.goodbye()
+      assert.equal(first.finished, false, 'the peer has not said goodbye yet')
+      assert.deepEqual(typesOf(d.receive(first.bytes)), ['goodbye'])
+      const second = d.goodbye()
+      assert.equal(second.finished, true, 'the peer said goodbye already: this one finishes the connection')
+      assert.deepEqual(typesOf(c.receive(second.bytes)), ['goodbye', 'finished'])
+      assert.deepEqual(d.receiveEnd(), [], 'the end of the transport after both goodbyes is no news')
       assert.ok(c.finished && d.finished)
       assert.equal(d.failure, undefined)
+    })
+
+    it('a local teardown makes the transport\'s end no truncation, and nothing is delivered after it', () => {
+      const [a, b] = connectionPair()
+      const wire = a.send(randomPayload(10))
+      b.abort(new ShsError('ERR_BOX_STREAM_CLOSED', 'closed here'))
+      assert.deepEqual(b.receive(wire), [])
+      assert.deepEqual(b.receiveEnd(), [])
+      hasCode('ERR_BOX_STREAM_CLOSED')(b.failure)
+    })
+
+    it('betweenPacketsIsClean: an end between packets is the peer\'s clean end, one inside a packet still a truncation', () => {
+      const [a, b] = connectionPair()
+      b.receive(a.send(randomPayload(100)))
+      assert.deepEqual(typesOf(b.receiveEnd({ betweenPacketsIsClean: true })), ['goodbye'])
+      assert.equal(b.reading, 'ended')
+      assert.deepEqual(typesOf(b.receive(new Uint8Array([1]))), ['failed'], 'a byte after that end is one after goodbye')
+      const [c, d] = connectionPair()
+      const packet = c.send(randomPayload(100))
+      d.receive(packet.subarray(0, 40))
+      const cut = d.receiveEnd({ betweenPacketsIsClean: true })
+      assert.deepEqual(typesOf(cut), ['failed'])
+      hasCode('ERR_BOX_STREAM_TRUNCATED')(d.failure)
     })
 
     it('wipes each direction\'s key exactly when that direction ends', () => {
@@ -156,8 +193,8 @@ describe('connection: one box-stream life cycle for every adapter', function () 
         originals.set(name, original)
         library[name] = (...args: unknown[]) => { into.add(args[args.length - 1] as Uint8Array); return Reflect.apply(original, library, args) }
       }
-      let a: BoxConnection
-      let b: BoxConnection
+      let a: BoxStream
+      let b: BoxStream
       try {
         [a, b] = connectionPair()
         sealKeys.clear()
@@ -172,12 +209,12 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       assert.equal(openKeys.size, 2)
       assert.deepEqual(zero(sealKeys), [false, false])
       // a says goodbye: a's encrypt key goes, b's decrypt key goes once it opened the goodbye.
-      b.receive(a.goodbye())
+      b.receive(a.goodbye().bytes)
       assert.deepEqual(zero(sealKeys).sort(), [false, true])
       assert.deepEqual(zero(openKeys).sort(), [false, true])
       // a can still read b's data: that direction is open.
-      assert.equal(concat(a.receive(b.send(new Uint8Array([7])))).byteLength, 1)
-      a.receive(b.goodbye())
+      assert.equal(concat(dataOf(a.receive(b.send(new Uint8Array([7]))))).byteLength, 1)
+      a.receive(b.goodbye().bytes)
       assert.deepEqual(zero(sealKeys), [true, true])
       assert.deepEqual(zero(openKeys), [true, true])
     })
@@ -186,7 +223,7 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       const [client, server] = completedMachines()
       const sender = sessionOf(client)
       const keep = { key: Uint8Array.from(sender.encryptKey), nonce: Uint8Array.from(sender.encryptNonce) }
-      const receiver = new BoxConnection(sessionOf(server))
+      const receiver = new BoxStream(sessionOf(server))
       // Sealed by hand from the session: our encoder never sends an empty packet itself.
       const bodyNonce = Uint8Array.from(keep.nonce)
       incrementNonce(bodyNonce)
@@ -202,7 +239,7 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       incrementNonce(encoderNonce)
       incrementNonce(encoderNonce)
       const next = new BoxStreamEncoder(keep.key, encoderNonce)
-      assert.deepEqual(concat(receiver.receive(concat([next.encode(new Uint8Array([42])), next.goodbye()]))), new Uint8Array([42]))
+      assert.deepEqual(concat(dataOf(receiver.receive(concat([next.encode(new Uint8Array([42])), next.goodbye()])))), new Uint8Array([42]))
       assert.equal(receiver.reading, 'ended')
     })
 
@@ -213,23 +250,23 @@ describe('connection: one box-stream life cycle for every adapter', function () 
         const [c, d] = connectionPair()
         const input = concat([c.send(new Uint8Array([1])), c.send(randomPayload(5000)), c.send(new Uint8Array([2, 3]))])
         for (const piece of cut(Buffer.from(input), [20, 4000])) {
-          for (const chunk of d.receive(piece, { reuseInput })) assert.ok(ownsExactly(chunk), `reuseInput ${String(reuseInput)}: a ${chunk.byteLength}-byte chunk in a ${chunk.buffer.byteLength}-byte buffer`)
+          for (const chunk of dataOf(d.receive(piece, { reuseInput }))) assert.ok(ownsExactly(chunk), `reuseInput ${String(reuseInput)}: a ${chunk.byteLength}-byte chunk in a ${chunk.buffer.byteLength}-byte buffer`)
         }
       }
-      assert.ok(b.receive(wire).every(ownsExactly))
+      assert.ok(dataOf(b.receive(wire)).every(ownsExactly))
     })
   })
 
   describe('the read queue', () => {
     it('counts the memory queued plaintext pins, not its length: 10 000 one-byte messages pause the transport', () => {
       const [client, server] = completedMachines()
-      const sender = new BoxConnection(sessionOf(client))
-      const stream = new ConnectionStream(sessionOf(server))
+      const sender = new BoxStream(sessionOf(client))
+      const stream = new SecureStreamDriver(sessionOf(server))
       let pauses = 0
       stream.attach({
         write: () => undefined,
-        flush: async () => {},
-        end: () => {},
+        writeLast: async () => {},
+        close: () => {},
         destroy: () => {},
         pause: () => { pauses++ },
         resume: () => {}
@@ -255,9 +292,9 @@ describe('connection: one box-stream life cycle for every adapter', function () 
       const [client] = completedMachines()
       const session = sessionOf(client)
       const keep = { ...session, encryptKey: Uint8Array.from(session.encryptKey), decryptKey: Uint8Array.from(session.decryptKey) }
-      const first = new BoxConnection(session)
+      const first = new BoxStream(session)
       assert.ok(first.send(new Uint8Array(1)).byteLength > 0)
-      assert.throws(() => new BoxConnection(session), hasCode('ERR_SHS_INVALID_KEY'))
+      assert.throws(() => new BoxStream(session), hasCode('ERR_SHS_INVALID_KEY'))
       assert.throws(() => new BoxStreamEncoder(new Uint8Array(32), keep.encryptNonce), hasCode('ERR_SHS_INVALID_KEY'))
       assert.throws(() => new BoxStreamDecoder(new Uint8Array(32), keep.decryptNonce), hasCode('ERR_SHS_INVALID_KEY'))
       wipeSession(keep)

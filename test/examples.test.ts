@@ -33,6 +33,20 @@ describe('examples', function () {
     assert.ok(guide.includes('```ts runnable\n' + program + '```\n'))
   })
 
+  it('own-transport.ts: the handshake and the connection machine on a pipe of the example\'s own, goodbye both ways', async () => {
+    assert.deepEqual((await runExample('own-transport.ts')).sort(), [
+      'client reads: hello, client',
+      'client: the peer said goodbye',
+      'server reads: hello, server',
+      'server: the peer said goodbye'
+    ])
+  })
+
+  it('own-transport.ts puts the machine on a transport in under 60 lines', async () => {
+    const lines = (await readFile(path.join(root, 'examples', 'own-transport.ts'), 'utf8')).trimEnd().split('\n').length
+    assert.ok(lines < 60, `${lines} lines`)
+  })
+
   it('sans-io.ts: drives both handshakes by hand, then opens the sealed message in 7-byte pieces', async () => {
     assert.deepEqual(await runExample('sans-io.ts'), [
       'client sends clientHello (64 bytes)',

@@ -67,7 +67,7 @@ describe('handshake: sans-IO state machine', () => {
     assert.deepEqual(c.encryptNonce, s.decryptNonce)
     assert.deepEqual(c.decryptNonce, s.encryptNonce)
     assert.notDeepEqual(c.encryptKey, c.decryptKey, 'each direction has its own key')
-    // shs1.md: the nonces come from the hello MACs.
+    // docs/PROTOCOL.md: the nonces come from the hello MACs.
     assert.deepEqual(c.decryptNonce, msg1.subarray(0, 24))
     assert.deepEqual(c.encryptNonce, msg2.subarray(0, 24))
     assert.ok(client.isComplete && server.isComplete)

@@ -16,7 +16,7 @@ import {
   type SessionKeys, ShsError, clientHandshake, connect, generateKeyPair, listen, serverHandshake
 } from '../src/index.ts'
 import { concatBytes as concatAllBytes, randomBytes } from '../src/crypto/primitives.ts'
-import { BoxConnection } from '../src/connection/machine.ts'
+import { BoxStream } from '../src/connection/box-stream.ts'
 
 const concatAll = (chunks: Uint8Array[]): Uint8Array => concatAllBytes(...chunks)
 import { collect, randomPayload } from './helpers/bytes.ts'
@@ -101,11 +101,12 @@ describe('hygiene', function () {
       const server = SecretHandshake.server({ keys: serverKeys, networkKey: SSB_NETWORK_KEY })
       const sessions = runHandshake(client, server)
       // The session is handed over once: the connection machines take it (and wipe the session's copies).
-      const [a, b] = sessions.map((session) => new BoxConnection(session)) as [BoxConnection, BoxConnection]
-      assert.deepEqual(concatAll(b.receive(a.send(randomPayload(5000)))).byteLength, 5000)
+      const [a, b] = sessions.map((session) => new BoxStream(session)) as [BoxStream, BoxStream]
+      const received = b.receive(a.send(randomPayload(5000))).flatMap((event) => event.type === 'data' ? [event.plaintext] : [])
+      assert.deepEqual(concatAll(received).byteLength, 5000)
       census.assertNotAllWiped('while the connection is open its keys are intact')
-      b.receive(a.goodbye())
-      a.receive(b.goodbye())
+      b.receive(a.goodbye().bytes)
+      a.receive(b.goodbye().bytes)
       assert.ok(a.finished && b.finished)
       census.assertWiped({ expectKinds: ['ephemeral secret key', 'DH result', 'curve secret key', 'hash output', 'hash input', 'secretbox key'] })
     })

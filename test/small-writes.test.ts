@@ -9,9 +9,9 @@ import { pushable } from 'it-pushable'
 import {
   BoxStreamDecoder, SSB_NETWORK_KEY, SecretHandshake, type SecureStream, type SessionKeys, connect, generateKeyPair, listen
 } from '../src/index.ts'
-import { BoxConnection } from '../src/connection/machine.ts'
-import { MAX_GATHERED_BYTES, Outbox, type OutboxTransport } from '../src/connection/outbox.ts'
-import { ConnectionStream } from '../src/connection/stream.ts'
+import { BoxStream } from '../src/connection/box-stream.ts'
+import { MAX_GATHERED_BYTES, Outbox, type OutboxTransport } from '../src/driver/outbox.ts'
+import { SecureStreamDriver } from '../src/driver/secure-stream.ts'
 import { concat, randomPayload } from './helpers/bytes.ts'
 
 const serverKeys = generateKeyPair()
@@ -60,7 +60,7 @@ describe('small writes', function () {
     it('sends a lone write at once, gathers what follows while it is in flight, and sends that as one batch when it is taken', () => {
       const [ours, theirs] = sessions()
       const transport = heldTransport()
-      const outbox = new Outbox(new BoxConnection(ours), transport)
+      const outbox = new Outbox(new BoxStream(ours), transport)
       const payload = randomPayload(1 + 300 * 100)
       assert.equal(outbox.write(payload.subarray(0, 1)), undefined)
       assert.equal(transport.writes.length, 1, 'a write with nothing in flight goes out at once')
@@ -72,13 +72,13 @@ describe('small writes', function () {
       assert.deepEqual(plaintext, payload)
       // 30 000 bytes in full 4096-byte packets: 8 packets for 300 writes, after the lone byte's own.
       assert.equal(packets, 1 + 8)
-      assert.equal(transport.writes[1]?.byteLength, BoxConnection.sealedLength(30_000))
+      assert.equal(transport.writes[1]?.byteLength, BoxStream.sealedLength(30_000))
     })
 
     it('keeps small and large gathered writes in order, batch after batch, and after a pause', async () => {
       const [ours, theirs] = sessions()
       const transport = heldTransport()
-      const outbox = new Outbox(new BoxConnection(ours), transport)
+      const outbox = new Outbox(new BoxStream(ours), transport)
       // Small writes are copied as they are gathered, large ones kept by reference: mixed, and
       // enough of them for several full batches, each gathered while the one before is in flight.
       const sizes = [1, 100, 5000, 37, 4095, 4096, 1, 9000, 250, 250, 65_000, 3, 700]
@@ -118,7 +118,7 @@ describe('small writes', function () {
     it('holds the writer once a batch is full, and lets it go on when the transport takes the write before it', async () => {
       const [ours, theirs] = sessions()
       const transport = heldTransport()
-      const outbox = new Outbox(new BoxConnection(ours), transport)
+      const outbox = new Outbox(new BoxStream(ours), transport)
       const chunk = randomPayload(1000)
       outbox.write(chunk)
       let room: Promise<void> | undefined
@@ -144,13 +144,13 @@ describe('small writes', function () {
   })
 
   describe('over TCP', () => {
-    async function pair (): Promise<{ client: SecureStream, server: ConnectionStream, close: () => Promise<void> }> {
+    async function pair (): Promise<{ client: SecureStream, server: SecureStreamDriver, close: () => Promise<void> }> {
       let accepted: (stream: SecureStream) => void = () => {}
       const arrived = new Promise<SecureStream>((resolve) => { accepted = resolve })
       const listener = await listen({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY }, (stream) => { accepted(stream) })
       const client = await connect({ host: HOST, port: listener.address().port, keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey: serverKeys.publicKey })
       const server = await arrived
-      assert.ok(server instanceof ConnectionStream)
+      assert.ok(server instanceof SecureStreamDriver)
       return { client, server, close: async () => { client.abort(); server.abort(); await listener.close() } }
     }
 
@@ -178,7 +178,7 @@ describe('small writes', function () {
         const received = readBytes(server.source[Symbol.asyncIterator](), payload.byteLength)
         const sinking = client.sink(pieces)
         assert.deepEqual(await received, payload)
-        const packets = server.connection.packetsReceived
+        const packets = server.box.packetsReceived
         // 245 full packets carry a million bytes; one packet per write would be 10 000.
         assert.ok(packets < WRITES / 20, `${packets} packets for ${WRITES} writes`)
         await sinking

@@ -1,10 +1,10 @@
 /**
  * The shs1-test harness adapter: runs our sans-IO handshake over stdin/stdout exactly as the
- * harness expects (shs1.md, "Where the public references live"). On any invalid message it
+ * harness expects (docs/PROTOCOL.md, "Public references"). On any invalid message it
  * exits non-zero at once and writes nothing more; on success it writes the 112-byte outcome.
  */
 import { SecretHandshake, generateKeyPair, sessionOutcome } from '../../src/index.ts'
-import { ByteReader } from '../../src/stream/reader.ts'
+import { ByteReader } from '../../src/duplex/reader.ts'
 
 const EXIT_REFUSED = 1
 const EXIT_USAGE = 2

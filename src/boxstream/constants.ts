@@ -1,4 +1,4 @@
-/** Box-stream framing sizes (shs1.md, "Box-stream"). */
+/** Box-stream framing sizes (docs/PROTOCOL.md, "Box stream"). */
 import { MAC_BYTES } from '../crypto/primitives.ts'
 
 /** The largest body one packet carries; longer writes are split. */

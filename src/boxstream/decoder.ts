@@ -1,7 +1,7 @@
 /**
  * Box-stream decoder: bytes in any fragmentation in, authenticated plaintext out, no I/O. It
  * buffers at most one packet, so a hostile peer cannot make it hold more than 4130 bytes. Any
- * failure is final: the key is wiped and nothing more is ever delivered (shs1.md, "Box-stream").
+ * failure is final: the key is wiped and nothing more is ever delivered (docs/PROTOCOL.md, "Box stream").
  *
  * Every plaintext it returns owns exactly its bytes (its own ArrayBuffer, no view into the input
  * or into Node's shared pool), so `chunk.buffer` exposes nothing else and a queue of small
@@ -120,6 +120,11 @@ export class BoxStreamDecoder {
   /** Bytes held back waiting for the rest of a packet (never more than one packet). */
   get bufferedBytes (): number {
     return this.#partialLength
+  }
+
+  /** No packet is half-way in: the input so far ended exactly where a packet did. */
+  get betweenPackets (): boolean {
+    return this.#state.name === 'awaiting-header' && this.#partialLength === 0
   }
 
   /** Data packets authenticated so far (goodbye not counted), for metrics. */

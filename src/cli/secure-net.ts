@@ -107,7 +107,7 @@ export interface ServeOptions extends Identity {
   webSocket?: { cert?: string, key?: string } | undefined
   timeout: number
   limits: ServeLimits
-  /** Decides on each client after it proved its key (shs1.md: before message 4 is sent). */
+  /** Decides on each client after it proved its key (docs/PROTOCOL.md: before message 4 is sent). */
   authorize: (publicKey: Uint8Array, connection: ConnectionInfo) => boolean | Promise<boolean>
   log: Log
   /** A client completed the handshake and was authorized. */

@@ -1,6 +1,6 @@
 /**
  * What each handshake failure most likely means, in words a user can act on. SHS1 gives a
- * refusing peer no way to say why (it just hangs up, shs1.md "The four messages"), so the stage
+ * refusing peer no way to say why (it just hangs up, docs/PROTOCOL.md, "The four messages"), so the stage
  * at which things stopped is the whole diagnosis.
  */
 import { toString as bytesToString } from 'uint8arrays/to-string'
@@ -39,19 +39,21 @@ export function describeFailure (message: MessageName): HandshakeError {
 
 export function describeHangUp (role: Role, waitingFor: MessageName | undefined, cause?: unknown): HandshakeError {
   const options = cause === undefined ? undefined : { cause }
+  // What the transport itself said, where it said something (a reset, a ping never answered).
+  const said = cause instanceof Error && cause.message !== '' ? ` (the transport reported: ${cause.message})` : ''
   if (role === 'server') {
     return new HandshakeError('ERR_SHS_CLIENT_HUNG_UP',
       `the client hung up during the handshake${waitingFor === undefined ? '' : ` (we were waiting for ${waitingFor})`}: ` +
-      'it may have refused our hello (different network key), given up, or lost its connection', options)
+      `it may have refused our hello (different network key), given up, or lost its connection${said}`, options)
   }
   if (waitingFor === 'serverHello') {
     return new HandshakeError('ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO',
       'the server hung up after our first message: wrong network key, not an SHS server, or the server ' +
-      'is busy (try again); check the networkKey and the port', options)
+      `is busy (try again); check the networkKey and the port${said}`, options)
   }
   return new HandshakeError('ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH',
     'the server hung up after our authentication (message 3): we dialled it with the wrong server ' +
-    'public key, the server does not authorize our key, or it has too many connections open (try again later)', options)
+    `public key, the server does not authorize our key, or it has too many connections open (try again later)${said}`, options)
 }
 
 export function describeRefusal (clientKey: Uint8Array, cause?: unknown): HandshakeError {

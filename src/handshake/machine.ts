@@ -180,7 +180,7 @@ export class SecretHandshake {
     this.#advance(index)
   }
 
-  /** The server's decision on the client key from message 3 (shs1.md: after verifying it, before message 4). */
+  /** The server's decision on the client key from message 3 (docs/PROTOCOL.md: after verifying it, before message 4). */
   authorize (accepted: boolean, cause?: unknown): void {
     const index = this.#expect('authorize')
     if (!accepted) {

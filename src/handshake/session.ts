@@ -1,5 +1,5 @@
 /**
- * What a completed handshake hands to the box stream (shs1.md, "Session keys").
+ * What a completed handshake hands to the box stream (docs/PROTOCOL.md, "Session keys").
  */
 import { concatBytes, wipe } from '../crypto/primitives.ts'
 

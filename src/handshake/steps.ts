@@ -1,6 +1,6 @@
 /**
  * The cryptographic steps of SHS1, one function per message and direction, over a state record
- * that holds everything a handshake has learned so far. Names follow shs1.md: `K` the network
+ * that holds everything a handshake has learned so far. Names follow docs/PROTOCOL.md: `K` the network
  * key, `a`/`b` the client's/server's ephemeral keys, `A`/`B` their long-term keys, and the three
  * DH values `ab`, `aB`, `Ab`. Each `accept…` returns false for anything invalid and never throws
  * for peer-controlled input.
@@ -16,7 +16,7 @@ import {
 } from '../crypto/primitives.ts'
 import type { SessionKeys } from './session.ts'
 
-/** Sizes of the four messages (shs1.md, "The four messages"). */
+/** Sizes of the four messages (docs/PROTOCOL.md, "The four messages"). */
 export const HELLO_BYTES = HMAC_BYTES + PUBLIC_KEY_BYTES
 export const CLIENT_AUTH_BYTES = MAC_BYTES + SIGNATURE_BYTES + PUBLIC_KEY_BYTES
 export const SERVER_ACCEPT_BYTES = MAC_BYTES + SIGNATURE_BYTES
@@ -161,7 +161,7 @@ export function acceptServerAccept (state: HandshakeState, message: Uint8Array):
 }
 
 /**
- * shs1.md, "Session keys": both directions get their own key (hashed with the receiver's public
+ * docs/PROTOCOL.md, "Session keys": both directions get their own key (hashed with the receiver's public
  * key) and their own starting nonce (from the receiver's hello MAC).
  */
 export function deriveSession (state: HandshakeState): SessionKeys {

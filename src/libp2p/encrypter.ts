@@ -16,7 +16,7 @@ import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL } from './constants.ts'
 import { RemotePeerRequiredError } from './errors.ts'
 import { type HandshakeOutcome, runHandshake } from './handshake.ts'
 import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
-import { BoxMessageStream } from './message-stream.ts'
+import { ShsMessageStream } from './message-stream.ts'
 import { type ShsMetrics, registerMetrics } from './metrics.ts'
 import { SpareOutput } from './sealed-output.ts'
 
@@ -125,7 +125,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
 
   #secured (connection: MessageStream, outcome: HandshakeOutcome, log: Logger): SecuredConnection {
     const remotePeer: PeerId = peerIdFromShsKey(outcome.session.remotePublicKey)
-    const secure = new BoxMessageStream({
+    const secure = new ShsMessageStream({
       raw: connection,
       session: outcome.session,
       leftover: outcome.leftover,

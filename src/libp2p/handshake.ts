@@ -13,8 +13,8 @@ import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { HandshakeError, HandshakeTimeoutError } from '../errors.ts'
 import { HANG_UP_TIMEOUT_MS } from './constants.ts'
-import { ChunkQueue } from '../stream/chunks.ts'
-import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../stream/handshake.ts'
+import { ChunkQueue } from '../driver/chunks.ts'
+import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../driver/handshake.ts'
 
 export interface HandshakeOptions {
   signal?: AbortSignal | undefined

@@ -15,7 +15,7 @@ import { type ShsComponents, ShsEncrypter, type ShsInit, checkShsInit } from './
 export { ShsEncrypter, type ShsComponents, type ShsInit } from './encrypter.ts'
 export { SHS_PROTOCOL, DEFAULT_LIBP2P_NETWORK_KEY } from './constants.ts'
 export { RemotePeerRequiredError, UnsupportedPeerKeyError } from './errors.ts'
-export type { BoxMessageStream } from './message-stream.ts'
+export type { ShsMessageStream } from './message-stream.ts'
 
 /** The connection encrypter factory for `createLibp2p({ connectionEncrypters: [shs()] })`. */
 export function shs (init: ShsInit = {}): (components: ShsComponents) => ConnectionEncrypter {

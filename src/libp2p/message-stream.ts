@@ -1,19 +1,19 @@
 /**
  * The secured connection libp2p gets back from `shs()`: a `MessageStream` whose bytes travel as a
  * box stream over the raw connection. Everything libp2p-facing (buffering, pause, backpressure
- * bookkeeping, events) is `AbstractMessageStream`'s; this class only seals what it is asked to
- * send, opens what arrives, and maps the ends of the stream:
+ * bookkeeping, events) is `AbstractMessageStream`'s; every rule about the box stream's ends is
+ * the `BoxStream` machine's. This class moves bytes between the two and acts on the machine's
+ * events:
  *
- * - `close()` flushes, then sends goodbye: a half-close, the peer's data keeps arriving. The raw
- *   connection is closed once both sides have said goodbye.
- * - The peer's goodbye ends our readable side (`remoteCloseWrite`); we may still write.
- * - A packet that fails authentication, bytes after goodbye, or a transport that ends without
- *   goodbye (truncation) abort the connection: nothing after the failure is ever delivered.
- * - libp2p's `Connection.close()` closes the muxer and then the raw connection directly, never
- *   this stream. Our goodbye is sent just before that raw close, so the peer sees a clean end,
- *   and a raw connection closed by our own node is a local close here, not a truncation.
- *
- * The rules themselves (goodbye, bytes after it, truncation, key wiping) are `BoxConnection`'s.
+ * - `close()` flushes, then sends goodbye: a half-close, the peer's data keeps arriving. Both
+ *   goodbyes exchanged close the raw connection.
+ * - A packet that fails authentication, bytes after goodbye, or a transport cut inside a packet
+ *   abort the connection: nothing after the failure is ever delivered.
+ * - libp2p's `Connection.close()` closes the muxer and then the raw connection, never this stream,
+ *   so no goodbye goes out first. A raw connection that ends between two packets is therefore a
+ *   clean end here, as for noise and TLS in libp2p: the muxer's own frames say whether each of
+ *   its streams ended (a yamux stream cut before its FIN is reset). Our own node closing the raw
+ *   connection is a local close, never a truncation.
  */
 import type {
   AbortOptions, Logger, MessageStream, StreamCloseEvent, StreamMessageEvent
@@ -21,7 +21,7 @@ import type {
 import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import type { PushOptions } from '../boxstream/decoder.ts'
-import { BoxConnection } from '../connection/machine.ts'
+import { BoxStream, type BoxStreamEvent } from '../connection/box-stream.ts'
 import { AbortError, BoxStreamError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
@@ -36,19 +36,16 @@ import { type SocketWriteQueue, type SpareOutput, kernelSocketOf } from './seale
 type ByteList = Parameters<AbstractMessageStream['sendData']>[0]
 
 /**
- * How a chunk the raw connection delivered is opened. The muxer hands its streams views of what
- * we deliver, never our chunks whole: a plaintext need not own exactly its buffer (the trimming
- * copy is saved; the rest is zeroed). And the chunk is ours to overwrite: a libp2p connection
- * hands each received chunk to its listeners and keeps no reference, nor reads into it again
- * (the muxers keep views of what they receive across reads; noise decrypts in place over the
- * same chunks). So the plaintext is opened over its ciphertext: no buffer to allocate per chunk,
- * and the bytes the socket has just written are still in the cache.
+ * Received chunks are opened over their ciphertext, and a plaintext may be a view into a larger
+ * zeroed buffer of its own: libp2p hands each chunk to its listeners and keeps none, and the
+ * muxers keep views anyway (docs/PERFORMANCE.md, "libp2p").
  */
 const RECEIVE_OPTIONS: PushOptions = { reuseInput: true, exact: false }
 /** The handshake's leftover bytes may be views its reader shares: opened into a buffer of their own. */
 const LEFTOVER_OPTIONS: PushOptions = { exact: false }
+const END_OPTIONS = { betweenPacketsIsClean: true } as const
 
-export interface BoxMessageStreamInit {
+export interface ShsMessageStreamInit {
   readonly raw: MessageStream
   readonly session: SessionKeys
   /** Box-stream bytes that arrived with the last handshake message. */
@@ -58,22 +55,17 @@ export interface BoxMessageStreamInit {
   readonly metrics?: ShsMetrics | undefined
   /** The encrypter's spare send buffer, used when the raw connection is a `node:net` socket. */
   readonly spareOutput?: SpareOutput | undefined
-  /**
-   * The connection's `shs` logger, when the encrypter made one for the handshake already: a new
-   * scope costs a debug instance (and a tty check) per connection.
-   */
+  /** The connection's `shs` logger, when the encrypter made one for the handshake already. */
   readonly log?: Logger | undefined
 }
 
-export class BoxMessageStream extends AbstractMessageStream {
+export class ShsMessageStream extends AbstractMessageStream {
   readonly #raw: MessageStream
-  readonly #connection: BoxConnection
+  readonly #box: BoxStream
   readonly #metrics: ShsMetrics | undefined
   /** The raw connection's `node:net` socket, when it tells us that a sent buffer is free again. */
   readonly #socket: SocketWriteQueue | undefined
   readonly #spareOutput: SpareOutput | undefined
-  /** We asked the raw connection to close: its end is then expected, not a truncation. */
-  #closingTransport = false
 
   readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data, RECEIVE_OPTIONS) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
@@ -84,7 +76,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     else this.#onTransportEnd(evt.error)
   }
 
-  constructor (init: BoxMessageStreamInit) {
+  constructor (init: ShsMessageStreamInit) {
     const { raw, session } = init
     super({
       log: init.log ?? raw.log.newScope('shs'),
@@ -99,12 +91,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     this.#spareOutput = init.spareOutput
     this.#socket = this.#spareOutput === undefined ? undefined : kernelSocketOf(raw)
     // Takes the session over: the session's own key copies are wiped.
-    this.#connection = new BoxConnection(session)
-    const closeRaw = raw.close.bind(raw)
-    raw.close = async (options?: AbortOptions): Promise<void> => {
-      this.#goodbyeBeforeRawClose()
-      await closeRaw(options)
-    }
+    this.#box = new BoxStream(session)
 
     raw.addEventListener('message', this.#onRawMessage)
     raw.addEventListener('drain', this.#onRawDrain)
@@ -124,8 +111,8 @@ export class BoxMessageStream extends AbstractMessageStream {
     const plaintext = data.byteLength
     const socket = this.#socket
     const spares = this.#spareOutput
-    const output = socket === undefined ? undefined : spares?.take(BoxConnection.sealedLength(plaintext))
-    const sealed = this.#connection.send(Array.from(data), output)
+    const output = socket === undefined ? undefined : spares?.take(BoxStream.sealedLength(plaintext))
+    const sealed = this.#box.send(Array.from(data), output)
     this.#metrics?.encryptedPackets.increment(Math.ceil(plaintext / MAX_BODY_BYTES))
     const canSendMore = this.#raw.send(sealed)
     if (socket !== undefined && this.#raw.writeBufferLength === 0 && socket.writableLength === 0) {
@@ -147,10 +134,7 @@ export class BoxMessageStream extends AbstractMessageStream {
     this.#raw.resume()
   }
 
-  /**
-   * Half-closes: flushes what is queued, then sends goodbye. The peer may keep sending until its
-   * own goodbye, which closes the raw connection (see `#receive`).
-   */
+  /** Half-closes: flushes what is queued, then sends goodbye. The peer may keep sending until its own goodbye. */
   async close (options?: AbortOptions): Promise<void> {
     if (this.writeStatus !== 'writable') return
     this.writeStatus = 'closing'
@@ -160,90 +144,83 @@ export class BoxMessageStream extends AbstractMessageStream {
       await waitForIdle(this, options?.signal)
     }
     if (this.writeStatus !== 'closing') return // aborted while waiting
-    this.#raw.send(this.#connection.goodbye())
+    const goodbye = this.#box.goodbye()
+    this.#raw.send(goodbye.bytes)
     this.writeStatus = 'closed'
     this.log.trace('sent box-stream goodbye')
-    if (this.remoteWriteStatus === 'closed') await this.#closeTransport(options)
+    if (goodbye.finished) await this.#closeTransport(options)
   }
 
   /** Opens every complete packet in `data` synchronously and delivers the plaintext as one message. */
   #receive (data: StreamMessageEvent['data'], options: PushOptions): void {
     if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    const connection = this.#connection
-    const packetsBefore = connection.packetsReceived
-    let queued = false
+    const box = this.#box
+    const packetsBefore = box.packetsReceived
+    const events: BoxStreamEvent[] = []
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
-      for (const plaintext of connection.receive(chunk, options)) {
-        // As onData() would, but for the whole batch before one dispatch.
-        if (this.readStatus === 'closing' || this.readStatus === 'closed') continue
-        this.readBuffer.append(plaintext)
-        queued = true
-      }
-      if (connection.failure !== undefined) break
+      events.push(...box.receive(chunk, options))
+      if (box.failure !== undefined) break
     }
-    const opened = connection.packetsReceived - packetsBefore
+    const opened = box.packetsReceived - packetsBefore
     if (opened > 0) this.#metrics?.decryptedPackets.increment(opened)
-    const failure = connection.failure
-    if (failure instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
-    // Authentic plaintext from before a bad packet is still handed over; nothing after it is.
-    if (queued) this.dispatchReadBuffer()
-    if (failure !== undefined) this.abort(failure)
-    else if (connection.receivedGoodbye() && this.remoteWriteStatus !== 'closed') this.#onGoodbye()
+    this.#apply(events)
   }
 
-  #onGoodbye (): void {
-    this.log.trace('received box-stream goodbye')
-    const bothSaidGoodbye = this.writeStatus === 'closed'
-    this.onRemoteCloseWrite()
-    if (bothSaidGoodbye) {
-      this.#closeTransport().catch((err: unknown) => {
-        this.log.error('closing the raw connection after both goodbyes failed - %e', err)
-      })
+  #apply (events: readonly BoxStreamEvent[]): void {
+    let queued = false
+    for (const event of events) {
+      switch (event.type) {
+        case 'data':
+          // As onData() would, but for the whole batch before one dispatch.
+          if (this.readStatus === 'closing' || this.readStatus === 'closed') break
+          this.readBuffer.append(event.plaintext)
+          queued = true
+          break
+        case 'goodbye':
+          // Authentic plaintext from before it is handed over first.
+          if (queued) { this.dispatchReadBuffer(); queued = false }
+          this.log.trace('received box-stream goodbye')
+          this.onRemoteCloseWrite()
+          break
+        case 'finished':
+          this.#closeTransport().catch((err: unknown) => {
+            this.log.error('closing the raw connection after both goodbyes failed - %e', err)
+          })
+          break
+        case 'failed':
+          if (queued) { this.dispatchReadBuffer(); queued = false }
+          if (event.error instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
+          this.abort(event.error)
+          break
+      }
     }
+    if (queued) this.dispatchReadBuffer()
   }
 
-  /** The raw connection will deliver nothing more. Without the peer's goodbye that is a truncation. */
+  /** The raw connection will deliver nothing more (see the class comment for what that means here). */
   #onTransportEnd (error: Error | undefined): void {
     if (error !== undefined) {
       this.abort(error)
       return
     }
-    if (this.#connection.receivedGoodbye() || this.#closingTransport) {
-      this.onTransportClosed()
+    if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
+    const events = this.#box.receiveEnd(END_OPTIONS)
+    const failed = events.find((event) => event.type === 'failed')
+    if (failed !== undefined) {
+      this.onTransportClosed(failed.error)
       return
     }
-    if (this.status === 'aborted' || this.status === 'reset' || this.status === 'closed') return
-    this.#connection.receiveEnd()
-    this.onTransportClosed(this.#connection.failure)
-  }
-
-  /**
-   * Our own node closed the raw connection (libp2p's `Connection.close()`, as in `hangUp()` and
-   * `stop()`): a graceful local close, not a truncation, and nothing to log as an error.
-   */
-  #onLocalClose (): void {
-    this.#closingTransport = true
-    this.#connection.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection was closed by this node'))
+    if (events.some((event) => event.type === 'goodbye')) this.onRemoteCloseWrite()
     this.onTransportClosed()
   }
 
-  /** libp2p is about to close the raw connection: say goodbye first if nothing is left to send. */
-  #goodbyeBeforeRawClose (): void {
-    this.#closingTransport = true
-    if (this.writeStatus !== 'writable' || this.#connection.writing !== 'open') return
-    if (this.sendingData || this.writeBuffer.byteLength > 0) return
-    try {
-      this.#raw.send(this.#connection.goodbye())
-      this.writeStatus = 'closed'
-      this.log.trace('sent box-stream goodbye before the raw connection closes')
-    } catch (err) {
-      // The raw connection refuses writes already: the peer will see the close without goodbye.
-      this.log('could not send goodbye before closing - %e', err)
-    }
+  /** Our own node closed the raw connection (libp2p's `Connection.close()`): a local close, no error. */
+  #onLocalClose (): void {
+    this.#box.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection was closed by this node'))
+    this.onTransportClosed()
   }
 
   async #closeTransport (options?: AbortOptions): Promise<void> {
-    this.#closingTransport = true
     try {
       await this.#raw.close(options)
     } catch (err) {
@@ -256,8 +233,8 @@ export class BoxMessageStream extends AbstractMessageStream {
 
   /** Wipes the session keys and stops listening to the raw connection. */
   #release (): void {
-    if (this.#connection.failure === undefined && !this.#connection.finished) {
-      this.#connection.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the libp2p stream was closed'))
+    if (this.#box.failure === undefined && !this.#box.finished) {
+      this.#box.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the libp2p stream was closed'))
     }
     const raw = this.#raw
     raw.removeEventListener('message', this.#onRawMessage)
@@ -268,7 +245,7 @@ export class BoxMessageStream extends AbstractMessageStream {
 }
 
 /** Resolves once the write queue has been handed to the raw connection; rejects if the stream closes first. */
-async function waitForIdle (stream: BoxMessageStream, signal: AbortSignal | undefined): Promise<void> {
+async function waitForIdle (stream: ShsMessageStream, signal: AbortSignal | undefined): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const cleanup = (): void => {
       stream.removeEventListener('idle', onIdle)

@@ -13,7 +13,7 @@
  * the buffer to its holders, and the next send gets a fresh one.
  */
 import type { MessageStream } from '@libp2p/interface'
-import { BoxConnection } from '../connection/machine.ts'
+import { BoxStream } from '../connection/box-stream.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 
 /**
@@ -22,7 +22,7 @@ import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
  */
 const MIN_REUSED_BYTES = 16 * 1024
 /** The largest sealed batch a send can produce; a spare never needs to be larger. */
-const MAX_REUSED_BYTES = BoxConnection.sealedLength(MAX_ENCODE_BATCH_BYTES)
+const MAX_REUSED_BYTES = BoxStream.sealedLength(MAX_ENCODE_BATCH_BYTES)
 
 /** What the proof reads of a socket: the bytes it still holds. */
 export interface SocketWriteQueue {

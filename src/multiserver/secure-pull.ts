@@ -3,7 +3,7 @@
  * multiserver and secret-stack plugins hand these to their apps, and `shs-transport/pull` hands
  * them to code that dials with `connect()`, in Node or in a page.
  */
-import type { SecureStream } from '../stream/types.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { inScuttlebuttWords } from './network-errors.ts'
 import { type PullDuplex, type PullEnd, type PullSource, fromPullSource } from './pull.ts'
 

@@ -1,5 +1,5 @@
 /** The raw stream a multiserver transport (net, ws, …) hands a transform, as the it-pipe duplex our handshake runs on. */
-import type { ByteDuplex } from '../stream/types.ts'
+import type { ByteDuplex } from '../driver/types.ts'
 import { type PullCallback, type PullDuplex, type PullEnd, type PullSource, fromPullSource } from './pull.ts'
 
 function ignore (): void {}

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net'
 import { idleTimeoutError } from '../errors.ts'
-import type { SecureStream } from '../stream/types.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { optionalDuration } from '../options.ts'
 
 export function checkIdleTimeout (idleTimeout: unknown): number | undefined {

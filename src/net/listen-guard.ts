@@ -6,8 +6,8 @@
  */
 import type { Socket } from 'node:net'
 import { HandshakeError, type ShsError } from '../errors.ts'
-import { isPromiseLike } from '../stream/handshake.ts'
-import type { HandshakeProgress, SecureStream } from '../stream/types.ts'
+import { isPromiseLike } from '../driver/handshake.ts'
+import type { HandshakeProgress, SecureStream } from '../driver/types.ts'
 import { Admission, type AdmissionOptions, type AdmissionTicket } from './admission.ts'
 import { type ConnectionLimitOptions, ConnectionLimits, type Release, UNCOUNTED_SLOT } from './connection-limits.ts'
 import { checkIdleTimeout, watchIdle } from './idle.ts'

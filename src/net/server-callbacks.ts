@@ -4,10 +4,10 @@
  * callback (its `cause` is what was thrown), and the server keeps serving. Checked once, when the
  * server is created.
  */
-import { ConnectionStream } from '../connection/stream.ts'
+import { SecureStreamDriver } from '../driver/secure-stream.ts'
 import { CallbackError, ShsError } from '../errors.ts'
 import { checkCallback } from '../options.ts'
-import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../stream/types.ts'
+import type { HandshakeProgress, SecureStream, ServerHandshakeOptions } from '../driver/types.ts'
 import type { GuardOptions } from './listen-guard.ts'
 
 /** Where a connection comes from. Every callback about one connection gets the same object. */
@@ -100,7 +100,7 @@ export class ContainedCallbacks<Remote> {
    */
   deliver (stream: SecureStream, remote: Remote): void {
     const fail = (err: unknown): void => {
-      if (err instanceof ShsError && stream instanceof ConnectionStream && stream.isTeardown(err)) {
+      if (err instanceof ShsError && stream instanceof SecureStreamDriver && stream.isTeardown(err)) {
         if (this.#onError !== undefined) this.error(err, remote)
         return
       }

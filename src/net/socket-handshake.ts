@@ -4,14 +4,14 @@
  * message stays queued in the socket for the box stream, and a peer that sends early cannot make
  * us buffer more than the socket's high-water mark.
  *
- * A message already in the socket's buffer is returned at once, without a promise. Waiting uses
- * one set of listeners for the whole handshake (added at the first wait, removed by `finish` or
- * `abort`), not a fresh set per wait: a server runs thousands of handshakes a second.
+ * A message already in the socket's buffer is returned at once, without a promise; waiting uses
+ * one set of listeners for the whole handshake, added at the first wait and removed by `finish`
+ * or `abort` (docs/PERFORMANCE.md, "Handshakes without a promise per step").
  */
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
-import { ChunkQueue } from '../stream/chunks.ts'
-import type { HandshakeTransport } from '../stream/handshake.ts'
+import { ChunkQueue } from '../driver/chunks.ts'
+import type { HandshakeTransport } from '../driver/handshake.ts'
 
 type Message = Uint8Array | undefined
 

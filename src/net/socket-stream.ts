@@ -1,23 +1,25 @@
 /**
- * The secure stream on a `node:net` socket: a thin transport under `ConnectionStream`. Each
+ * The secure stream on a `node:net` socket: a thin transport under `SecureStreamDriver`. Each
  * 'data' chunk is opened synchronously (in place: the socket gives the chunk up), and sealed
  * writes of a full batch go into buffers used again once the socket has written them.
  *
  * Closing follows the box stream: our goodbye is the half-close, and TCP's FIN goes out only
  * once both directions are done, because Scuttlebutt's reference peers, which cannot be half
- * open, answer a FIN by ending their side too and cut what they were still sending (shs1.md,
+ * open, answer a FIN by ending their side too and cut what they were still sending (docs/PROTOCOL.md,
  * "Known behaviours of the reference packages").
  */
 import type { Socket } from 'node:net'
 import { ConnectionError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
-import type { SecureStream } from '../stream/types.ts'
+import { SecureStreamDriver } from '../driver/secure-stream.ts'
+import { type StreamTransport, connectionBroke } from '../driver/transport.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { flushed } from './socket-writes.ts'
 import { reportedElsewhere } from './tcp.ts'
+import { FINISHED_LINGER_MS } from '../driver/constants.ts'
 
 /** Sealed size of a 64 KiB write, the size Node's streams and sockets usually deal in. */
-const POOLED_BUFFER_BYTES = ConnectionStream.sealedLength(64 * 1024)
+const POOLED_BUFFER_BYTES = SecureStreamDriver.sealedLength(64 * 1024)
 /**
  * Below this, a write is sealed into a buffer of its own size (Node's 8 KiB pool serves it):
  * a stream of small writes must not cost a 64 KiB buffer each while the socket is busy.
@@ -28,27 +30,27 @@ const MAX_SPARE_BUFFERS = 4
 
 /**
  * The stream a socket feeds. The socket's listeners are shared functions that find it here
- * (EventEmitter calls them with the socket as `this`): an idle connection holds no closures.
+ * (EventEmitter calls them with the socket as `this`; docs/PERFORMANCE.md, "No closures per connection").
  */
 const STREAM = Symbol('shs-transport.stream')
-type StreamSocket = Socket & { [STREAM]?: ConnectionStream }
+type StreamSocket = Socket & { [STREAM]?: SecureStreamDriver }
 
-function streamOf (socket: Socket): ConnectionStream {
-  return (socket as StreamSocket)[STREAM] as ConnectionStream
+function streamOf (socket: Socket): SecureStreamDriver {
+  return (socket as StreamSocket)[STREAM] as SecureStreamDriver
 }
 
 // The socket gives each chunk up, so it is opened in place.
 function onData (this: Socket, chunk: Buffer): void { streamOf(this).receive(chunk, true) }
 function onEnd (this: Socket): void { streamOf(this).receiveEnd() }
 function onError (this: Socket, err: Error): void { streamOf(this).transportFailed(connectionBroke(err)) }
-// 'close' comes once, so a plain listener does (once() would add a wrapper per connection).
+// 'close' comes once, so a plain listener does.
 function onClose (this: Socket): void {
   const stream = streamOf(this)
   // Built only if someone will see it: after both goodbyes a close is no error.
   stream.transportFailed(() => closedEarly(stream))
 }
 
-/** What the connection's life cycle asks of the socket; a class, so a connection costs no closures. */
+/** What the connection's life cycle asks of the socket. */
 class SocketTransport implements StreamTransport {
   readonly #socket: Socket
   /** Pooled buffers for reuse, once a large write needed one. */
@@ -64,11 +66,8 @@ class SocketTransport implements StreamTransport {
   }
 
   // The write's callback is the socket handing it to the kernel: until then the outbox gathers
-  // what follows into one batch (and the socket's buffer holds at most one batch of ours).
-  // The callback of a write the kernel took at once comes on the next tick, and Node runs every
-  // queued tick before the promise jobs: the writer the previous batch woke has not written
-  // yet. Passing it on as a promise job lets that writer fill the next batch first, instead of
-  // the outbox sending the one chunk it holds, and the next, as packets of their own.
+  // what follows into one batch. It is passed on as a promise job (docs/PERFORMANCE.md, "Write
+  // callbacks become promise jobs").
   write (sealed: Uint8Array, buffer: Uint8Array | undefined, taken: () => void): void {
     this.#socket.write(sealed, (err) => {
       if (err != null) return
@@ -80,15 +79,26 @@ class SocketTransport implements StreamTransport {
     })
   }
 
-  async flush (sealed: Uint8Array): Promise<void> { await flushed(this.#socket, sealed) }
-  end (): void { if (!this.#socket.destroyed) this.#socket.end() }
+  async writeLast (sealed: Uint8Array): Promise<void> { await flushed(this.#socket, sealed) }
+
+  /** FIN once what was written is out; a peer that never sends its own FIN is cut off after FINISHED_LINGER_MS. */
+  close (): void {
+    const socket = this.#socket
+    if (socket.destroyed) return
+    socket.end()
+    const linger = setTimeout(() => { socket.destroy() }, FINISHED_LINGER_MS)
+    // The connection is over: the linger must not keep the process alive.
+    linger.unref()
+    socket.once('close', () => { clearTimeout(linger) })
+  }
+
   destroy (): void { this.#socket.destroy() }
   pause (): void { this.#socket.pause() }
   resume (): void { this.#socket.resume() }
 }
 
 export function createSocketSecureStream (socket: Socket, session: SessionKeys): SecureStream {
-  const stream = new ConnectionStream(session)
+  const stream = new SecureStreamDriver(session)
   stream.attach(new SocketTransport(socket))
   ;(socket as StreamSocket)[STREAM] = stream
   socket.on('data', onData)
@@ -107,8 +117,8 @@ export function createSocketSecureStream (socket: Socket, session: SessionKeys):
   return stream
 }
 
-function closedEarly (stream: ConnectionStream): ConnectionError {
-  if (stream.connection.receivedGoodbye()) {
+function closedEarly (stream: SecureStreamDriver): ConnectionError {
+  if (stream.box.reading === 'ended') {
     return new ConnectionError('the peer closed the connection after its goodbye while we were still writing: ' +
       'it does not wait for our goodbye (or it crashed)')
   }

@@ -6,7 +6,7 @@
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { AbortError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
 import { checkCallback, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
-import type { SecureStream } from '../stream/types.ts'
+import type { SecureStream } from '../driver/types.ts'
 import type { AddressConnectOptions } from './connect-options.ts'
 import { resolveAddress, type ShsEndpoint } from './endpoint.ts'
 import { type AddressAttempt, AllAddressesFailedError, InvalidAddressError } from './errors.ts'

@@ -8,7 +8,7 @@
 import { generateKeyPair } from '../crypto/keys.ts'
 import { InvalidOptionError } from '../errors.ts'
 import { checkOptions } from '../options.ts'
-import type { SecureStream } from '../stream/types.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { connectWebSocket } from '../ws/browser.ts'
 import { checkAddressOptions, dialAlternatives } from './alternatives.ts'
 import type { AddressConnectOptions, ConnectOptions } from './connect-options.ts'

@@ -3,7 +3,7 @@
  * compiles in both. Only portable types here: a page's build must not need Node's or `ws`'s.
  */
 import type { ConnectOptions as HostConnectOptions } from '../net/connect.ts'
-import type { ClientHandshakeOptions } from '../stream/types.ts'
+import type { ClientHandshakeOptions } from '../driver/types.ts'
 
 export interface AddressConnectOptions extends Omit<ClientHandshakeOptions, 'remotePublicKey'> {
   /**

@@ -6,9 +6,9 @@
 import { generateKeyPair } from '../crypto/keys.ts'
 import { connect as connectTcp } from '../net/connect.ts'
 import { checkOptions } from '../options.ts'
-import type { SecureStream } from '../stream/types.ts'
+import type { SecureStream } from '../driver/types.ts'
 import { checkCa, connectWebSocket } from '../ws/connect.ts'
-import { checkWebSocketDuplexOptions } from '../ws/duplex.ts'
+import { checkWebSocketOptions } from '../ws/node-socket.ts'
 import { checkAddressOptions, dialAlternatives } from './alternatives.ts'
 import type { AddressConnectOptions, ConnectOptions } from './connect-options.ts'
 import type { ShsEndpoint } from './endpoint.ts'
@@ -22,7 +22,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const { address, ...rest } = options
   // Misuse fails fast and locally, before any alternative is tried.
   checkAddressOptions(options)
-  checkWebSocketDuplexOptions(rest)
+  checkWebSocketOptions(rest)
   checkCa(rest.ca)
   return await dialAlternatives(address, async (endpoint) => await connectEndpoint(endpoint, rest))
 }

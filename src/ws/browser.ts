@@ -1,14 +1,14 @@
 /**
- * SHS over the browser's own `WebSocket` (the WHATWG API; tested in Chromium): the duplex and
- * the client. The framing is the one the `ws` adapter uses in Node (./message-duplex.ts).
+ * SHS over the browser's own `WebSocket` (the WHATWG API; tested in Chromium): the client. The
+ * framing is the one the `ws` adapter uses in Node (./message-channel.ts).
  */
-import { ConnectionError, InvalidOptionError } from '../errors.ts'
+import { ConnectionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
-import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
-import { acceptEveryone, secureDuplex, withDeadline, wipingOnFailure } from '../stream/handshake.ts'
-import type { Deadline } from '../stream/deadline.ts'
-import type { ByteDuplex, ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
-import { messageDuplex } from './message-duplex.ts'
+import { checkCallback, checkOptions, checkSignal, checkTimeout, optionalDuration } from '../options.ts'
+import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../driver/handshake.ts'
+import type { Deadline } from '../driver/deadline.ts'
+import type { ClientHandshakeOptions, SecureStream } from '../driver/types.ts'
+import { MessageChannel } from './message-channel.ts'
 import { checkWebSocketUrl } from './url.ts'
 
 /** Bytes the browser may hold unsent before the writer waits: enough to keep a fast link busy. */
@@ -21,47 +21,47 @@ const DRAIN_POLL_MS = 5
  */
 export const MAX_UNREAD_BYTES = 16 * 1024 * 1024
 
-export interface BrowserWebSocketDuplexOptions {
+export interface BrowserWebSocketOptions {
   /** Milliseconds without a message either way before the connection ends with ERR_SHS_IDLE_TIMEOUT (default: no limit). */
   idleTimeout?: number | undefined
 }
 
-export function browserWebSocketDuplex (socket: WebSocket, options: BrowserWebSocketDuplexOptions = {}): ByteDuplex {
-  if (!(socket instanceof WebSocket)) {
-    throw new InvalidOptionError('socket', `browserWebSocketDuplex needs the browser's WebSocket, got ${describeValue(socket)}`)
-  }
-  const idleTimeout = optionalDuration(checkOptions(options).idleTimeout, 'idleTimeout')
+/** The browser's WebSocket as a message channel: its events wired in. */
+function browserWebSocketChannel (socket: WebSocket, idleTimeout: number | undefined): MessageChannel {
   socket.binaryType = 'arraybuffer'
-  const { duplex, events } = messageDuplex({
+  const channel = new MessageChannel({
     send: async (chunk) => {
+      if (socket.readyState !== WebSocket.OPEN) throw new ConnectionError('the WebSocket closed while we were still writing: the peer hung up')
+      // Queued at once, before any wait: the channel relies on the order of the calls.
       socket.send(chunk)
       while (socket.bufferedAmount > SEND_HIGH_WATER_BYTES && socket.readyState === WebSocket.OPEN) {
         await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS))
       }
     },
-    isOpen: () => socket.readyState === WebSocket.OPEN,
+    // A browser WebSocket cannot stop reading: the channel bounds what waits unread instead.
+    canPause: false,
     pause: () => {},
     resume: () => {},
     close: () => { socket.close() },
     terminate: () => { socket.close() }
-  }, { maxUnreadBytes: MAX_UNREAD_BYTES, idleTimeout })
+  }, { idleTimeout, maxUnreadBytes: MAX_UNREAD_BYTES })
   socket.addEventListener('message', (event: MessageEvent) => {
     if (!(event.data instanceof ArrayBuffer)) {
-      events.failed(new ConnectionError('the peer sent a text WebSocket message: SHS peers send only binary messages'))
+      channel.failed(new ConnectionError('the peer sent a text WebSocket message: SHS peers send only binary messages'))
       socket.close()
       return
     }
-    events.message(new Uint8Array(event.data))
+    channel.message(new Uint8Array(event.data))
   })
-  socket.addEventListener('close', () => { events.closed() })
+  socket.addEventListener('close', () => { channel.closed() })
   socket.addEventListener('error', () => {
     // Browsers give no reason for a WebSocket error, on purpose.
-    events.failed(new ConnectionError('the WebSocket failed (the browser tells no more; its console may)'))
+    channel.failed(new ConnectionError('the WebSocket failed (the browser tells no more; its console may)'))
   })
-  return duplex
+  return channel
 }
 
-export interface WebSocketConnectOptions extends ClientHandshakeOptions, BrowserWebSocketDuplexOptions {
+export interface WebSocketConnectOptions extends ClientHandshakeOptions, BrowserWebSocketOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
   url: string
 }
@@ -77,8 +77,8 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
-    const socket = await openSocket(url, deadline)
-    return await secureDuplex(browserWebSocketDuplex(socket, { idleTimeout }), machine, deadline, acceptEveryone, onProgress)
+    const channel = browserWebSocketChannel(await openSocket(url, deadline), idleTimeout)
+    return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))
   }))
 }
 

@@ -4,15 +4,15 @@ import { WebSocket } from 'ws'
 import { ConnectionError, InvalidOptionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
 import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
-import type { Deadline } from '../stream/deadline.ts'
-import { acceptEveryone, secureDuplex, withDeadline, wipingOnFailure } from '../stream/handshake.ts'
-import type { ClientHandshakeOptions, SecureStream } from '../stream/types.ts'
-import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, checkWebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import type { Deadline } from '../driver/deadline.ts'
+import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../driver/handshake.ts'
+import type { ClientHandshakeOptions, SecureStream } from '../driver/types.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions, nodeWebSocketChannel } from './node-socket.ts'
 import { checkWebSocketUrl } from './url.ts'
 
 type Pem = string | Uint8Array
 
-export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSocketDuplexOptions {
+export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSocketOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
   url: string
   /** For `wss:`: certificate authorities to trust besides the system's (PEM), e.g. a self-signed server certificate. */
@@ -25,14 +25,14 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const { keys, networkKey, remotePublicKey } = checkOptions(options)
   const url = checkWebSocketUrl(options.url)
   const ca = checkCa(options.ca)
-  const duplexOptions = checkWebSocketDuplexOptions(options)
+  const socketOptions = checkWebSocketOptions(options)
   const timeout = checkTimeout(options.timeout)
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
   return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
-    const socket = await openSocket(url, ca, deadline)
-    return await secureDuplex(webSocketDuplex(socket, duplexOptions), machine, deadline, acceptEveryone, onProgress)
+    const channel = nodeWebSocketChannel(await openSocket(url, ca, deadline), socketOptions)
+    return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))
   }))
 }
 

@@ -17,14 +17,14 @@ import { DEFAULT_HOST, listening } from '../net/listen.ts'
 import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
-import { serverHandshake } from '../stream/handshake.ts'
-import { MAX_MESSAGE_BYTES, type WebSocketDuplexOptions, checkWebSocketDuplexOptions, webSocketDuplex } from './duplex.ts'
+import { acceptWebSocket } from './accept.ts'
+import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions } from './node-socket.ts'
 
 /** Where a WebSocket client comes from: the address of its TCP connection. */
 export type WebSocketRemote = RemoteAddress
 
 /** `listen()`'s options (see ServerOptions), plus the certificate for `wss:` and the WebSocket's own. */
-export interface WebSocketListenOptions extends ServerOptions, Pick<WebSocketDuplexOptions, 'pingInterval'> {
+export interface WebSocketListenOptions extends ServerOptions, Pick<WebSocketOptions, 'pingInterval'> {
   /** PEM certificate and key: serve `wss:` instead of `ws:`. */
   cert?: string | Uint8Array
   key?: string | Uint8Array
@@ -46,7 +46,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   asKeyPair(options.keys)
   asNetworkKey(options.networkKey)
   const tls = checkCertificate(options)
-  const { pingInterval } = checkWebSocketDuplexOptions({ pingInterval: options.pingInterval })
+  const { pingInterval } = checkWebSocketOptions({ pingInterval: options.pingInterval })
   const timeout = checkTimeout(options.timeout)
   const callbacks = new ContainedCallbacks(options, onStream)
   const closing = new AbortController()
@@ -79,7 +79,8 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     const { authorize, onHandshakeProgress } = callbacks
-    serverHandshake(webSocketDuplex(socket, { pingInterval }), {
+    acceptWebSocket(socket, {
+      pingInterval,
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,

@@ -10,7 +10,7 @@ import { BoxStreamDecoder, BoxStreamEncoder, BoxStreamError, HEADER_BYTES, MAX_B
 import { concatBytes } from '../../src/crypto/primitives.ts'
 import { type FuzzTarget, KEY_BYTES, cuts, equalBytes, filler, fillerBytes, fragment, mutate, mutations, runProperty } from './common.ts'
 
-/** The most a decoder may hold back: one whole packet (shs1.md, "Box-stream"). */
+/** The most a decoder may hold back: one whole packet (docs/PROTOCOL.md, "Box stream"). */
 const MAX_BUFFERED_BYTES = HEADER_BYTES + MAX_BODY_BYTES
 const HEADER_PLAINTEXT_BYTES = 18
 const NONCE_BYTES = 24
@@ -167,7 +167,7 @@ export const forgedHeaders: FuzzTarget = {
     }), numRuns, seed)
 }
 
-/** Big-endian +1, as shs1.md specifies the box-stream nonce (wrapping at 2^192). */
+/** Big-endian +1, as docs/PROTOCOL.md specifies the box-stream nonce (wrapping at 2^192). */
 function increment (nonceBytes: Uint8Array): void {
   for (let i = nonceBytes.length - 1; i >= 0; i--) {
     nonceBytes[i] = ((nonceBytes[i] as number) + 1) & 0xff

@@ -1,5 +1,5 @@
 /**
- * Handshake: a model of the SHS1 script (shs1.md, "The four messages") is run beside the real
+ * Handshake: a model of the SHS1 script (docs/PROTOCOL.md, "The four messages") is run beside the real
  * machine over recorded transcripts (fixed ephemeral keys, so every genuine message is known in
  * advance), and every call must do exactly what the model says: only typed errors, a message is
  * accepted only if it is the genuine one (or, for a hello, authenticated with the network key,
@@ -22,7 +22,7 @@ type Message = 'clientHello' | 'serverHello' | 'clientAuth' | 'serverAccept'
 type Role = 'client' | 'server'
 type ScriptStep = { readonly kind: 'write' | 'read', readonly message: Message } | { readonly kind: 'authorize' }
 
-/** The SHS1 script (shs1.md), written out again here as the model the machine must follow. */
+/** The SHS1 script (docs/PROTOCOL.md), written out again here as the model the machine must follow. */
 const SCRIPT: Readonly<Record<Role, readonly ScriptStep[]>> = {
   client: [
     { kind: 'write', message: 'clientHello' }, { kind: 'read', message: 'serverHello' },
@@ -206,7 +206,7 @@ const call: fc.Arbitrary<Call> = fc.oneof(
 
 const HELLOS: ReadonlySet<Message> = new Set(['clientHello', 'serverHello'])
 
-/** shs1.md: a hello is `hmac_K(pk) ‖ pk`; nothing else about it can be checked. */
+/** docs/PROTOCOL.md: a hello is `hmac_K(pk) ‖ pk`; nothing else about it can be checked. */
 function isValidHello (bytes: Uint8Array, networkKey: Uint8Array): boolean {
   return bytes.byteLength === 64 && sodium.crypto_auth_verify(bytes.subarray(0, 32), bytes.subarray(32), networkKey)
 }
@@ -287,7 +287,7 @@ export const callSequences: FuzzTarget = {
               model = advance(model.step)
             } else if (HELLOS.has(current.message) && isValidHello(bytes, t.networkKey)) {
               // Any hello authenticated with K is acceptable, even one reflected back at us:
-              // shs1.md checks only the HMAC here. Such a run can never complete (see below).
+              // docs/PROTOCOL.md checks only the HMAC here. Such a run can never complete (see below).
               assert.equal(error, undefined, 'a hello authenticated with the network key was refused')
               diverged = true
               model = advance(model.step)

@@ -2,7 +2,7 @@
  * Property-based fuzz targets for the sans-IO core, shared by `npm run fuzz` (scripts/fuzz.ts,
  * 100 000 cases or more per target) and `npm test` (test/fuzz.test.ts, a few hundred per target).
  *
- * Handshake: a model of the SHS1 script (shs1.md, "The four messages") is run beside the real
+ * Handshake: a model of the SHS1 script (docs/PROTOCOL.md, "The four messages") is run beside the real
  * machine over recorded transcripts (fixed ephemeral keys, so every genuine message is known in
  * advance), and every call must do exactly what the model says: only typed errors, a message is
  * accepted only if it is the genuine one (or, for a hello, authenticated with the network key,

@@ -289,28 +289,41 @@ describe('ShsEncrypter on an in-memory connection', function () {
       assert.equal(client.status, 'closed')
     })
 
-    it('reports a transport that ends without goodbye as truncation, not as a clean end', async () => {
-      const [client, server, rawClient] = await securedPair(await party(), await party())
-      const serverReads = readAll(server)
-      client.send(Buffer.from('partial'))
-      // Close the raw connection under the box stream, as a cut cable or a forged FIN would: with
-      // the transport's own close, not the one libp2p's Connection.close() reaches (which says goodbye first).
-      await (Object.getPrototypeOf(rawClient) as MultiaddrConnection).close.call(rawClient)
-
-      const { data, error } = await serverReads
-      assert.equal(data.toString(), 'partial')
-      assert.equal(error?.name, 'BoxStreamError')
-      assert.equal((error as Error & { code?: string }).code, 'ERR_BOX_STREAM_TRUNCATED')
+    it('a raw connection that ends inside a packet is a truncation; between packets it is the clean end libp2p expects of an encrypter', async () => {
+      for (const where of ['inside a packet', 'between packets'] as const) {
+        const [rawClient, rawServer] = multiaddrConnectionPair()
+        const [client, server] = [await party(), await party()]
+        const [outbound, inbound] = await Promise.all([
+          client.encrypter.secureOutbound(rawClient, { remotePeer: peerIdFromPrivateKey(server.privateKey) }),
+          server.encrypter.secureInbound(rawServer)
+        ])
+        const serverReads = readAll(inbound.connection)
+        outbound.connection.send(Buffer.from('whole'))
+        // Bytes past the packets, as a cut cable mid-packet leaves: forged straight into the raw connection.
+        if (where === 'inside a packet') rawClient.send(randomBytes(20))
+        // The transport's own close, as a cut cable or a forged FIN would look (not libp2p's Connection.close()).
+        await rawClient.close()
+        const { data, error } = await serverReads
+        assert.equal(data.toString(), 'whole', where)
+        if (where === 'inside a packet') {
+          assert.equal(error?.name, 'BoxStreamError')
+          assert.equal((error as Error & { code?: string }).code, 'ERR_BOX_STREAM_TRUNCATED')
+        } else {
+          assert.equal(error, undefined, 'the muxer above tells whether its streams ended')
+        }
+      }
     })
 
-    it('libp2p closing the raw connection (as Connection.close() does) sends goodbye first: the peer sees a clean end', async () => {
+    it('libp2p closing the raw connection (as Connection.close() does, without touching the encrypter): both sides see a clean end', async () => {
       const [client, server, rawClient] = await securedPair(await party(), await party())
       const serverReads = readAll(server)
+      const clientClosed = closeEvent(client)
       client.send(Buffer.from('all of it'))
       await rawClient.close()
       const { data, error } = await serverReads
       assert.equal(data.toString(), 'all of it')
       assert.equal(error, undefined)
+      assert.equal((await clientClosed).error, undefined, 'our node closed it: a local close, not a truncation')
     })
 
     it('aborts on bytes forged into the raw connection and delivers none of them', async () => {

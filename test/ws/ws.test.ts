@@ -8,7 +8,7 @@ import { generate } from 'selfsigned'
 import { WebSocket, WebSocketServer } from 'ws'
 import {
   AllAddressesFailedError, ConnectionError, InvalidKeyError, SSB_NETWORK_KEY, type SecureStream, connect, connectWebSocket,
-  formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket, webSocketDuplex
+  formatNetAddress, formatWsAddress, generateKeyPair, listenWebSocket
 } from '../../src/index.ts'
 import { collect, randomPayload, splitIrregular } from '../helpers/bytes.ts'
 import { assertNoLeaks, countResources, freePort, useLeakChecks } from '../helpers/resources.ts'
@@ -194,25 +194,23 @@ describe('SHS over WebSocket', function () {
     })
     afterEach(async () => { await new Promise<void>((resolve) => { server.close(() => { resolve() }) }) })
 
-    it('pings every pingInterval while the socket is open', async () => {
+    it('pings every pingInterval while the socket is open (the handshake included)', async () => {
       const pinged = new Promise<number>((resolve) => {
         server.once('connection', (socket) => {
           let count = 0
           socket.on('ping', () => { socket.pong(); if (++count === 3) resolve(count) })
         })
       })
-      const socket = new WebSocket(url)
-      await new Promise((resolve) => socket.once('open', resolve))
-      const duplex = webSocketDuplex(socket, { pingInterval: 10 })
+      const controller = new AbortController()
+      const connecting = connectWebSocket({ url, keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey, pingInterval: 10, signal: controller.signal })
       assert.equal(await pinged, 3)
-      duplex.abort?.(new Error('done'))
+      controller.abort()
+      await assert.rejects(connecting, { code: 'ERR_SHS_ABORTED' })
     })
 
     it('drops a peer that does not answer a ping, with an error that says so', async () => {
-      const socket = new WebSocket(url)
-      await new Promise((resolve) => socket.once('open', resolve))
-      const duplex = webSocketDuplex(socket, { pingInterval: 10 })
-      await assert.rejects(collect(duplex.source as AsyncIterable<Uint8Array>), /did not answer a WebSocket ping/)
+      await assert.rejects(connectWebSocket({ url, keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey, pingInterval: 10 }),
+        /did not answer a WebSocket ping/)
     })
   })
 

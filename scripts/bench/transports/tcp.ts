@@ -84,7 +84,7 @@ async function roundTrip (target: Target, count: number): Promise<number> {
   return elapsed / count
 }
 
-/** SHS1's message sizes (shs1.md, "The four messages") and a box-stream goodbye, for the shaped exchange. */
+/** SHS1's message sizes (docs/PROTOCOL.md, "The four messages") and a box-stream goodbye, for the shaped exchange. */
 const SHAPED_MESSAGES = [64, 112, 34].map((length) => Buffer.alloc(length))
 
 /**

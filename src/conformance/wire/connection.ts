@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { Changes, waitUntil } from '../changes.ts'
-import { ChunkQueue } from '../../stream/chunks.ts'
+import { ChunkQueue } from '../../driver/chunks.ts'
 
 /** Unread bytes held per connection before the peer is paused; also the largest single read. */
 export const QUEUE_LIMIT_BYTES = 256 * 1024

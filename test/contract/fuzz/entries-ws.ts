@@ -1,6 +1,7 @@
 /** The WebSocket entry points (Node's `ws`), as fuzz entries. */
-import { WebSocket } from 'ws'
-import { clientHandshake, connectWebSocket, listenWebSocket, webSocketDuplex } from '../../../src/index.ts'
+import type { AddressInfo } from 'node:net'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { acceptWebSocket, connectWebSocket, listenWebSocket } from '../../../src/index.ts'
 import { type Accepted, type FuzzEntry, positional } from './entry.ts'
 import { SERVER_OPTIONS, SERVER_VALID } from './entries-net.ts'
 import { type FuzzFixture, echo, exchange } from './fixture.ts'
@@ -34,22 +35,32 @@ export function wsEntries (fixture: FuzzFixture): FuzzEntry[] {
       }
     },
     {
-      name: 'webSocketDuplex',
-      options: ['(socket)', 'pingInterval'],
+      name: 'acceptWebSocket',
+      options: ['(socket)', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize', 'pingInterval', 'idleTimeout'],
       async call (path, value): Promise<Accepted> {
-        const socket = new WebSocket(url())
-        socket.on('error', () => {})
-        await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject) })
-        let duplex
+        // A WebSocket server of the application's own, whose connection the entry is given.
+        const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+        await new Promise((resolve) => { server.once('listening', resolve) })
+        const close = async (): Promise<void> => {
+          for (const socket of server.clients) socket.terminate()
+          await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+        }
+        const arrived = new Promise<WebSocket>((resolve) => { server.once('connection', resolve) })
+        const dialling = connectWebSocket({ ...client, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` })
+        // Its outcome is the exercise's, or a hang-up this entry caused itself.
+        dialling.catch(() => {})
+        const socket = await arrived
+        let served
         try {
-          duplex = webSocketDuplex(positional(path, 'socket', value, socket), withOption({}, path, value) as Parameters<typeof webSocketDuplex>[1])
+          served = await acceptWebSocket(positional(path, 'socket', value, socket), withOption({ keys: fixture.serverKeys, networkKey: fixture.networkKey }, path, value) as unknown as Parameters<typeof acceptWebSocket>[1])
         } catch (err) {
-          socket.terminate()
+          await close()
           throw err
         }
+        echo(served)
         return {
-          async exercise () { await exchange(await clientHandshake(duplex, client)) },
-          close: async () => { socket.terminate() }
+          exercise: async () => { await exchange(await dialling) },
+          close
         }
       }
     }

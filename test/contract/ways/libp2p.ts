@@ -13,6 +13,7 @@ export const libp2p: WayIn = {
   roles: ['client', 'server'],
   idleTimeout: false,
   frameworkErrors: ['StreamResetError'],
+  cleanEndBetweenPackets: true,
   async open (role, identities, handshake): Promise<Opened> {
     const encrypter = shs({ networkKey: identities.networkKey })({ privateKey: privateKeyFromRaw(identities.ours.secretKey), logger: defaultLogger() })
     const [ours, theirs] = multiaddrConnectionPair()

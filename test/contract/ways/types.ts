@@ -76,6 +76,12 @@ export interface WayIn {
    */
   readonly frameworkErrors?: readonly string[]
   /**
+   * The transport ending between two packets without goodbye is a clean end (libp2p: the muxer's
+   * own frames tell whether its streams ended, as with noise and TLS); inside a packet it is a
+   * truncation on every way in.
+   */
+  readonly cleanEndBetweenPackets?: boolean
+  /**
    * Makes a connection with the app in `role`. `handshake` plays the other role on the raw end
    * (by hand, with the sans-IO core) and must be called once the raw end exists.
    */

@@ -1,5 +1,5 @@
 /**
- * SHS1 written out step by step from shs1.md with the raw primitives, independent of src/handshake,
+ * SHS1 written out step by step from docs/PROTOCOL.md with the raw primitives, independent of src/handshake,
  * so a test can build any message, valid or not.
  */
 import sodium from 'sodium-native'
@@ -38,7 +38,7 @@ function required<T> (value: T | undefined, what: string): T {
   return value
 }
 
-/** shs1.md "Session keys", for whichever side holds `localKey`. */
+/** docs/PROTOCOL.md, "Session keys", for whichever side holds `localKey`. */
 function sessionFrom (parts: {
   networkKey: Uint8Array
   ab: Uint8Array

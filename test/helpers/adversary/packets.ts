@@ -4,7 +4,7 @@ import type { SessionKeys } from '../../../src/index.ts'
 import { concatBytes } from '../../../src/crypto/primitives.ts'
 import { BOX_HEADER_BYTES, MAC_BYTES } from './wire.ts'
 
-/** `nonce + steps` as a 24-byte big-endian counter (shs1.md, "Box-stream"). */
+/** `nonce + steps` as a 24-byte big-endian counter (docs/PROTOCOL.md, "Box stream"). */
 export function nonceAt (start: Uint8Array, steps: number): Uint8Array {
   const nonce = start.slice()
   let carry = steps

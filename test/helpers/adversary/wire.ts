@@ -1,4 +1,4 @@
-/** The sizes of SHS1 messages and box-stream packets (shs1.md), and where the tests connect. */
+/** The sizes of SHS1 messages and box-stream packets (docs/PROTOCOL.md), and where the tests connect. */
 export const HOST = '127.0.0.1'
 export const HELLO_BYTES = 64
 export const CLIENT_AUTH_BYTES = 112

@@ -13,7 +13,7 @@
  * one call: full 4096-byte packets, and one short packet at the end of a batch.
  */
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
-import { BoxConnection } from './machine.ts'
+import { BoxStream } from '../connection/box-stream.ts'
 
 /**
  * Plaintext gathered behind a write in flight before the writer must wait: one batch, sealed
@@ -21,9 +21,9 @@ import { BoxConnection } from './machine.ts'
  */
 export const MAX_GATHERED_BYTES = 64 * 1024
 /** A batch's sealed bytes for at most MAX_GATHERED_BYTES of plaintext. */
-const BATCH_CAPACITY = BoxConnection.sealedLength(MAX_GATHERED_BYTES)
+const BATCH_CAPACITY = BoxStream.sealedLength(MAX_GATHERED_BYTES)
 /** A batch whose transport lends no buffer starts this small (a burst of a few small writes needs no more) and doubles. */
-const FIRST_BATCH_CAPACITY = BoxConnection.sealedLength(4 * MAX_BODY_BYTES)
+const FIRST_BATCH_CAPACITY = BoxStream.sealedLength(4 * MAX_BODY_BYTES)
 
 /** What the outbox needs from a transport (the sending part of `StreamTransport`). */
 export interface OutboxTransport {
@@ -38,7 +38,7 @@ export interface OutboxTransport {
 }
 
 export class Outbox {
-  readonly #connection: BoxConnection
+  readonly #connection: BoxStream
   readonly #transport: OutboxTransport
   /** Where the batch's packets are sealed; `#sealedBytes` of it are used. */
   #batch: Uint8Array | undefined
@@ -57,7 +57,7 @@ export class Outbox {
   #room: (() => void) | undefined
   readonly #taken = (): void => { this.#onTaken() }
 
-  constructor (connection: BoxConnection, transport: OutboxTransport) {
+  constructor (connection: BoxStream, transport: OutboxTransport) {
     this.#connection = connection
     this.#transport = transport
   }
@@ -115,7 +115,7 @@ export class Outbox {
 
   /** Seals `plaintext` into the batch's buffer, after what is sealed there already. */
   #seal (plaintext: Uint8Array): void {
-    const length = BoxConnection.sealedLength(plaintext.byteLength)
+    const length = BoxStream.sealedLength(plaintext.byteLength)
     const batch = this.#batchWithRoom(length)
     const sealed = this.#connection.send(plaintext, batch.subarray(this.#sealedBytes))
     // Sealed in place, since the buffer has room: nothing to copy.
@@ -160,7 +160,7 @@ export class Outbox {
 
   #send (chunks: Uint8Array, length: number): void {
     const transport = this.#transport
-    const buffer = transport.outputBuffer?.(BoxConnection.sealedLength(length))
+    const buffer = transport.outputBuffer?.(BoxStream.sealedLength(length))
     const sealed = this.#connection.send(chunks, buffer)
     this.#inFlight++
     transport.write(sealed, sealed.buffer === buffer?.buffer ? buffer : undefined, this.#taken)

@@ -14,7 +14,7 @@
 import { Duplex } from 'node:stream'
 import { InvalidOptionError, ShsError } from '../errors.ts'
 import { describeValue } from '../options.ts'
-import type { SecureStream } from './types.ts'
+import type { SecureStream } from '../driver/types.ts'
 
 interface Pending {
   readonly chunk: Uint8Array

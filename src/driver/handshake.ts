@@ -1,67 +1,18 @@
 /**
- * Drives the sans-IO handshake over an it-pipe duplex: write what the machine produces, read
- * what it asks for, ask the application about the client, all under one deadline.
+ * The handshake driver every transport shares: write what the sans-IO machine produces, read
+ * what it asks for, ask the application about the client, all under one deadline. A transport
+ * supplies a `HandshakeTransport` (how to read exact lengths, write, finish and abort).
  */
-import { AbortError, CallbackError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
-import { SecretHandshake } from '../handshake/machine.ts'
-import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
+import { AbortError, CallbackError, ConnectionError, ShsError } from '../errors.ts'
+import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { Deadline } from './deadline.ts'
-import { ByteReader } from './reader.ts'
-import { Outbound, createSecureStream } from './secure-stream.ts'
-import type {
-  Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
-} from './types.ts'
+import type { Authorize, HandshakeProgress } from './types.ts'
 
 /** Scuttlebutt's model: any client that knows our public key and the network key may connect. */
 export const acceptEveryone: Authorize = () => true
 
 function ignoreProgress (): void {}
-
-/** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
-export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
-  const { keys, networkKey, remotePublicKey } = checkOptions(options)
-  const checked = checkHandshakeOptions(duplex, options)
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
-  return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, checked.onProgress))
-}
-
-/** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
-export async function serverHandshake (duplex: ByteDuplex, options: ServerHandshakeOptions): Promise<SecureStream> {
-  const { keys, networkKey } = checkOptions(options)
-  const checked = checkHandshakeOptions(duplex, options)
-  const authorize = checkCallback(options.authorize, 'authorize') ?? acceptEveryone
-  const machine = SecretHandshake.server({ keys, networkKey })
-  return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, checked.onProgress))
-}
-
-/** The options both handshakes over a duplex take, checked before anything is read or written. */
-interface CheckedHandshakeOptions {
-  timeout: number
-  signal: AbortSignal | undefined
-  onProgress: ((progress: HandshakeProgress) => void) | undefined
-}
-
-function checkHandshakeOptions (duplex: unknown, options: ClientHandshakeOptions | ServerHandshakeOptions): CheckedHandshakeOptions {
-  checkDuplex(duplex)
-  return {
-    timeout: checkTimeout(options.timeout),
-    signal: checkSignal(options.signal),
-    onProgress: checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  }
-}
-
-/** An it-pipe duplex: a `source` to iterate and a `sink` function (and, optionally, `abort`). */
-export function checkDuplex (duplex: unknown): asserts duplex is ByteDuplex {
-  const candidate = duplex as Partial<ByteDuplex> | null | undefined
-  const source = candidate?.source as object | undefined
-  const iterable = typeof source === 'object' && source !== null && (Symbol.asyncIterator in source || Symbol.iterator in source)
-  if (typeof duplex !== 'object' || duplex === null || !iterable || typeof candidate?.sink !== 'function' ||
-      (candidate.abort !== undefined && typeof candidate.abort !== 'function')) {
-    throw new InvalidOptionError('duplex', 'the duplex must be an it-pipe duplex: { source: an (async) iterable of bytes, ' +
-      `sink: a function taking one, abort?: a function }, got ${describeValue(duplex)}`)
-  }
-}
 
 /**
  * The machine's secrets are wiped however the handshake ends, also when it failed before the
@@ -77,9 +28,8 @@ export async function wipingOnFailure<T> (machine: SecretHandshake, running: Pro
 }
 
 /**
- * Runs `run` under a deadline made of `options` and disposes of it however `run` ends. Not an
- * async function: a server calls it once per connection, and a `finally` on the promise costs
- * less than an extra suspended frame.
+ * Runs `run` under a deadline made of `options` and disposes of it however `run` ends (a
+ * `finally` on the promise: docs/PERFORMANCE.md, "Handshakes without a promise per step").
  */
 export function withDeadline<T> (
   options: { timeout?: number | undefined, signal?: AbortSignal | undefined },
@@ -112,7 +62,7 @@ export interface HandshakeTransport {
 
 /**
  * The adapter loop. On any failure the machine has already wiped its secrets; here we stop
- * writing (so a refused peer gets nothing more, shs1.md "The four messages") and release the
+ * writing (so a refused peer gets nothing more, docs/PROTOCOL.md, "The four messages") and release the
  * transport.
  */
 export async function runHandshake (
@@ -160,29 +110,6 @@ export async function runHandshake (
     transport.abort(error)
     throw error
   }
-}
-
-/** The handshake over an it-pipe duplex, then the box stream over the same duplex. */
-export async function secureDuplex (
-  duplex: ByteDuplex,
-  machine: SecretHandshake,
-  deadline: Deadline,
-  authorize?: Authorize,
-  onProgress?: (progress: HandshakeProgress) => void
-): Promise<SecureStream> {
-  const reader = new ByteReader(duplex.source)
-  const outbound = new Outbound(duplex)
-  const transport: HandshakeTransport = {
-    read: async (length) => await reader.read(length),
-    write: (bytes) => { void outbound.push(bytes) },
-    abort: (error) => {
-      outbound.end()
-      reader.close()
-      duplex.abort?.(error)
-    }
-  }
-  const session = await runHandshake(transport, machine, deadline, authorize, onProgress)
-  return createSecureStream(duplex, reader, outbound, session)
 }
 
 /** The application's progress callback; if it throws, the handshake fails with an error naming it. */

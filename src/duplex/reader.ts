@@ -3,14 +3,11 @@
  * messages, and hands back whatever arrived beyond them (the first box-stream bytes may share a
  * chunk with the last handshake message).
  */
-import { ChunkQueue } from './chunks.ts'
-import type { ByteDuplex } from './types.ts'
+import { ChunkQueue } from '../driver/chunks.ts'
+import { toBytes } from '../driver/transport.ts'
+import type { ByteDuplex } from '../driver/types.ts'
 
 type Chunk = Uint8Array | { subarray(): Uint8Array }
-
-export function toBytes (chunk: Chunk): Uint8Array {
-  return chunk instanceof Uint8Array ? chunk : chunk.subarray()
-}
 
 export class ByteReader {
   readonly #iterator: AsyncIterator<Chunk> | Iterator<Chunk>

@@ -51,9 +51,8 @@ export class Deadline {
   }
 
   /**
-   * Resolves with `promise`, or rejects with the deadline's error once it fires. The deadline
-   * keeps its own list of races instead of an abort listener per race: listeners on an
-   * AbortSignal cost more than the rest of a read.
+   * Resolves with `promise`, or rejects with the deadline's error once it fires (its own list of
+   * races, not an abort listener each: docs/PERFORMANCE.md, "Handshakes without a promise per step").
    */
   race<T> (promise: Promise<T>, stage: () => string): Promise<T> {
     if (this.fired) {

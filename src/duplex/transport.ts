@@ -1,13 +1,14 @@
 /**
- * The secure stream on an it-pipe duplex: a thin transport under `ConnectionStream`. One
+ * The secure stream on an it-pipe duplex: a thin transport under `SecureStreamDriver`. One
  * outbound queue feeds the raw sink for the connection's whole life (handshake messages first,
  * then sealed packets), and one pump reads the raw source into the connection until it ends, the
  * read queue is full (it then waits), or the connection is over.
  */
-import { ConnectionStream, type StreamTransport, connectionBroke } from '../connection/stream.ts'
+import { SecureStreamDriver } from '../driver/secure-stream.ts'
+import { type StreamTransport, connectionBroke } from '../driver/transport.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import type { ByteReader } from './reader.ts'
-import type { ByteDuplex, SecureStream } from './types.ts'
+import type { ByteDuplex, SecureStream } from '../driver/types.ts'
 
 interface Queued {
   readonly bytes: Uint8Array
@@ -83,7 +84,7 @@ export class Outbound implements AsyncIterable<Uint8Array> {
 }
 
 export function createSecureStream (raw: ByteDuplex, reader: ByteReader, outbound: Outbound, session: SessionKeys): SecureStream {
-  const stream = new ConnectionStream(session)
+  const stream = new SecureStreamDriver(session)
   const transport = new DuplexTransport(raw, reader, outbound, stream)
   stream.attach(transport)
   outbound.done.catch((err: unknown) => { transport.sinkFailed(err) })
@@ -96,12 +97,12 @@ class DuplexTransport implements StreamTransport {
   readonly #raw: ByteDuplex
   readonly #reader: ByteReader
   readonly #outbound: Outbound
-  readonly #stream: ConnectionStream
+  readonly #stream: SecureStreamDriver
   #wake: (() => void) | undefined
   #paused = false
   #stopped = false
 
-  constructor (raw: ByteDuplex, reader: ByteReader, outbound: Outbound, stream: ConnectionStream) {
+  constructor (raw: ByteDuplex, reader: ByteReader, outbound: Outbound, stream: SecureStreamDriver) {
     this.#raw = raw
     this.#reader = reader
     this.#outbound = outbound
@@ -112,14 +113,15 @@ class DuplexTransport implements StreamTransport {
     void this.#outbound.push(sealed).then(taken)
   }
 
-  async flush (sealed: Uint8Array): Promise<void> {
+  async writeLast (sealed: Uint8Array): Promise<void> {
     const taken = this.#outbound.push(sealed)
     // Goodbye is the last thing we write: ending the raw sink is the duplex's half-close.
     this.#outbound.end()
     await taken
   }
 
-  end (): void {
+  /** Both goodbyes exchanged: our sink has ended already; stop reading, which lets the source go. */
+  close (): void {
     this.#stopped = true
     this.#reader.close()
     this.#wake?.()
@@ -127,7 +129,7 @@ class DuplexTransport implements StreamTransport {
 
   destroy (error: Error): void {
     this.#outbound.end()
-    this.end()
+    this.close()
     this.#raw.abort?.(error)
   }
 

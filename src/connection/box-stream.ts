@@ -1,0 +1,192 @@
+/**
+ * One box-stream connection as a sans-IO state machine, in the shape of h11's `Connection` and
+ * snow's transport state: bytes in, events and bytes out, no socket, timer or promise. It owns
+ * both directions and every rule about their ends, so an adapter only moves bytes and acts on
+ * what it is told (docs/PROTOCOL.md has the protocol, docs/LIBRARY.md the adapter's loop).
+ *
+ *   receive(bytes)  → events: `data`, the peer's `goodbye`, `finished`, or `failed`
+ *   receiveEnd()    → the transport ended: a truncation (`failed`) unless the peer said goodbye
+ *   send(plaintext) → sealed bytes to write
+ *   goodbye()       → the last bytes to write (a half-close), and whether that finished the connection
+ *   abort(error)    → a local teardown: nothing more in or out, and no end reported as truncation
+ *
+ * The rules:
+ * - Bytes after the peer's goodbye are a violation (`ERR_BOX_STREAM_AFTER_GOODBYE`), whether they
+ *   share a segment with the goodbye or come later, and tear the connection down.
+ * - The transport ending before the peer's goodbye is a truncation (`ERR_BOX_STREAM_TRUNCATED`),
+ *   unless the connection was torn down here first (a local close is no truncation).
+ * - Both goodbyes exchanged: `finished`, the transport may be closed gracefully.
+ * - Writing after goodbye or a teardown is `ERR_BOX_STREAM_CLOSED` (or the teardown's error).
+ * - Each direction's key is wiped the moment that direction ends; a teardown wipes both.
+ */
+import { BoxStreamDecoder, type PushOptions } from '../boxstream/decoder.ts'
+import { BoxStreamEncoder } from '../boxstream/encoder.ts'
+import { BoxStreamError } from '../errors.ts'
+import { type SessionKeys, wipeSession } from '../handshake/session.ts'
+
+/** What a call to the machine made happen, for the adapter to act on, in order. */
+export type BoxStreamEvent =
+  /** Authenticated plaintext, owning exactly its bytes (see `PushOptions.exact`). */
+  | { readonly type: 'data', readonly plaintext: Uint8Array }
+  /** The peer said goodbye: nothing more will come from it (the read side ended cleanly). */
+  | { readonly type: 'goodbye' }
+  /** Both goodbyes are exchanged: close the transport gracefully once what was written is out. */
+  | { readonly type: 'finished' }
+  /** The connection was torn down (tampering, truncation, bytes after goodbye): close the transport at once. */
+  | { readonly type: 'failed', readonly error: Error }
+
+/** What `goodbye()` gives: the bytes to write last, and whether the peer had said goodbye already. */
+export interface Goodbye {
+  readonly bytes: Uint8Array
+  /** Both goodbyes are exchanged once these bytes are out: close the transport after them. */
+  readonly finished: boolean
+}
+
+/** Where one direction is: open, ended cleanly by goodbye, or ended by the teardown. */
+export type DirectionState = 'open' | 'ended' | 'torn-down'
+
+const NOTHING: readonly BoxStreamEvent[] = Object.freeze([])
+const GOODBYE: BoxStreamEvent = Object.freeze({ type: 'goodbye' })
+const FINISHED: BoxStreamEvent = Object.freeze({ type: 'finished' })
+
+export class BoxStream {
+  /** The peer's long-term Ed25519 public key, proven by the handshake. */
+  readonly remotePublicKey: Uint8Array
+  readonly #encoder: BoxStreamEncoder
+  readonly #decoder: BoxStreamDecoder
+  #reading: DirectionState = 'open'
+  #writing: DirectionState = 'open'
+  #failure: Error | undefined
+
+  /** Takes the session over: the codecs copy the keys and the session's own copies are wiped. */
+  constructor (session: SessionKeys) {
+    this.remotePublicKey = session.remotePublicKey
+    try {
+      const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+      try {
+        this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+      } catch (err) {
+        encoder.destroy()
+        throw err
+      }
+      this.#encoder = encoder
+    } finally {
+      wipeSession(session)
+    }
+  }
+
+  /** How many bytes `send` produces for `plaintextBytes` of input. */
+  static sealedLength (plaintextBytes: number): number {
+    return BoxStreamEncoder.sealedLength(plaintextBytes)
+  }
+
+  get reading (): DirectionState { return this.#reading }
+  get writing (): DirectionState { return this.#writing }
+
+  /** Why the connection was torn down, if it was. */
+  get failure (): Error | undefined { return this.#failure }
+
+  /** Both directions ended cleanly. */
+  get finished (): boolean {
+    return this.#reading === 'ended' && this.#writing === 'ended'
+  }
+
+  /** Data packets received and authenticated so far (goodbye not counted). */
+  get packetsReceived (): number {
+    return this.#decoder.packetsOpened
+  }
+
+  /**
+   * Bytes from the transport, in any fragmentation. Plaintext authenticated before a violation
+   * is still delivered, before the `failed` event. With `reuseInput` the caller gives `bytes` up
+   * (a freshly read socket chunk), saving a copy; see `PushOptions`.
+   */
+  receive (bytes: Uint8Array, options?: PushOptions): readonly BoxStreamEvent[] {
+    if (this.#reading === 'torn-down' || bytes.byteLength === 0) return NOTHING
+    if (this.#reading === 'ended') {
+      // As when the bytes share the goodbye's segment: a reader that has not reached the end
+      // yet gets the error, not a clean end.
+      this.#reading = 'torn-down'
+      return [this.#tearDown(afterGoodbye())]
+    }
+    let plaintexts: Uint8Array[]
+    try {
+      plaintexts = this.#decoder.push(bytes, options)
+    } catch (err) {
+      return [this.#tearDown(err as Error)]
+    }
+    const events: BoxStreamEvent[] = []
+    for (const plaintext of plaintexts) {
+      if (plaintext.byteLength > 0) events.push({ type: 'data', plaintext })
+    }
+    const error = this.#decoder.error
+    if (error !== undefined) {
+      events.push(this.#tearDown(error))
+    } else if (this.#decoder.ended) {
+      this.#reading = 'ended'
+      events.push(GOODBYE)
+      if (this.#writing === 'ended') events.push(FINISHED)
+    }
+    return events
+  }
+
+  /**
+   * The transport will deliver nothing more: a truncation unless the peer said goodbye (or we
+   * tore down first). With `betweenPacketsIsClean`, for hosts whose framing above says itself
+   * whether a stream ended (libp2p's muxers, as noise and TLS rely on there), an end between two
+   * packets is a clean end of what the peer sends (`goodbye`); one inside a packet still fails.
+   */
+  receiveEnd (options?: { readonly betweenPacketsIsClean?: boolean }): readonly BoxStreamEvent[] {
+    if (this.#reading !== 'open') return NOTHING
+    if (options?.betweenPacketsIsClean === true && this.#decoder.betweenPackets) {
+      this.#reading = 'ended'
+      this.#decoder.destroy()
+      return this.#writing === 'ended' ? [GOODBYE, FINISHED] : [GOODBYE]
+    }
+    try {
+      this.#decoder.finish()
+    } catch (err) {
+      return [this.#tearDown(err as Error)]
+    }
+    return NOTHING
+  }
+
+  /** Seals plaintext (see `BoxStreamEncoder.encode`, including its reusable `output`). */
+  send (chunks: Uint8Array | readonly Uint8Array[], output?: Uint8Array): Uint8Array {
+    this.#checkWritable()
+    return this.#encoder.encode(chunks, output)
+  }
+
+  /** The half-close: the goodbye packet to send last. Wipes the encrypt key. */
+  goodbye (): Goodbye {
+    this.#checkWritable()
+    this.#writing = 'ended'
+    return { bytes: this.#encoder.goodbye(), finished: this.#reading === 'ended' }
+  }
+
+  /** Tears the connection down from this side (first error wins) and wipes both keys. */
+  abort (error: Error): void {
+    this.#tearDown(error)
+  }
+
+  #tearDown (error: Error): BoxStreamEvent {
+    this.#failure ??= error
+    if (this.#reading !== 'ended') this.#reading = 'torn-down'
+    if (this.#writing !== 'ended') this.#writing = 'torn-down'
+    this.#encoder.destroy()
+    this.#decoder.destroy()
+    return { type: 'failed', error: this.#failure }
+  }
+
+  #checkWritable (): void {
+    if (this.#failure !== undefined) throw this.#failure
+    if (this.#writing !== 'open') {
+      throw new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'cannot write to a box stream after it sent goodbye')
+    }
+  }
+}
+
+function afterGoodbye (): BoxStreamError {
+  return new BoxStreamError('ERR_BOX_STREAM_AFTER_GOODBYE',
+    'bytes arrived after the peer\'s box-stream goodbye: the peer is broken, or someone is injecting data')
+}
