@@ -17,13 +17,16 @@ async function documents (): Promise<string[]> {
   return ['README.md', 'SECURITY.md', ...pages]
 }
 
-/** The codes of `ShsErrorCode` (src/errors.ts), and of the libp2p errors (src/libp2p/errors.ts). */
+/** The codes of `ShsErrorCode` (src/errors.ts), and those of the libp2p and conformance errors. */
 async function libraryCodes (): Promise<{ shs: Set<string>, all: Set<string> }> {
-  const errors = await read('src/errors.ts')
-  const union = /export type ShsErrorCode =([\s\S]*?)\n\n/.exec(errors)?.[1] ?? ''
-  const shs = new Set([...union.matchAll(/'(ERR_[A-Z_]+)'/g)].map((match) => match[1] as string))
+  const union = async (file: string, type: string): Promise<string[]> => {
+    const text = new RegExp(`export type ${type} =([\\s\\S]*?)\\n\\n`).exec(await read(file))?.[1] ?? ''
+    return [...text.matchAll(/'(ERR_[A-Z_]+)'/g)].map((match) => match[1] as string)
+  }
+  const shs = new Set(await union('src/errors.ts', 'ShsErrorCode'))
   const libp2p = [...(await read('src/libp2p/errors.ts')).matchAll(/code = '(ERR_[A-Z_]+)'/g)].map((match) => match[1] as string)
-  return { shs, all: new Set([...shs, ...libp2p]) }
+  const conformance = await union('src/conformance/errors.ts', 'ConformanceErrorCode')
+  return { shs, all: new Set([...shs, ...libp2p, ...conformance]) }
 }
 
 interface Run { code: number | null, stdout: string, stderr: string }

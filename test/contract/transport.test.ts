@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomPayload, splitIrregular } from '../helpers/bytes.ts'
 import type { ShsErrorCode } from '../../src/index.ts'
+import { collectGarbage } from '../adversarial/fixture.ts'
 import { CUT, WAYS, assertTyped, drain, expectedChunks, turn, useContract, watchProcess } from './fixture.ts'
 
 /** Chunk sizes around every edge the box stream has: one byte, a packet's body, a batch. */
@@ -146,6 +147,8 @@ for (const way of WAYS) {
       it('a peer that floods an app that does not read is held back, or dropped typed: bounded memory, nothing wrong delivered', async () => {
         const { app, peer } = await open()
         const FLOOD_BYTES = 48 * 1024 * 1024
+        // Measured after a collection, so what is held is what is still referenced, not garbage.
+        collectGarbage()
         const before = process.memoryUsage().arrayBuffers
         let pushed = 0
         let stalled = false
@@ -156,8 +159,10 @@ for (const way of WAYS) {
           stalled = !await Promise.race([sent, new Promise<false>((resolve) => setTimeout(() => { resolve(false) }, 300))])
           if (!stalled) pushed += chunk.byteLength
         }
+        collectGarbage()
         const held = process.memoryUsage().arrayBuffers - before
-        assert.ok(held < 24 * 1024 * 1024, `${(held / 1024 / 1024).toFixed(1)} MiB held for an app that reads nothing`)
+        // A page's memory is not ours to read; its bound is that it drops the peer (below).
+        if (way.appElsewhere !== true) assert.ok(held < 24 * 1024 * 1024, `${(held / 1024 / 1024).toFixed(1)} MiB held for an app that reads nothing`)
         const reading = drain(app.read())
         peer.raw.end()
         const { data, error } = await reading

@@ -42,6 +42,7 @@ export const browserWebSocket: WayIn = {
   name: 'the browser\'s WebSocket (connectWebSocket in Chromium)',
   roles: ['client'],
   idleTimeout: true,
+  appElsewhere: true,
   async before () {
     browser = await launchChromium()
     const { code } = await bundle('test/browser/contract-entry.ts', { globalName: 'shsContract' })

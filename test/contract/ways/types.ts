@@ -81,6 +81,8 @@ export interface WayIn {
    * truncation on every way in.
    */
   readonly cleanEndBetweenPackets?: boolean
+  /** The app runs in another process (a browser page): this process's memory says nothing about what it holds. */
+  readonly appElsewhere?: boolean
   /**
    * Makes a connection with the app in `role`. `handshake` plays the other role on the raw end
    * (by hand, with the sans-IO core) and must be called once the raw end exists.
