@@ -29,7 +29,8 @@ import { measureServerHandshakeFloor } from './floors.ts'
 import type { Report } from './report.ts'
 import { interleave } from './stats.ts'
 import { TIMEOUT_MS, acceptAll, appKey, pull, refKeys, shs } from './transports/reference.ts'
-import { type ImplName, hex, loadTransport } from './transports/types.ts'
+import { type ImplName, hex } from './transports/types.ts'
+import { loadTransport } from './transports/load.ts'
 
 /** The client process runs this much longer than the window, so the window never sees it wind down. */
 const LOAD_MARGIN_MS = 300

@@ -9,7 +9,8 @@
  *                                               JS heap growth per connection end, in KiB
  */
 import { KiB, MS_PER_SECOND, US_PER_MS, sleep } from './config.ts'
-import { type ImplName, type Target, type Transport, fromHex, hex, loadTransport } from './transports/types.ts'
+import { type ImplName, type Target, type Transport, fromHex, hex } from './transports/types.ts'
+import { loadTransport } from './transports/load.ts'
 
 const [command, implName, ...rest] = process.argv.slice(2)
 if (process.send === undefined) throw new Error('scripts/bench/peer.ts is started by the bench: run npm run bench')

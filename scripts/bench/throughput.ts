@@ -9,7 +9,8 @@ import { type BenchConfig, KiB, MiB, US_PER_MS, log, mibPerSecond } from './conf
 import { headerMicrosecondsPerPacket, measureHeaderBoxes, measureOpen, measureSeal } from './floors.ts'
 import type { Report } from './report.ts'
 import { interleave, perRun, serial, summarize } from './stats.ts'
-import { type BenchServer, type ImplName, type ServerMode, type Target, fromHex, loadTransport, writes } from './transports/types.ts'
+import { type BenchServer, type ImplName, type ServerMode, type Target, fromHex, writes } from './transports/types.ts'
+import { loadTransport } from './transports/load.ts'
 
 /** A typical application write, not tied to the box stream's 4 KiB packets. */
 const BULK_WRITE_BYTES = 64 * KiB

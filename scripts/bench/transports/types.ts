@@ -63,13 +63,5 @@ export function signal (): { promise: Promise<void>, resolve: () => void } {
   return { promise, resolve }
 }
 
-export async function loadTransport (name: ImplName): Promise<Transport> {
-  switch (name) {
-    case 'ours': return (await import('./ours.ts')).ours
-    case 'reference': return (await import('./reference.ts')).reference
-    case 'tcp': return (await import('./tcp.ts')).tcp
-  }
-}
-
 export const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 export const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'))
