@@ -6,7 +6,9 @@ const LAYERS = [
   // The modules at the root of src/ that everything shares: errors, options, constants.
   ['.'],
   ['crypto'],
-  ['handshake', 'boxstream'],
+  // The box-stream codecs, under the handshake, which seals early data with them.
+  ['boxstream'],
+  ['handshake'],
   // The sans-IO connection machine.
   ['connection'],
   // What every transport's adapter shares: the handshake driver, the SecureStream driver, the types.

@@ -45,6 +45,13 @@ interface CommonHandshakeOptions {
 export interface ClientHandshakeOptions extends CommonHandshakeOptions {
   /** The server's long-term public key: SHS only answers callers who know it. */
   remotePublicKey: Uint8Array
+  /**
+   * Bytes to send right behind message 3, as the first data of the stream, half a round trip
+   * before the handshake completes (docs/PROTOCOL.md, "Early data"). Only the holder of the
+   * server's secret key can read them; a server that refuses us discards them. The call still
+   * resolves once the server proved its key (message 4).
+   */
+  earlyData?: Uint8Array | readonly Uint8Array[]
 }
 
 export interface ServerHandshakeOptions extends CommonHandshakeOptions {

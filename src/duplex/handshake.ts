@@ -17,7 +17,7 @@ import { Outbound, createSecureStream } from './transport.ts'
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey } = checkOptions(options)
   const checked = checkHandshakeOptions(duplex, options)
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
   return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, checked.onProgress))
 }
 

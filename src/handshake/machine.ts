@@ -10,14 +10,15 @@
 import {
   type Ed25519PublicKey, LocalIdentity, asKeyPair, asNetworkKey, checkPublicKey
 } from '../crypto/keys.ts'
-import { type CurveKeyPair, copyBytes } from '../crypto/primitives.ts'
+import { type CurveKeyPair, concatBytes, copyBytes } from '../crypto/primitives.ts'
 import { ShsError } from '../errors.ts'
 import { describeFailure, describeHangUp, describeRefusal, type MessageName } from './explain.ts'
+import { afterEarly, checkEarlyData, sealEarly } from './early-data.ts'
 import type { SessionKeys } from './session.ts'
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES,
   acceptClientAuth, acceptHello, acceptServerAccept, createClientAuth, createHandshakeState,
-  createHello, createServerAccept, deriveSession, wipeHandshakeState
+  createHello, createServerAccept, deriveSession, earlySession, wipeHandshakeState
 } from './steps.ts'
 
 export type HandshakeRole = 'client' | 'server'
@@ -74,6 +75,11 @@ export interface ClientHandshakeInit {
   keys: unknown
   networkKey: unknown
   remotePublicKey: unknown
+  /**
+   * Bytes to send right behind message 3, as the first box-stream packets, without waiting for
+   * message 4 (docs/PROTOCOL.md, "Early data"): the `clientAuth` write then carries them too.
+   */
+  earlyData?: unknown
 }
 
 export interface ServerHandshakeInit {
@@ -93,15 +99,20 @@ export class SecretHandshake {
   readonly role: HandshakeRole
   #state: HandshakeState
   #phase: Phase = { name: 'running', step: 0 }
+  readonly #earlyData: readonly Uint8Array[] | undefined
+  /** Packets of early data sealed behind message 3: the session goes on after them. */
+  #earlyPackets = 0
 
-  private constructor (role: HandshakeRole, state: HandshakeState) {
+  private constructor (role: HandshakeRole, state: HandshakeState, earlyData?: readonly Uint8Array[]) {
     this.role = role
     this.#state = state
+    this.#earlyData = earlyData
   }
 
   static {
     createWithEphemeral = (role, init, ephemeral) => {
       const remote = role === 'client' ? checkPublicKey((init as ClientHandshakeInit).remotePublicKey, 'remotePublicKey') : undefined
+      const earlyData = role === 'client' ? checkEarlyData((init as ClientHandshakeInit).earlyData) : undefined
       // A listener's identity was checked and converted once, when it started listening.
       const identity = init.keys instanceof LocalIdentity ? init.keys : undefined
       const state = createHandshakeState({
@@ -111,13 +122,13 @@ export class SecretHandshake {
         ...(remote === undefined ? {} : { remotePublicKey: remote.publicKey, remoteCurveKey: remote.curveKey }),
         ...(ephemeral === undefined ? {} : { ephemeral })
       })
-      return new SecretHandshake(role, state)
+      return new SecretHandshake(role, state, earlyData)
     }
   }
 
   /** Validates the keys up front, so misuse fails before any byte is sent. */
   static client (init: ClientHandshakeInit): SecretHandshake {
-    return createWithEphemeral('client', { keys: init.keys, networkKey: init.networkKey, remotePublicKey: init.remotePublicKey }, undefined)
+    return createWithEphemeral('client', { keys: init.keys, networkKey: init.networkKey, remotePublicKey: init.remotePublicKey, earlyData: init.earlyData }, undefined)
   }
 
   static server (init: ServerHandshakeInit): SecretHandshake {
@@ -157,7 +168,13 @@ export class SecretHandshake {
     const step = this.#currentStep(phase.step)
     switch (step.kind) {
       case 'write': {
-        const bytes = MESSAGES[step.message].create(this.#state)
+        let bytes = MESSAGES[step.message].create(this.#state)
+        const early = this.#earlyData
+        if (step.message === 'clientAuth' && early !== undefined && early.some((chunk) => chunk.byteLength > 0)) {
+          const { sealed, packets } = sealEarly(earlySession(this.#state), early)
+          this.#earlyPackets = packets
+          bytes = concatBytes(bytes, sealed)
+        }
         this.#advance(phase.step)
         return { type: 'write', message: step.message, bytes }
       }
@@ -220,7 +237,7 @@ export class SecretHandshake {
       this.#phase = { name: 'running', step: next }
       return
     }
-    const session = deriveSession(this.#state)
+    const session = afterEarly(deriveSession(this.#state), this.#earlyPackets)
     wipeHandshakeState(this.#state)
     this.#phase = { name: 'complete', session }
   }

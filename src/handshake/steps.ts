@@ -149,7 +149,8 @@ export function createServerAccept (state: HandshakeState): Uint8Array {
 
 /** Message 4 (client): proves the server holds B's secret key and saw our message 3. */
 export function acceptServerAccept (state: HandshakeState, message: Uint8Array): boolean {
-  const Ab = dhWithLongTermKey(state)
+  // Computed already if early data went behind message 3.
+  const Ab = state.Ab ?? dhWithLongTermKey(state)
   if (Ab === undefined) return false
   state.Ab = Ab
   const signature = openOnce(acceptBoxKey(state), message)
@@ -176,6 +177,15 @@ export function deriveSession (state: HandshakeState): SessionKeys {
   }
   wipe(secret)
   return session
+}
+
+/**
+ * The client's session keys as soon as it wrote message 3, for early data: it knows `Ab` already
+ * (its long-term key with the server's ephemeral one), so nothing it needs is missing.
+ */
+export function earlySession (state: HandshakeState): SessionKeys {
+  state.Ab ??= dhWithLongTermKey(state)
+  return deriveSession(state)
 }
 
 /** The one place where a handshake's secrets are destroyed, whatever way it ended. */

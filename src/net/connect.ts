@@ -28,7 +28,7 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const idleTimeout = checkIdleTimeout(options.idleTimeout)
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
   return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
     const socket = await openSocket(host, port, deadline)
     const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)

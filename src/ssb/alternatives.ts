@@ -4,6 +4,7 @@
  * each with its own way to dial one alternative.
  */
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
+import { checkEarlyData } from '../handshake/early-data.ts'
 import { AbortError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
 import { checkCallback, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
 import type { SecureStream } from '../driver/types.ts'
@@ -31,6 +32,7 @@ export function checkAddressOptions (options: AddressConnectOptions): void {
   checkSignal(options.signal)
   checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   optionalDuration(options.idleTimeout, 'idleTimeout')
+  checkEarlyData(options.earlyData)
 }
 
 /**

@@ -75,7 +75,7 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const timeout = checkTimeout(options.timeout)
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
   return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
     const channel = browserWebSocketChannel(await openSocket(url, deadline), idleTimeout)
     return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))

@@ -29,7 +29,7 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const timeout = checkTimeout(options.timeout)
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey })
+  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
   return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
     const channel = nodeWebSocketChannel(await openSocket(url, ca, deadline), socketOptions)
     return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))

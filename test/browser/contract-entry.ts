@@ -134,7 +134,7 @@ export async function fuzzOptions (url: string, remotePublicKey: number[], keys:
     remotePublicKey: Uint8Array.from(remotePublicKey),
     networkKey: Uint8Array.from(networkKey)
   }
-  const options = ['url', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout']
+  const options = ['url', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData']
   const cases: PageFuzzCase[] = []
   const NativeWebSocket = globalThis.WebSocket
   let opened = 0

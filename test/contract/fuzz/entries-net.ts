@@ -34,7 +34,7 @@ export const SERVER_VALID: Readonly<Record<string, readonly string[]>> = {
   'penalties.blockAbove': ['0']
 }
 
-const CLIENT_OPTIONS = ['keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress'] as const
+const CLIENT_OPTIONS = ['keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'earlyData'] as const
 
 function streamAccepted (stream: SecureStream): Accepted {
   return {

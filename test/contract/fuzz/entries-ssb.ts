@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url)
 const pull = require('pull-stream')
 const pullPair: () => [unknown, unknown] = require('pull-pair/duplex')
 
-const ADDRESS_OPTIONS = ['address', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'ca', 'pingInterval'] as const
+const ADDRESS_OPTIONS = ['address', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'ca', 'pingInterval', 'earlyData'] as const
 const MESSAGE = Buffer.from('one honest exchange over pull-streams')
 
 export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {

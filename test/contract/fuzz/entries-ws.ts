@@ -13,7 +13,7 @@ export function wsEntries (fixture: FuzzFixture): FuzzEntry[] {
   return [
     {
       name: 'connectWebSocket',
-      options: ['url', 'ca', 'pingInterval', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout'],
+      options: ['url', 'ca', 'pingInterval', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData'],
       async call (path, value) {
         const stream = await connectWebSocket(withOption({ ...client, url: url() }, path, value) as unknown as Parameters<typeof connectWebSocket>[0])
         return { exercise: async () => { await exchange(stream) }, close: async () => { stream.abort() } }
