@@ -81,7 +81,8 @@ describe('docs, checked against the code', function () {
       if (list === undefined) continue
       for (const quote of (citation[2] as string).matchAll(/"((?:[^"\\]|\\.)+)"/g)) {
         cited++
-        const parts = (quote[1] as string).replace(/\\(.)/g, '$1').split('…').map((part) => part.trim()).filter((part) => part !== '')
+        // A quote may wrap across lines of the page: its line break is a space of the title.
+        const parts = (quote[1] as string).replace(/\\(.)/g, '$1').replace(/\s+/g, ' ').split('…').map((part) => part.trim()).filter((part) => part !== '')
         const found = list.some((title) => parts.every((part) => title.includes(part)))
         if (!found) missing.push(`${citation[1] as string}: "${quote[1] as string}"`)
       }

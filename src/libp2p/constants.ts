@@ -1,8 +1,10 @@
 /** Names and defaults of the libp2p connection encrypter. */
 import { fromString } from 'uint8arrays/from-string'
 
-/** The multistream-select protocol id libp2p negotiates before the secret handshake starts. */
+/** The multistream-select protocol id of plain SHS1 in libp2p (the muxer negotiated after it). */
 export const SHS_PROTOCOL = '/shs/1.0.0'
+/** SHS1 with the stream muxer agreed inside the handshake (./muxer-negotiation.ts): `shs()`'s default. */
+export const SHS_MUXER_PROTOCOL = '/shs/1.1.0'
 
 /**
  * The network key `shs()` uses when none is given: sha256 of the UTF-8 text

@@ -6,13 +6,16 @@
 import {
   type ComponentLogger, type ConnectionEncrypter, type Logger, type MessageStream, type Metrics,
   type PeerId, type PrivateKey, type SecureConnectionOptions, type SecuredConnection,
-  UnexpectedPeerError, serviceCapabilities
+  type Upgrader, UnexpectedPeerError, serviceCapabilities
 } from '@libp2p/interface'
 import { type KeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { copyBytes } from '../crypto/primitives.ts'
-import { checkOptions, checkTimeout } from '../options.ts'
+import { checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
-import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL } from './constants.ts'
+import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_MUXER_PROTOCOL, SHS_PROTOCOL } from './constants.ts'
+import { encodeMuxers, readMuxers } from './muxer-negotiation.ts'
+import { withDeadline } from '../driver/handshake.ts'
+import { InvalidOptionError } from '../errors.ts'
 import { RemotePeerRequiredError } from './errors.ts'
 import { type HandshakeOutcome, runHandshake } from './handshake.ts'
 import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
@@ -28,6 +31,13 @@ export interface ShsInit {
   networkKey?: Uint8Array
   /** Milliseconds the handshake may take, on top of libp2p's own upgrade timeout. Default 10 000. */
   timeout?: number
+  /**
+   * Agree on the stream muxer inside the handshake (`/shs/1.1.0`, the default), saving the round
+   * trip libp2p's own negotiation costs; false speaks plain `/shs/1.0.0`. Nodes of earlier
+   * releases speak only `/shs/1.0.0`: list `shs({ muxerNegotiation: false })` after `shs()` to
+   * accept them too (docs/LIBP2P.md).
+   */
+  muxerNegotiation?: boolean
 }
 
 /** What shs() takes from libp2p's components (only the counters of `metrics` are used). */
@@ -35,19 +45,27 @@ export interface ShsComponents {
   privateKey: PrivateKey
   logger: ComponentLogger
   metrics?: Pick<Metrics, 'registerCounter'>
+  /** The node's stream muxers, for `/shs/1.1.0` (a node built by libp2p always has it). */
+  upgrader?: Pick<Upgrader, 'getStreamMuxers'>
 }
 
+interface CheckedInit { networkKey: Uint8Array, timeout: number, muxerNegotiation: boolean }
+
 /** `shs()`'s options, checked when the factory is called and again when libp2p builds the encrypter. */
-export function checkShsInit (init: ShsInit | undefined): { networkKey: Uint8Array, timeout: number } {
+export function checkShsInit (init: ShsInit | undefined): CheckedInit {
   const given = checkOptions(init, 'init')
+  if (given.muxerNegotiation !== undefined && typeof given.muxerNegotiation !== 'boolean') {
+    throw new InvalidOptionError('muxerNegotiation', `muxerNegotiation must be true or false, got ${describeValue(given.muxerNegotiation)}`)
+  }
   return {
     networkKey: copyBytes(asNetworkKey(given.networkKey === undefined ? DEFAULT_LIBP2P_NETWORK_KEY : given.networkKey)),
-    timeout: checkTimeout(given.timeout)
+    timeout: checkTimeout(given.timeout),
+    muxerNegotiation: given.muxerNegotiation ?? true
   }
 }
 
 export class ShsEncrypter implements ConnectionEncrypter {
-  readonly protocol = SHS_PROTOCOL
+  readonly protocol: string
   readonly [Symbol.toStringTag] = 'shs-transport/libp2p'
   readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', 'shs-transport/libp2p']
 
@@ -59,9 +77,16 @@ export class ShsEncrypter implements ConnectionEncrypter {
   /** One send buffer for all of this node's connections to reuse (see sealed-output.ts). */
   readonly #spareOutput = new SpareOutput()
 
+  readonly #muxerNegotiation: boolean
+  /** Read when a connection is secured, not at construction: libp2p sets the upgrader up after the encrypters. */
+  readonly #components: ShsComponents
+
   /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
   constructor (components: ShsComponents, init: ShsInit = {}) {
-    const { networkKey, timeout } = checkShsInit(init)
+    const { networkKey, timeout, muxerNegotiation } = checkShsInit(init)
+    this.protocol = muxerNegotiation ? SHS_MUXER_PROTOCOL : SHS_PROTOCOL
+    this.#muxerNegotiation = muxerNegotiation
+    this.#components = components
     this.#keys = shsKeyPair(components.privateKey)
     this.#networkKey = networkKey
     this.#timeout = timeout
@@ -77,7 +102,11 @@ export class ShsEncrypter implements ConnectionEncrypter {
       const remotePeer = options?.remotePeer
       if (remotePeer === undefined) throw new RemotePeerRequiredError()
       machine = SecretHandshake.client({
-        keys: this.#keys, networkKey: this.#networkKey, remotePublicKey: remoteShsKey(remotePeer)
+        keys: this.#keys,
+        networkKey: this.#networkKey,
+        remotePublicKey: remoteShsKey(remotePeer),
+        // Our muxers ride behind message 3 (./muxer-negotiation.ts).
+        earlyData: this.#muxerNegotiation ? encodeMuxers(this.#muxers(options)) : undefined
       })
     } catch (err) {
       this.#metrics?.handshakeErrors.increment()
@@ -87,7 +116,10 @@ export class ShsEncrypter implements ConnectionEncrypter {
       throw err
     }
     const outcome = await this.#handshake(connection, machine, options, log)
-    return this.#secured(connection, outcome, log)
+    const secured = this.#secured(connection, outcome, log)
+    if (!this.#muxerNegotiation) return secured
+    const [chosen] = await this.#negotiated(secured, options, log)
+    return { ...secured, streamMuxer: chosen === undefined ? undefined : this.#components.upgrader?.getStreamMuxers().get(chosen) }
   }
 
   /** Server side: the client proves its key in message 3; that key is the remote peer id. */
@@ -104,7 +136,30 @@ export class ShsEncrypter implements ConnectionEncrypter {
             `but this connection was expected to come from ${expected.toString()}`)
         }
     const outcome = await this.#handshake(connection, machine, options, log, checkClient)
-    return this.#secured(connection, outcome, log)
+    const secured = this.#secured(connection, outcome, log)
+    if (!this.#muxerNegotiation) return secured
+    // The first of the dialer's muxers that we run too, as our first data behind message 4.
+    const ours = this.#muxers(options)
+    const chosen = (await this.#negotiated(secured, options, log)).find((protocol) => ours.includes(protocol))
+    secured.connection.send(encodeMuxers(chosen === undefined ? [] : [chosen]))
+    return { ...secured, streamMuxer: chosen === undefined ? undefined : this.#components.upgrader?.getStreamMuxers().get(chosen) }
+  }
+
+  /** Our muxers, in libp2p's order of preference; none when the upgrader is told to skip them. */
+  #muxers (options: SecureConnectionOptions | undefined): string[] {
+    if (options?.skipStreamMuxerNegotiation === true) return []
+    return [...(this.#components.upgrader?.getStreamMuxers().keys() ?? [])]
+  }
+
+  /** The peer's muxer message, within the handshake's timeout; a peer that does not send one is hung up on. */
+  async #negotiated (secured: SecuredConnection, options: SecureConnectionOptions | undefined, log: Logger): Promise<string[]> {
+    try {
+      return await withDeadline({ timeout: this.#timeout, signal: options?.signal }, async (deadline) => await readMuxers(secured.connection, deadline))
+    } catch (err) {
+      log.error('no stream muxers from the peer - %e', err)
+      secured.connection.abort(err as Error)
+      throw err
+    }
   }
 
   async #handshake (

@@ -13,7 +13,7 @@ import type { ConnectionEncrypter } from '@libp2p/interface'
 import { type ShsComponents, ShsEncrypter, type ShsInit, checkShsInit } from './encrypter.ts'
 
 export { ShsEncrypter, type ShsComponents, type ShsInit } from './encrypter.ts'
-export { SHS_PROTOCOL, DEFAULT_LIBP2P_NETWORK_KEY } from './constants.ts'
+export { SHS_PROTOCOL, SHS_MUXER_PROTOCOL, DEFAULT_LIBP2P_NETWORK_KEY } from './constants.ts'
 export { RemotePeerRequiredError, UnsupportedPeerKeyError } from './errors.ts'
 export type { ShsMessageStream } from './message-stream.ts'
 

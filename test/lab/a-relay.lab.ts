@@ -12,7 +12,7 @@ interface NodeReady { readonly peerId: string, readonly addresses: readonly stri
 /** Well under the relay's default per-connection data limit (128 KiB), which it resets at. */
 const ECHO_BYTES = 48 * 1024
 
-describe('lab (a): two NATed js-libp2p nodes through a stock circuit relay v2, /shs/1.0.0 end to end', function () {
+describe('lab (a): two NATed js-libp2p nodes through a stock circuit relay v2, /shs/1.1.0 end to end', function () {
   this.timeout(60_000)
   const roles = new Roles()
   let relay: LabHost
@@ -45,15 +45,15 @@ describe('lab (a): two NATed js-libp2p nodes through a stock circuit relay v2, /
     await assert.rejects(dialer.call('dialEcho', { address: viaRouter, bytes: 1 }), /ECONNREFUSED/, 'the router forwards nothing it was not asked for')
   })
 
-  it('through the relay h1 reaches h2 over /shs/1.0.0, and the echo comes back intact', async () => {
+  it('through the relay h1 reaches h2 over /shs/1.1.0, and the echo comes back intact', async () => {
     const result = await dialer.call<EchoResult>('dialEcho', { address: circuit, bytes: ECHO_BYTES })
     assert.equal(result.connection.remotePeer, listenerReady.peerId)
     assert.match(result.connection.remoteAddr, /\/p2p-circuit\//, 'the connection is relayed')
     assert.equal(result.connection.limited, true, 'as a relayed connection, it has the relay\'s limits')
-    assert.equal(result.connection.encryption, '/shs/1.0.0')
+    assert.equal(result.connection.encryption, '/shs/1.1.0')
     assert.deepEqual([result.bytes, result.intact], [ECHO_BYTES, true])
     const seenByListener = await listener.call<ConnectionSeen[]>('connections')
-    assert.ok(seenByListener.some((connection) => connection.limited && connection.encryption === '/shs/1.0.0'), 'h2 holds the relayed connection as /shs/1.0.0 too')
+    assert.ok(seenByListener.some((connection) => connection.limited && connection.encryption === '/shs/1.1.0'), 'h2 holds the relayed connection as /shs/1.1.0 too')
   })
 
   it('the relay only forwarded: its own connections are noise, and both peers reach it from behind their routers', async () => {

@@ -16,7 +16,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Browser, Page } from 'puppeteer-core'
-import { SHS_PROTOCOL } from '../../src/libp2p/index.ts'
+import { SHS_MUXER_PROTOCOL } from '../../src/libp2p/index.ts'
 import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
 import type { DialFailure, Libp2pEchoReport } from '../browser/libp2p-entry.ts'
 import { ECHO_PROTOCOL, type TestNode, addressOf, createNode, shsWith, waitUntilDisconnected, withoutPeerId } from './helpers.ts'
@@ -73,7 +73,7 @@ describe('shs() in a browser libp2p node (headless Chromium) over @libp2p/websoc
   })
   after(async () => { await browser?.close() })
 
-  it('dials a Node node, pings it and echoes 8 MiB, every byte checked; both sides see each other\'s peer id and /shs/1.0.0', async () => {
+  it('dials a Node node, pings it and echoes 8 MiB, every byte checked; both sides see each other\'s peer id and /shs/1.1.0', async () => {
     const networkKey = randomBytes(32)
     const { node, opened } = await nodeNode(networkKey)
     const { page: tab, errors } = await page()
@@ -81,13 +81,13 @@ describe('shs() in a browser libp2p node (headless Chromium) over @libp2p/websoc
     const report = await echoFromPage(tab, addressOf(node).toString(), networkKey)
 
     assert.equal(report.remotePeer, node.peerId.toString(), 'the page reached the peer it dialled')
-    assert.equal(report.encryption, SHS_PROTOCOL)
+    assert.equal(report.encryption, SHS_MUXER_PROTOCOL)
     assert.ok(Number.isFinite(report.pingMs) && report.pingMs >= 0)
     assert.equal(report.received, ECHO_BYTES, 'every byte came back')
     assert.equal(report.firstMismatch, -1, 'every byte came back unchanged')
     // One connection for the ping and the echo, which the Node node saw come from the page's peer id.
     assert.deepEqual(opened.map((connection) => [connection.remotePeer.toString(), connection.encryption]),
-      [[report.peerId, SHS_PROTOCOL]])
+      [[report.peerId, SHS_MUXER_PROTOCOL]])
     assert.deepEqual(errors, [])
     // The page stopped its node: the Node side sees the connection close.
     await waitUntilDisconnected(node, opened[0]!.remotePeer)

@@ -11,7 +11,7 @@ import type { ConnectionEncrypter, PeerId, PrivateKey } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
-import { SHS_PROTOCOL, shs } from '../../src/libp2p/index.ts'
+import { SHS_MUXER_PROTOCOL, SHS_PROTOCOL, shs } from '../../src/libp2p/index.ts'
 import { drained } from './helpers.ts'
 
 interface Side {
@@ -36,7 +36,8 @@ describe('libp2p connection-encrypter compliance: shs()', function () {
 
   it('names its protocol', () => {
     assert.equal(typeof dialer.encrypter.protocol, 'string')
-    assert.equal(dialer.encrypter.protocol, SHS_PROTOCOL)
+    assert.equal(dialer.encrypter.protocol, SHS_MUXER_PROTOCOL)
+    assert.equal(shs({ muxerNegotiation: false })({ privateKey: dialer.privateKey, logger: defaultLogger() }).protocol, SHS_PROTOCOL)
   })
 
   it('secures the given connection: 10 000 small writes come back byte for byte through an echo', async () => {

@@ -28,9 +28,10 @@ interface Party {
 async function party (init: { timeout?: number } = {}): Promise<Party> {
   const privateKey = await generateKeyPair('Ed25519')
   const metrics = new CountingMetrics()
+  // Plain /shs/1.0.0: these tests play SHS1 and the box stream by hand (muxer-negotiation.test.ts has /shs/1.1.0).
   const encrypter = new ShsEncrypter(
     { privateKey, logger: defaultLogger(), metrics },
-    { networkKey: NETWORK_KEY, timeout: init.timeout ?? NEVER_MS })
+    { networkKey: NETWORK_KEY, timeout: init.timeout ?? NEVER_MS, muxerNegotiation: false })
   return { privateKey, encrypter, metrics }
 }
 

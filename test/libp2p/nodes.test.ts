@@ -9,7 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { SSB_NETWORK_KEY } from '../../src/index.ts'
-import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_PROTOCOL, shs } from '../../src/libp2p/index.ts'
+import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_MUXER_PROTOCOL, SHS_PROTOCOL, shs } from '../../src/libp2p/index.ts'
 import {
   ECHO_PROTOCOL, TamperingProxy, type TestNode, addressOf, createNode, errorRecordingLogger, exchange, noiseEncrypter,
   shsWith, tcpTarget, waitUntilDisconnected, withoutPeerId
@@ -38,7 +38,7 @@ describe('shs() in libp2p nodes over TCP + yamux', function () {
     await Promise.all(started.splice(0).map(async (item) => { await item.stop() }))
   })
 
-  it('pings, and both sides see the right remote peer id and /shs/1.0.0', async () => {
+  it('pings, and both sides see the right remote peer id and /shs/1.1.0 with yamux agreed inside the handshake', async () => {
     const server = await node({ encrypters: [shsWith()] })
     const client = await node({ encrypters: [shsWith()], listen: false })
 
@@ -50,8 +50,10 @@ describe('shs() in libp2p nodes over TCP + yamux', function () {
     assert.ok(outbound !== undefined && inbound !== undefined, 'both nodes hold the connection')
     assert.equal(outbound.remotePeer.toString(), server.peerId.toString())
     assert.equal(inbound.remotePeer.toString(), client.peerId.toString())
-    assert.equal(outbound.encryption, SHS_PROTOCOL)
-    assert.equal(inbound.encryption, SHS_PROTOCOL)
+    assert.equal(outbound.encryption, SHS_MUXER_PROTOCOL)
+    assert.equal(inbound.encryption, SHS_MUXER_PROTOCOL)
+    assert.equal(outbound.multiplexer, '/yamux/1.0.0')
+    assert.equal(inbound.multiplexer, '/yamux/1.0.0')
   })
 
   it(`echoes ${ECHO_BYTES / MiB} MiB both ways byte-identical`, async () => {
@@ -96,14 +98,26 @@ describe('shs() in libp2p nodes over TCP + yamux', function () {
     assert.equal(connection?.remotePeer.toString(), noiseOnly.peerId.toString())
   })
 
-  it('[shs(), noise()] picks /shs/1.0.0 with another [shs(), noise()] node', async () => {
+  it('a node of an earlier release (plain /shs/1.0.0 only) still connects to one that lists the fallback after shs()', async () => {
+    const plain = { networkKey: DEFAULT_LIBP2P_NETWORK_KEY, muxerNegotiation: false }
+    for (const [listener, dialler] of [[[shs(), shs(plain)], [shs(plain)]], [[shs(plain)], [shs(), shs(plain)]]] as const) {
+      const server = await node({ encrypters: [...listener] })
+      const client = await node({ encrypters: [...dialler], listen: false })
+      await client.services.ping.ping(addressOf(server))
+      const [connection] = client.getConnections(server.peerId)
+      assert.equal(connection?.encryption, SHS_PROTOCOL)
+      assert.equal(connection?.multiplexer, '/yamux/1.0.0', 'libp2p negotiated the muxer after the handshake, as before')
+    }
+  })
+
+  it('[shs(), noise()] picks /shs/1.1.0 with another [shs(), noise()] node', async () => {
     const server = await node({ encrypters: [shsWith(), noiseEncrypter()] })
     const client = await node({ encrypters: [shsWith(), noiseEncrypter()], listen: false })
 
     await client.services.ping.ping(addressOf(server))
 
     const [connection] = client.getConnections(server.peerId)
-    assert.equal(connection?.encryption, SHS_PROTOCOL)
+    assert.equal(connection?.encryption, SHS_MUXER_PROTOCOL)
   })
 
   it('never connects nodes with different network keys', async () => {
@@ -163,7 +177,7 @@ describe('shs() in libp2p nodes over TCP + yamux', function () {
     await assert.rejects(client.dial(withoutPeerId(addressOf(server))), /\/p2p\/<peer id>/)
     // The same nodes connect as soon as the address names the peer.
     await client.dial(addressOf(server))
-    assert.equal(client.getConnections(server.peerId)[0]?.encryption, SHS_PROTOCOL)
+    assert.equal(client.getConnections(server.peerId)[0]?.encryption, SHS_MUXER_PROTOCOL)
   })
 
   it('hangUp() closes the connection on both sides', async () => {

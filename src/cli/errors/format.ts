@@ -50,6 +50,7 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
       return refused('the server could not prove it holds the key in ADDRESS: wrong server key, ' +
         'or something between us is tampering with the connection')
     case 'ERR_SHS_INVALID_CLIENT_AUTH':
+    case 'ERR_SHS_BAD_MUXER_MESSAGE':
     case 'ERR_SHS_CLIENT_HUNG_UP':
     case 'ERR_SHS_UNAUTHORIZED':
     case 'ERR_SHS_AUTHORIZE_FAILED':

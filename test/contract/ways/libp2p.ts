@@ -15,7 +15,7 @@ export const libp2p: WayIn = {
   frameworkErrors: ['StreamResetError'],
   cleanEndBetweenPackets: true,
   async open (role, identities, handshake): Promise<Opened> {
-    const encrypter = shs({ networkKey: identities.networkKey })({ privateKey: privateKeyFromRaw(identities.ours.secretKey), logger: defaultLogger() })
+    const encrypter = shs({ networkKey: identities.networkKey, muxerNegotiation: false })({ privateKey: privateKeyFromRaw(identities.ours.secretKey), logger: defaultLogger() })
     const [ours, theirs] = multiaddrConnectionPair()
     const raw = messageStreamRaw(theirs)
     const [secured] = await Promise.all([
