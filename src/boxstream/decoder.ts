@@ -11,8 +11,9 @@ import { allocOwned, sodium, viewOf } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
 import { MAC_BYTES, carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
-import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES, MAX_CONTROL_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
+import type { NextKey } from './encoder.ts'
 
 const EMPTY = new Uint8Array(0)
 /**
@@ -70,8 +71,11 @@ export interface PushOptions {
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }
-  /** `mac` is HEADER_MAC while the body is opened in the same push, else the decoder's saved copy. */
-  | { readonly name: 'awaiting-body', readonly length: number, readonly mac: Uint8Array }
+  /**
+   * `mac` is HEADER_MAC while the body is opened in the same push, else the decoder's saved copy;
+   * `control`: the body is a control packet of the rekey extension, not data.
+   */
+  | { readonly name: 'awaiting-body', readonly length: number, readonly mac: Uint8Array, readonly control: boolean }
   | { readonly name: 'ended' }
   | { readonly name: 'failed', readonly error: BoxStreamError }
 
@@ -87,9 +91,26 @@ interface DecodeSink {
   spilled: Uint8Array | undefined
 }
 
+/**
+ * Takes each control packet's body as it is opened, before the next packet is: it may change the
+ * decoder's key (`rekey`) for what follows. A `BoxStreamError` it throws fails the stream.
+ */
+export type ControlHandler = (body: Uint8Array) => void
+
+/**
+ * As `encoderKeys`, for a decoder's key and next nonce. Test-only.
+ * @internal stripped from the published declarations (tsconfig.build.json stripInternal)
+ */
+export let decoderKeys: (decoder: BoxStreamDecoder) => NextKey
+
 export class BoxStreamDecoder {
   readonly #key: Uint8Array
   readonly #nonce: Uint8Array
+  readonly #onControl: ControlHandler | undefined
+
+  static {
+    decoderKeys = (decoder) => ({ key: new Uint8Array(decoder.#key), nonce: new Uint8Array(decoder.#nonce) })
+  }
   /** A body's MAC kept across pushes while the body arrives; made the first time that happens. */
   #savedMac: Uint8Array | undefined
   /**
@@ -101,9 +122,13 @@ export class BoxStreamDecoder {
   #packetsOpened = 0
   #state: DecoderState = AWAITING_HEADER
 
-  /** Copies the key and nonce; the copies are wiped when the stream ends or fails. */
-  constructor (key: Uint8Array, nonce: Uint8Array) {
+  /**
+   * Copies the key and nonce; the copies are wiped when the stream ends or fails. With
+   * `onControl` (a session with the rekey extension) headers may announce control packets.
+   */
+  constructor (key: Uint8Array, nonce: Uint8Array, onControl?: ControlHandler) {
     checkSessionKey(key, nonce, 'decrypt')
+    this.#onControl = onControl
     // One allocation for all of the decoder's state: a connection holds two codecs for its whole life.
     const [ownKey, ownNonce] = carve([key.byteLength, nonce.byteLength])
     ownKey.set(key)
@@ -193,6 +218,8 @@ export class BoxStreamDecoder {
         // reference (pull-box-stream) and go-secretstream accept it as an empty message.
         const next = this.#state
         if (next.name === 'awaiting-body' && next.length === 0) this.#openBody(EMPTY, EMPTY, next.mac)
+      } else if (state.control) {
+        this.#openControl(packetPart, state)
       } else if (assembled && sink.reuseInput) {
         // A body that began in an earlier chunk may be longer than what this chunk has used up
         // so far, so opening it over the input could overwrite bytes not yet read. Only the first
@@ -218,7 +245,7 @@ export class BoxStreamDecoder {
     if (state.name !== 'awaiting-body' || state.mac !== HEADER_MAC) return
     const saved = this.#savedMac ??= new Uint8Array(MAC_BYTES)
     saved.set(HEADER_MAC)
-    this.#state = { name: 'awaiting-body', length: state.length, mac: saved }
+    this.#state = { name: 'awaiting-body', length: state.length, mac: saved, control: state.control }
   }
 
   /**
@@ -232,6 +259,15 @@ export class BoxStreamDecoder {
     throw this.#fail('ERR_BOX_STREAM_TRUNCATED',
       'the connection ended without the box-stream goodbye, so the data may be incomplete: ' +
       'the peer crashed or the network cut the connection')
+  }
+
+  /** As `BoxStreamEncoder.updateKey`, for what we receive. */
+  updateKey (derive: (key: Uint8Array) => NextKey): void {
+    if (this.#state.name === 'failed' || this.#state.name === 'ended') return
+    const next = derive(this.#key)
+    this.#key.set(next.key)
+    this.#nonce.set(next.nonce)
+    wipe(next.key, next.nonce)
   }
 
   /** Stops decoding (the reader gave up) and wipes the key. */
@@ -255,23 +291,51 @@ export class BoxStreamDecoder {
       wipe(this.#key)
       return
     }
+    if (this.#onControl !== undefined && (length & CONTROL_FLAG) !== 0) {
+      const bodyLength = length & ~CONTROL_FLAG
+      if (bodyLength === 0 || bodyLength > MAX_CONTROL_BODY_BYTES) {
+        throw this.#fail('ERR_BOX_STREAM_BAD_CONTROL',
+          `a rekey control packet announced a body of ${bodyLength} bytes (allowed: 1 to ${MAX_CONTROL_BODY_BYTES}): the peer is broken or hostile`)
+      }
+      incrementNonce(this.#nonce)
+      this.#state = { name: 'awaiting-body', length: bodyLength, mac: HEADER_MAC, control: true }
+      return
+    }
     if (length > MAX_BODY_BYTES) {
       throw this.#fail('ERR_BOX_STREAM_BAD_LENGTH',
         `a box-stream header announced a body of ${length} bytes (allowed: 0 to ${MAX_BODY_BYTES}): ` +
         'the peer is broken or hostile')
     }
     incrementNonce(this.#nonce)
-    this.#state = { name: 'awaiting-body', length, mac: HEADER_MAC }
+    this.#state = { name: 'awaiting-body', length, mac: HEADER_MAC, control: false }
   }
 
   #openBody (sealed: Uint8Array, plaintext: Uint8Array, mac: Uint8Array): void {
+    this.#authenticate(sealed, plaintext, mac)
+    this.#packetsOpened++
+  }
+
+  #authenticate (sealed: Uint8Array, plaintext: Uint8Array, mac: Uint8Array): void {
     if (!sodium.crypto_secretbox_open_detached(plaintext, sealed, mac, this.#nonce, this.#key)) {
       throw this.#fail('ERR_BOX_STREAM_BAD_BODY',
         'a box-stream packet body failed authentication: the data was corrupted or tampered with in transit')
     }
     incrementNonce(this.#nonce)
-    this.#packetsOpened++
     this.#state = AWAITING_HEADER
+  }
+
+  /** A control packet's body, handed over before anything after it is opened (it may change our key). */
+  #openControl (sealed: Uint8Array, state: { readonly length: number, readonly mac: Uint8Array }): void {
+    const body = new Uint8Array(state.length)
+    this.#authenticate(sealed, body, state.mac)
+    try {
+      (this.#onControl as ControlHandler)(body)
+    } catch (err) {
+      if (!(err instanceof BoxStreamError)) throw err
+      throw this.#fail(err.code, err.message)
+    } finally {
+      wipe(body)
+    }
   }
 
   #fail (code: ShsErrorCode, message: string): BoxStreamError {

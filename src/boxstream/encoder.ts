@@ -6,10 +6,13 @@ import { allocUnsafe, sodium } from '#crypto-backend'
 import { BoxStreamError } from '../errors.ts'
 import { carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
-import { HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES } from './constants.ts'
+import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES, MAX_CONTROL_BODY_BYTES } from './constants.ts'
 import { PACKET_NONCE_STEPS, advanceNonce, incrementNonce } from './nonce.ts'
 
 const EMPTY = new Uint8Array(0)
+
+/** A direction's next key and first nonce (the rekey extension's, docs/REKEY.md). */
+export interface NextKey { readonly key: Uint8Array, readonly nonce: Uint8Array }
 /**
  * Every encoder builds its headers here: a header's plaintext (the body's length and MAC, never
  * a secret) lives only within one synchronous `#sealPacket`, so one scratch serves them all and
@@ -18,11 +21,22 @@ const EMPTY = new Uint8Array(0)
 const HEADER_PLAINTEXT = new Uint8Array(HEADER_PLAINTEXT_BYTES)
 const HEADER_MAC = HEADER_PLAINTEXT.subarray(LENGTH_BYTES)
 
+/**
+ * Copies of an encoder's key and next header nonce. Test-only (src/connection/testing.ts: the
+ * rekey property test takes a live connection's keys); not reachable from the package.
+ * @internal stripped from the published declarations (tsconfig.build.json stripInternal)
+ */
+export let encoderKeys: (encoder: BoxStreamEncoder) => NextKey
+
 export class BoxStreamEncoder {
   readonly #key: Uint8Array
   readonly #headerNonce: Uint8Array
   readonly #bodyNonce: Uint8Array
   #ended = false
+
+  static {
+    encoderKeys = (encoder) => ({ key: new Uint8Array(encoder.#key), nonce: new Uint8Array(encoder.#headerNonce) })
+  }
 
   /** Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. */
   constructor (key: Uint8Array, nonce: Uint8Array) {
@@ -113,6 +127,31 @@ export class BoxStreamEncoder {
     return packet
   }
 
+  /** A control packet of the rekey extension (docs/REKEY.md, "Packets"): its length carries CONTROL_FLAG. */
+  sealControl (body: Uint8Array): Uint8Array {
+    if (this.#ended) {
+      throw new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'cannot write to a box stream after it sent goodbye (or was destroyed)')
+    }
+    if (body.byteLength === 0 || body.byteLength > MAX_CONTROL_BODY_BYTES) throw new RangeError(`a control body is 1 to ${MAX_CONTROL_BODY_BYTES} bytes, got ${body.byteLength}`)
+    const packet = allocUnsafe(HEADER_BYTES + body.byteLength)
+    this.#sealPacket(packet, 0, body, CONTROL_FLAG)
+    return packet
+  }
+
+  /**
+   * Goes on with the key and first nonce `derive` makes from the current key, written over the
+   * old ones; `derive`'s result is wiped (docs/REKEY.md, "Key schedule").
+   */
+  updateKey (derive: (key: Uint8Array) => NextKey): void {
+    if (this.#ended) return
+    const next = derive(this.#key)
+    this.#key.set(next.key)
+    this.#headerNonce.set(next.nonce)
+    this.#bodyNonce.set(next.nonce)
+    incrementNonce(this.#bodyNonce)
+    wipe(next.key, next.nonce)
+  }
+
   /** Ends the encoder without goodbye (the peer will see a truncated stream) and wipes the key. */
   destroy (): void {
     this.#ended = true
@@ -120,10 +159,10 @@ export class BoxStreamEncoder {
   }
 
   /** Header with nonce N, body with N+1 (the body's MAC travels inside the header). */
-  #sealPacket (output: Uint8Array, offset: number, body: Uint8Array): void {
+  #sealPacket (output: Uint8Array, offset: number, body: Uint8Array, flags = 0): void {
     const length = body.byteLength
     const header = HEADER_PLAINTEXT
-    header[0] = length >>> 8
+    header[0] = (length | flags) >>> 8
     header[1] = length & 0xff
     const bodyStart = offset + HEADER_BYTES
     sodium.crypto_secretbox_detached(output.subarray(bodyStart, bodyStart + length), HEADER_MAC, body, this.#bodyNonce, this.#key)

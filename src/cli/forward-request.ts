@@ -100,7 +100,8 @@ export function requestForward (stream: SecureStream, target: HostPort): SecureS
     remotePublicKey: stream.remotePublicKey,
     source: source(),
     sink: async (bytes) => { await stream.sink(prepended(line(formatHostPort(target)), bytes)) },
-    abort: (reason) => { stream.abort(reason) }
+    abort: (reason) => { stream.abort(reason) },
+    ...rekeyOf(stream)
   }
 }
 
@@ -154,8 +155,18 @@ export async function acceptForward (stream: SecureStream, permitted: readonly H
       remotePublicKey: stream.remotePublicKey,
       source: resumed(request),
       sink: async (bytes) => { await stream.sink(prepended(line(OK), bytes)) },
-      abort: (reason) => { stream.abort(reason) }
+      abort: (reason) => { stream.abort(reason) },
+      ...rekeyOf(stream)
     }
+  }
+}
+
+/** The wrapped stream's rekey extension, passed through (its counters read live). */
+function rekeyOf (stream: SecureStream): Pick<SecureStream, 'rekeying' | 'rekeys' | 'rekey'> {
+  return {
+    rekeying: stream.rekeying,
+    get rekeys () { return stream.rekeys },
+    rekey: async () => { await stream.rekey() }
   }
 }
 

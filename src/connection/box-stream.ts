@@ -9,6 +9,7 @@
  *   send(plaintext) → sealed bytes to write
  *   goodbye()       → the last bytes to write (a half-close), and whether that finished the connection
  *   abort(error)    → a local teardown: nothing more in or out, and no end reported as truncation
+ *   rekey()         → (the rekey extension, docs/REKEY.md) the request to write, starting a rekey
  *
  * The rules:
  * - Bytes after the peer's goodbye are a violation (`ERR_BOX_STREAM_AFTER_GOODBYE`), whether they
@@ -18,11 +19,15 @@
  * - Both goodbyes exchanged: `finished`, the transport may be closed gracefully.
  * - Writing after goodbye or a teardown is `ERR_BOX_STREAM_CLOSED` (or the teardown's error).
  * - Each direction's key is wiped the moment that direction ends; a teardown wipes both.
+ * - With the rekey extension, `receive` may also ask for control packets to be written (`write`:
+ *   after everything sealed so far, before anything sealed later) and report a completed rekey.
  */
-import { BoxStreamDecoder, type PushOptions } from '../boxstream/decoder.ts'
-import { BoxStreamEncoder } from '../boxstream/encoder.ts'
-import { BoxStreamError } from '../errors.ts'
-import { type SessionKeys, wipeSession } from '../handshake/session.ts'
+import { BoxStreamDecoder, type PushOptions, decoderKeys } from '../boxstream/decoder.ts'
+import { BoxStreamEncoder, encoderKeys } from '../boxstream/encoder.ts'
+import { concatBytes } from '../crypto/primitives.ts'
+import { BoxStreamError, ShsError } from '../errors.ts'
+import { type SessionKeys, type SessionRekey, wipeSession } from '../handshake/session.ts'
+import { RekeyMachine, type RekeyMachineOptions } from './rekey.ts'
 
 /** What a call to the machine made happen, for the adapter to act on, in order. */
 export type BoxStreamEvent =
@@ -34,6 +39,10 @@ export type BoxStreamEvent =
   | { readonly type: 'finished' }
   /** The connection was torn down (tampering, truncation, bytes after goodbye): close the transport at once. */
   | { readonly type: 'failed', readonly error: Error }
+  /** Rekey extension: control packets to write now, after what was sealed before this call. */
+  | { readonly type: 'write', readonly bytes: Uint8Array }
+  /** Rekey extension: a rekey completed (both directions are on new keys, or ours ended). */
+  | { readonly type: 'rekeyed' }
 
 /** What `goodbye()` gives: the bytes to write last, and whether the peer had said goodbye already. */
 export interface Goodbye {
@@ -48,6 +57,28 @@ export type DirectionState = 'open' | 'ended' | 'torn-down'
 const NOTHING: readonly BoxStreamEvent[] = Object.freeze([])
 const GOODBYE: BoxStreamEvent = Object.freeze({ type: 'goodbye' })
 const FINISHED: BoxStreamEvent = Object.freeze({ type: 'finished' })
+const REKEYED: BoxStreamEvent = Object.freeze({ type: 'rekeyed' })
+
+/** What a box stream may be given besides its session. */
+export interface BoxStreamOptions {
+  /** Milliseconds from any fixed origin, for the rekey extension's rate caps (default `performance.now`). */
+  readonly now?: () => number
+}
+
+/** A live connection's keys and next nonces, both ways (test-only, see src/connection/testing.ts). */
+export interface LiveKeys {
+  readonly encrypt: { readonly key: Uint8Array, readonly nonce: Uint8Array }
+  readonly decrypt: { readonly key: Uint8Array, readonly nonce: Uint8Array }
+}
+
+/**
+ * Test-only hooks (src/connection/testing.ts): a box stream whose rekeys use the given key pairs
+ * (recorded vectors), and copies of a live one's keys (the rekey property test).
+ * @internal stripped from the published declarations (tsconfig.build.json stripInternal)
+ */
+export let boxStreamWithEphemerals: (session: SessionKeys, options: RekeyMachineOptions) => BoxStream
+/** @internal */
+export let liveKeys: (box: BoxStream) => LiveKeys
 
 export class BoxStream {
   /** The peer's long-term Ed25519 public key, proven by the handshake. */
@@ -57,14 +88,24 @@ export class BoxStream {
   #reading: DirectionState = 'open'
   #writing: DirectionState = 'open'
   #failure: Error | undefined
+  readonly #rekey: RekeyMachine | undefined
+  /** Control packets sealed during the current call, and rekeys it completed. */
+  #controlOut: Uint8Array[] | undefined
+  #rekeyed = 0
 
-  /** Takes the session over: the codecs copy the keys and the session's own copies are wiped. */
-  constructor (session: SessionKeys) {
+  /**
+   * Takes the session over: the codecs copy the keys and the session's own copies are wiped. A
+   * session with the rekey extension (`session.rekey`) gets its control packets.
+   */
+  constructor (session: SessionKeys, options?: BoxStreamOptions) {
     this.remotePublicKey = session.remotePublicKey
+    const rekey = session.rekey
     try {
       const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
       try {
-        this.#decoder = new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+        this.#decoder = rekey === undefined
+          ? new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
+          : new BoxStreamDecoder(session.decryptKey, session.decryptNonce, (body) => { (this.#rekey as RekeyMachine).onControl(body) })
       } catch (err) {
         encoder.destroy()
         throw err
@@ -73,11 +114,74 @@ export class BoxStream {
     } finally {
       wipeSession(session)
     }
+    if (rekey !== undefined) {
+      this.#rekey = new RekeyMachine(rekey, {
+        canWrite: () => this.#writing === 'open',
+        sealControl: (body) => { (this.#controlOut ??= []).push(this.#encoder.sealControl(body)) },
+        updateEncoder: (derive) => { this.#encoder.updateKey(derive) },
+        updateDecoder: (derive) => { this.#decoder.updateKey(derive) },
+        rekeyed: () => { this.#rekeyed++ }
+      }, options)
+    }
+  }
+
+  /** The rekey extension's settings and our role, when the handshake agreed on it; else undefined (plain SHS1). */
+  get rekeySettings (): SessionRekey | undefined {
+    return this.#rekey?.settings
+  }
+
+  /** The session runs the rekey extension. */
+  get rekeying (): boolean {
+    return this.#rekey !== undefined
+  }
+
+  /** A rekey is under way, waiting for the peer (an adapter bounds how long: `rekeySettings.timeout`). */
+  get rekeyInFlight (): boolean {
+    return this.#rekey?.inFlight === true
+  }
+
+  /** Rekeys completed so far. */
+  get rekeys (): number {
+    return this.#rekey?.completed ?? 0
+  }
+
+  /** `afterBytes` were sent under the current key and a rekey may start now: call `rekey()`. */
+  get rekeyDue (): boolean {
+    return this.#rekey?.due === true && this.#bothOpen()
+  }
+
+  /** Milliseconds until our own rate cap lets `rekey()` start one (0: now). */
+  get rekeyAllowedIn (): number {
+    return this.#rekey?.allowedIn ?? 0
+  }
+
+  /**
+   * Starts a rekey: the REQUEST packet to write now, after everything sealed so far. Undefined
+   * when none can start now: one is under way, a direction has ended, or our rate cap says wait
+   * (`rekeyAllowedIn`). Throws `ERR_SHS_REKEY_NOT_NEGOTIATED` on a plain SHS1 session.
+   */
+  rekey (): Uint8Array | undefined {
+    const machine = this.#rekey
+    if (machine === undefined) {
+      throw new ShsError('ERR_SHS_REKEY_NOT_NEGOTIATED',
+        'this connection speaks plain SHS1, without the rekey extension: the peer does not offer it, or no side asked for it (the rekey option)')
+    }
+    if (this.#failure !== undefined || !this.#bothOpen() || !machine.start()) return undefined
+    return this.#takeControl()
   }
 
   /** How many bytes `send` produces for `plaintextBytes` of input. */
   static sealedLength (plaintextBytes: number): number {
     return BoxStreamEncoder.sealedLength(plaintextBytes)
+  }
+
+  static {
+    boxStreamWithEphemerals = (session, options) => {
+      const box = new BoxStream(session, options)
+      if (options.ephemerals !== undefined) box.#rekey?.useEphemerals(options.ephemerals)
+      return box
+    }
+    liveKeys = (box) => ({ encrypt: encoderKeys(box.#encoder), decrypt: decoderKeys(box.#decoder) })
   }
 
   get reading (): DirectionState { return this.#reading }
@@ -122,8 +226,12 @@ export class BoxStream {
     const error = this.#decoder.error
     if (error !== undefined) {
       events.push(this.#tearDown(error))
-    } else if (this.#decoder.ended) {
+      return events
+    }
+    if (this.#rekey !== undefined) this.#rekeyEvents(events)
+    if (this.#decoder.ended) {
       this.#reading = 'ended'
+      this.#rekey?.peerEnded()
       events.push(GOODBYE)
       if (this.#writing === 'ended') events.push(FINISHED)
     }
@@ -154,7 +262,9 @@ export class BoxStream {
   /** Seals plaintext (see `BoxStreamEncoder.encode`, including its reusable `output`). */
   send (chunks: Uint8Array | readonly Uint8Array[], output?: Uint8Array): Uint8Array {
     this.#checkWritable()
-    return this.#encoder.encode(chunks, output)
+    const sealed = this.#encoder.encode(chunks, output)
+    this.#rekey?.sent(chunks instanceof Uint8Array ? chunks.byteLength : chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0))
+    return sealed
   }
 
   /** The half-close: the goodbye packet to send last. Wipes the encrypt key. */
@@ -175,7 +285,27 @@ export class BoxStream {
     if (this.#writing !== 'ended') this.#writing = 'torn-down'
     this.#encoder.destroy()
     this.#decoder.destroy()
+    this.#rekey?.destroy()
+    this.#controlOut = undefined
     return { type: 'failed', error: this.#failure }
+  }
+
+  #bothOpen (): boolean {
+    return this.#reading === 'open' && this.#writing === 'open'
+  }
+
+  /** What the control packets of this call ask the adapter to do, in order: write them, then report the rekeys they completed. */
+  #rekeyEvents (events: BoxStreamEvent[]): void {
+    const bytes = this.#takeControl()
+    if (bytes !== undefined) events.push({ type: 'write', bytes })
+    for (; this.#rekeyed > 0; this.#rekeyed--) events.push(REKEYED)
+  }
+
+  #takeControl (): Uint8Array | undefined {
+    const out = this.#controlOut
+    this.#controlOut = undefined
+    if (out === undefined) return undefined
+    return out.length === 1 ? out[0] : concatBytes(...out)
   }
 
   #checkWritable (): void {

@@ -56,10 +56,29 @@ export class Outbox {
   #overflow: Uint8Array | undefined
   #room: (() => void) | undefined
   readonly #taken = (): void => { this.#onTaken() }
+  /** Told after each seal (the rekey extension's `afterBytes` trigger); it may add a control packet. */
+  readonly #afterSeal: (() => void) | undefined
 
-  constructor (connection: BoxStream, transport: OutboxTransport) {
+  constructor (connection: BoxStream, transport: OutboxTransport, afterSeal?: () => void) {
     this.#connection = connection
     this.#transport = transport
+    this.#afterSeal = afterSeal
+  }
+
+  /**
+   * Sealed control packets (the rekey extension's) to go out after everything sealed so far and
+   * before anything sealed later: at once when nothing is in flight, else at the end of the batch.
+   */
+  writeSealed (sealed: Uint8Array): void {
+    if (this.#inFlight === 0 && this.#sealedBytes === 0) {
+      this.#inFlight++
+      this.#transport.write(sealed, undefined, this.#taken)
+      return
+    }
+    // Behind a write in flight, or sealed while a batch is being closed (its tail's seal): the batch takes it.
+    const batch = this.#batchWithRoom(sealed.byteLength)
+    batch.set(sealed, this.#sealedBytes)
+    this.#sealedBytes += sealed.byteLength
   }
 
   /**
@@ -84,7 +103,12 @@ export class Outbox {
 
   /** Sends what is gathered at once, queued behind what is in flight (before goodbye). */
   flush (): void {
-    if (this.#gatheredBytes > 0) this.#sendGathered()
+    if (this.#pending()) this.#sendGathered()
+  }
+
+  /** Plaintext gathered, or control packets sealed into the batch, waiting for the write in flight. */
+  #pending (): boolean {
+    return this.#gatheredBytes > 0 || this.#sealedBytes > 0
   }
 
   /** Seals the whole packets `bytes` complete (the tail's first), and copies what is left into the tail. */
@@ -121,6 +145,7 @@ export class Outbox {
     // Sealed in place, since the buffer has room: nothing to copy.
     if (sealed.buffer !== batch.buffer) batch.set(sealed, this.#sealedBytes)
     this.#sealedBytes += length
+    this.#afterSeal?.()
   }
 
   /** The batch's buffer with room for `length` more sealed bytes. */
@@ -164,13 +189,14 @@ export class Outbox {
     const sealed = this.#connection.send(chunks, buffer)
     this.#inFlight++
     transport.write(sealed, sealed.buffer === buffer?.buffer ? buffer : undefined, this.#taken)
+    this.#afterSeal?.()
   }
 
   #onTaken (): void {
     this.#inFlight--
     // After a teardown nothing more goes out; the waiting writer learns of it from the teardown.
     if (this.#connection.writing !== 'open' || this.#inFlight > 0) return
-    if (this.#gatheredBytes > 0) this.#sendGathered()
+    if (this.#pending()) this.#sendGathered()
     // Nothing was gathered behind the write just taken: the burst is over, let its tail go.
     else this.#tail = undefined
     const overflow = this.#overflow

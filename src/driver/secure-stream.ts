@@ -5,8 +5,10 @@
  * events; a small `StreamTransport` per transport does the I/O.
  */
 import { BoxStream, type BoxStreamEvent } from '../connection/box-stream.ts'
-import { ShsError } from '../errors.ts'
+import { BoxStreamError, ShsError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
+import { Outbox } from './outbox.ts'
+import { RekeyClock } from './rekey.ts'
 import type { Chunk, PlainSource, StreamTransport } from './transport.ts'
 import type { SecureStream } from './types.ts'
 import { writeAll } from './writer.ts'
@@ -25,6 +27,9 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
   readonly remotePublicKey: Uint8Array
   readonly #box: BoxStream
   #transport: StreamTransport | undefined
+  #outbox: Outbox | undefined
+  /** The rekey extension's timers and promises, when the session has it. */
+  readonly #rekey: RekeyClock | undefined
   readonly #queue: Uint8Array[] = []
   #queuedBytes = 0
   #paused = false
@@ -46,13 +51,40 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
   }
 
   constructor (session: SessionKeys) {
-    this.#box = new BoxStream(session)
-    this.remotePublicKey = this.#box.remotePublicKey
+    const box = this.#box = new BoxStream(session)
+    this.remotePublicKey = box.remotePublicKey
+    const settings = box.rekeySettings
+    if (settings !== undefined) this.#rekey = new RekeyClock(box, settings, (error) => { this.#tearDown(error) })
   }
 
   /** Attaches the transport once the adapter has wired it (it may feed bytes right after). */
   attach (transport: StreamTransport): void {
     this.#transport = transport
+    this.#outbox = new Outbox(this.#box, transport, this.#rekey?.afterSeal)
+    this.#rekey?.attach(this.#outbox)
+  }
+
+  /** Whether the handshake agreed on the rekey extension (docs/REKEY.md). */
+  get rekeying (): boolean {
+    return this.#rekey !== undefined
+  }
+
+  /** Rekeys completed so far (always 0 without the extension). */
+  get rekeys (): number {
+    return this.#box.rekeys
+  }
+
+  /** Takes fresh keys now: resolves once a rekey completed after the call (docs/REKEY.md, "Triggers"). */
+  rekey (): Promise<void> {
+    const rekey = this.#rekey
+    if (rekey === undefined) {
+      try {
+        this.#box.rekey()
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    return (rekey as RekeyClock).request()
   }
 
   /** The machine, for what adapters report about it (goodbye received, packets). */
@@ -100,13 +132,21 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
           if (this.#paused) { this.#paused = false; this.#transport?.resume() }
           break
         case 'finished':
+          this.#rekey?.stop(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection ended before a rekey could complete'))
           this.#transport?.close()
           break
         case 'failed':
           this.#tearDown(event.error)
           break
+        case 'write':
+          this.#rekey?.write(event.bytes)
+          break
+        case 'rekeyed':
+          this.#rekey?.rekeyed()
+          break
       }
     }
+    this.#rekey?.sync()
   }
 
   // --- the application's reader ----------------------------------------------------------------
@@ -188,7 +228,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
       await new Promise<void>((resolve, reject) => {
         this.#onTeardown = reject
         if (box.failure !== undefined) reject(box.failure)
-        else writeAll(box, this.#transport as StreamTransport, iterator, progress).then(resolve, reject)
+        else writeAll(box, this.#transport as StreamTransport, this.#outbox as Outbox, iterator, progress).then(resolve, reject)
       })
     } catch (err) {
       // Close the application's source (unless it ended or threw itself) so it can release what it holds.
@@ -197,6 +237,8 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
       throw box.failure ?? err
     } finally {
       this.#onTeardown = undefined
+      // Our goodbye is out (or the stream is over): no rekey can start any more.
+      this.#rekey?.sync()
     }
   }
 
@@ -247,6 +289,7 @@ export class SecureStreamDriver implements SecureStream, AsyncIterable<Uint8Arra
       this.#queue.length = 0
       this.#queuedBytes = 0
     }
+    this.#rekey?.stop(failure)
     this.#transport?.destroy(failure)
     this.#onTeardown?.(failure)
     this.#settle()

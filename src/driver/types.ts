@@ -1,6 +1,7 @@
 /** The shapes the adapters speak: it-pipe style duplexes and the secure stream they yield. */
 import type { KeyPair } from '../crypto/keys.ts'
 import type { MessageName } from '../handshake/explain.ts'
+import type { RekeyOption } from '../handshake/rekey-options.ts'
 
 /** Any it-pipe compatible duplex of bytes: a TCP socket wrapper, a libp2p stream, an in-memory pair. */
 export interface ByteDuplex {
@@ -19,6 +20,15 @@ export interface SecureStream {
   sink (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void>
   /** Tears the connection down at once, without goodbye: the peer sees a truncated stream. */
   abort (reason?: Error): void
+  /** Whether the handshake agreed on the rekey extension (docs/REKEY.md); false: plain SHS1. */
+  readonly rekeying: boolean
+  /** Rekeys completed so far. */
+  readonly rekeys: number
+  /**
+   * Takes fresh keys now, with a fresh Diffie-Hellman: resolves once a rekey completed after the
+   * call. Rejects with `ERR_SHS_REKEY_NOT_NEGOTIATED` on a plain SHS1 connection.
+   */
+  rekey (): Promise<void>
 }
 
 export type Authorize = (remotePublicKey: Uint8Array) => boolean | Promise<boolean>
@@ -52,9 +62,20 @@ export interface ClientHandshakeOptions extends CommonHandshakeOptions {
    * resolves once the server proved its key (message 4).
    */
   earlyData?: Uint8Array | readonly Uint8Array[]
+  /**
+   * The rekey extension (docs/REKEY.md): `'prefer'` asks for it and connects with plain SHS1 to a
+   * server without it, `'require'` fails with `ERR_SHS_REKEY_REQUIRED` there; an object sets the
+   * mode and when to rekey. Default: plain SHS1.
+   */
+  rekey?: RekeyOption
 }
 
 export interface ServerHandshakeOptions extends CommonHandshakeOptions {
   /** Decides on each client after it proved its key; default: accept every client that knows our key. */
   authorize?: Authorize
+  /**
+   * The rekey extension (docs/REKEY.md): `'prefer'` serves clients that ask for it and plain
+   * SHS1 clients on the same port, `'require'` only the former. Default: plain SHS1 only.
+   */
+  rekey?: RekeyOption
 }

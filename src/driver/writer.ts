@@ -3,15 +3,14 @@
  * they end. After a teardown it may still wake up: the machine then refuses to seal.
  */
 import type { BoxStream } from '../connection/box-stream.ts'
-import { Outbox } from './outbox.ts'
+import type { Outbox } from './outbox.ts'
 import { type Chunk, type StreamTransport, toBytes } from './transport.ts'
 
 /**
  * The writing loop, as promise callbacks (docs/PERFORMANCE.md, "The sink loop"). After a
  * teardown it may still wake up: the machine then refuses to seal.
  */
-export function writeAll (box: BoxStream, transport: StreamTransport, iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
-  const outbox = new Outbox(box, transport)
+export function writeAll (box: BoxStream, transport: StreamTransport, outbox: Outbox, iterator: AsyncIterator<Chunk> | Iterator<Chunk>, progress: { sourceDone: boolean }): Promise<void> {
   // Looked up once, as for-await does.
   const next = iterator.next as () => Promise<IteratorResult<Chunk>> | IteratorResult<Chunk>
   return new Promise<void>((resolve, reject) => {

@@ -66,3 +66,18 @@ export function describeRefusal (clientKey: Uint8Array, cause?: unknown): Handsh
   return new HandshakeError('ERR_SHS_UNAUTHORIZED',
     `client ${id} proved its identity but the authorize hook refused it`)
 }
+
+/** A server with `rekey: 'require'` got a plain SHS1 hello. */
+export function plainClientRefused (): HandshakeError {
+  return new HandshakeError('ERR_SHS_REKEY_REQUIRED',
+    'the client speaks plain SHS1 (its hello is MAC\'d with the network key itself), and this server requires ' +
+    'the rekey extension (rekey: \'require\'): let the client ask for it, or accept SHS1 with rekey: \'prefer\'')
+}
+
+/** A client with `rekey: 'require'` was hung up on after message 1. */
+export function rekeyRefused (cause: HandshakeError): HandshakeError {
+  return new HandshakeError('ERR_SHS_REKEY_REQUIRED',
+    'the server hung up after our hello, which asked for the rekey extension (rekey: \'require\'): the server ' +
+    'does not offer it (a plain SHS1 server), requires it not, or uses another network key; ' +
+    'use rekey: \'prefer\' to fall back to SHS1, or check the networkKey', { cause })
+}

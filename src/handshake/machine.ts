@@ -12,8 +12,9 @@ import {
 } from '../crypto/keys.ts'
 import { type CurveKeyPair, concatBytes, copyBytes } from '../crypto/primitives.ts'
 import { ShsError } from '../errors.ts'
-import { describeFailure, describeHangUp, describeRefusal, type MessageName } from './explain.ts'
+import { describeFailure, describeHangUp, describeRefusal, type MessageName, plainClientRefused } from './explain.ts'
 import { afterEarly, checkEarlyData, sealEarly } from './early-data.ts'
+import { type RekeySettings, checkRekeyOption } from './rekey-options.ts'
 import type { SessionKeys } from './session.ts'
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES,
@@ -80,12 +81,20 @@ export interface ClientHandshakeInit {
    * message 4 (docs/PROTOCOL.md, "Early data"): the `clientAuth` write then carries them too.
    */
   earlyData?: unknown
+  /**
+   * Ask for the rekey extension (docs/REKEY.md): the handshake runs under the extension's network
+   * key, which only a server offering it accepts. The mode is the caller's business: `prefer`
+   * means connecting again without it when the server hangs up after message 1.
+   */
+  rekey?: unknown
 }
 
 export interface ServerHandshakeInit {
   /** A key pair, or (for a server running many handshakes) a `LocalIdentity` prepared once. */
   keys: unknown
   networkKey: unknown
+  /** Accept clients that ask for the rekey extension too (`prefer`), or only them (`require`). */
+  rekey?: unknown
 }
 
 /**
@@ -102,11 +111,13 @@ export class SecretHandshake {
   readonly #earlyData: readonly Uint8Array[] | undefined
   /** Packets of early data sealed behind message 3: the session goes on after them. */
   #earlyPackets = 0
+  readonly #rekey: RekeySettings | undefined
 
-  private constructor (role: HandshakeRole, state: HandshakeState, earlyData?: readonly Uint8Array[]) {
+  private constructor (role: HandshakeRole, state: HandshakeState, earlyData: readonly Uint8Array[] | undefined, rekey: RekeySettings | undefined) {
     this.role = role
     this.#state = state
     this.#earlyData = earlyData
+    this.#rekey = rekey
   }
 
   static {
@@ -115,24 +126,31 @@ export class SecretHandshake {
       const earlyData = role === 'client' ? checkEarlyData((init as ClientHandshakeInit).earlyData) : undefined
       // A listener's identity was checked and converted once, when it started listening.
       const identity = init.keys instanceof LocalIdentity ? init.keys : undefined
+      const rekey = checkRekeyOption(init.rekey)
       const state = createHandshakeState({
         local: identity?.keys ?? asKeyPair(init.keys),
         ...(identity === undefined ? {} : { localCurveSecretKey: identity.curveSecretKey }),
         networkKey: asNetworkKey(init.networkKey),
         ...(remote === undefined ? {} : { remotePublicKey: remote.publicKey, remoteCurveKey: remote.curveKey }),
-        ...(ephemeral === undefined ? {} : { ephemeral })
+        ...(ephemeral === undefined ? {} : { ephemeral }),
+        ...(rekey === undefined ? {} : { rekey: role === 'client' ? { role } : { role, acceptPlain: rekey.mode === 'prefer' } })
       })
-      return new SecretHandshake(role, state, earlyData)
+      return new SecretHandshake(role, state, earlyData, rekey)
     }
   }
 
   /** Validates the keys up front, so misuse fails before any byte is sent. */
   static client (init: ClientHandshakeInit): SecretHandshake {
-    return createWithEphemeral('client', { keys: init.keys, networkKey: init.networkKey, remotePublicKey: init.remotePublicKey, earlyData: init.earlyData }, undefined)
+    return createWithEphemeral('client', { keys: init.keys, networkKey: init.networkKey, remotePublicKey: init.remotePublicKey, earlyData: init.earlyData, rekey: init.rekey }, undefined)
   }
 
   static server (init: ServerHandshakeInit): SecretHandshake {
-    return createWithEphemeral('server', { keys: init.keys, networkKey: init.networkKey }, undefined)
+    return createWithEphemeral('server', { keys: init.keys, networkKey: init.networkKey, rekey: init.rekey }, undefined)
+  }
+
+  /** Whether this handshake runs the rekey extension: from the start for a client, from message 1 on for a server. */
+  get rekeying (): boolean {
+    return this.#state.rekey
   }
 
   /** A short human description of where the handshake is, for timeouts and verbose logs. */
@@ -192,7 +210,7 @@ export class SecretHandshake {
     if (step.kind !== 'read') throw this.#misuse('receive')
     const spec = MESSAGES[step.message]
     if (message.byteLength !== spec.length || !spec.accept(this.#state, message)) {
-      throw this.#fail(describeFailure(step.message))
+      throw this.#fail(this.#state.plainRefused === true ? plainClientRefused() : describeFailure(step.message))
     }
     this.#advance(index)
   }
@@ -237,7 +255,8 @@ export class SecretHandshake {
       this.#phase = { name: 'running', step: next }
       return
     }
-    const session = afterEarly(deriveSession(this.#state), this.#earlyPackets)
+    let session = afterEarly(deriveSession(this.#state), this.#earlyPackets)
+    if (this.#state.rekey) session = { ...session, rekey: { ...(this.#rekey as RekeySettings), role: this.role } }
     wipeHandshakeState(this.#state)
     this.#phase = { name: 'complete', session }
   }

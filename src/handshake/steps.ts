@@ -14,6 +14,7 @@ import {
   concatBytes, copyBytes, diffieHellman, generateCurveKeyPair, hmac, openOnce, sealOnce, sha256, sign,
   verifyHmac, verifySignature, wipe
 } from '../crypto/primitives.ts'
+import { rekeyNetworkKey } from './rekey-options.ts'
 import type { SessionKeys } from './session.ts'
 
 /** Sizes of the four messages (docs/PROTOCOL.md, "The four messages"). */
@@ -22,13 +23,22 @@ export const CLIENT_AUTH_BYTES = MAC_BYTES + SIGNATURE_BYTES + PUBLIC_KEY_BYTES
 export const SERVER_ACCEPT_BYTES = MAC_BYTES + SIGNATURE_BYTES
 
 export interface HandshakeState {
-  readonly networkKey: NetworkKey
+  /** K; a server that accepts the rekey extension switches it to K' when the client's hello is MAC'd with that (docs/REKEY.md). */
+  networkKey: NetworkKey
+  /** Server only: K', the extension's network key, tried on the client's hello before K. */
+  readonly rekeyNetworkKey: NetworkKey | undefined
+  /** Server only: whether a plain SHS1 hello (MAC'd with K) is accepted. */
+  readonly acceptPlain: boolean
+  /** The handshake runs under K', so the session gets the rekey extension. */
+  rekey: boolean
+  /** Server only: the client's hello was plain SHS1, and this server requires the extension. */
+  plainRefused?: boolean
   readonly local: CheckedKeyPair
   /** The Curve25519 form of `local`'s secret key when its owner precomputed it (not ours to wipe). */
   readonly localCurveSecretKey: Uint8Array | undefined
   readonly ephemeral: CurveKeyPair
   /** hmac_K(own ephemeral public key); its first 24 bytes become our decrypt nonce. */
-  readonly localHelloMac: Uint8Array
+  localHelloMac: Uint8Array
   /** The client knows it from the start; the server learns it from message 3. */
   remotePublicKey?: Ed25519PublicKey
   /** Its Curve25519 form, converted once when the key was checked. */
@@ -48,6 +58,11 @@ export interface HandshakeState {
 
 export interface HandshakeStateInit {
   networkKey: NetworkKey
+  /**
+   * Client: run the whole handshake under K' (ask for the extension). Server: also accept
+   * clients that do, and with `require`, only them.
+   */
+  rekey?: { readonly role: 'client' } | { readonly role: 'server', readonly acceptPlain: boolean }
   local: CheckedKeyPair
   localCurveSecretKey?: Uint8Array
   remotePublicKey?: Ed25519PublicKey
@@ -58,12 +73,17 @@ export interface HandshakeStateInit {
 
 export function createHandshakeState (init: HandshakeStateInit): HandshakeState {
   const ephemeral = init.ephemeral ?? generateCurveKeyPair()
+  const rekey = init.rekey
+  const networkKey = rekey?.role === 'client' ? rekeyNetworkKey(init.networkKey) : init.networkKey
   const state: HandshakeState = {
-    networkKey: init.networkKey,
+    networkKey,
+    rekeyNetworkKey: rekey?.role === 'server' ? rekeyNetworkKey(init.networkKey) : undefined,
+    acceptPlain: rekey?.role !== 'server' || rekey.acceptPlain,
+    rekey: rekey?.role === 'client',
     local: init.local,
     localCurveSecretKey: init.localCurveSecretKey,
     ephemeral,
-    localHelloMac: hmac(init.networkKey, ephemeral.publicKey)
+    localHelloMac: hmac(networkKey, ephemeral.publicKey)
   }
   if (init.remotePublicKey !== undefined) state.remotePublicKey = init.remotePublicKey
   if (init.remoteCurveKey !== undefined) state.remoteCurveKey = init.remoteCurveKey
@@ -78,7 +98,7 @@ export function createHello (state: HandshakeState): Uint8Array {
 export function acceptHello (state: HandshakeState, message: Uint8Array): boolean {
   const mac = message.subarray(0, HMAC_BYTES)
   const ephemeralKey = message.subarray(HMAC_BYTES, HELLO_BYTES)
-  if (!verifyHmac(mac, ephemeralKey, state.networkKey)) return false
+  if (!verifyHelloMac(state, mac, ephemeralKey)) return false
   const ab = tryDiffieHellman(state.ephemeral.secretKey, ephemeralKey)
   if (ab === undefined) return false
   // One copy of the whole hello (the message may be a view of a socket buffer), two views of it.
@@ -88,6 +108,26 @@ export function acceptHello (state: HandshakeState, message: Uint8Array): boolea
   state.ab = ab
   state.abHash = sha256(ab)
   return true
+}
+
+/**
+ * The hello's MAC under K, or (a server offering the extension) under K' first: a client that
+ * MAC'd with K' asks for the extension, and from here on the handshake runs under K', which the
+ * signatures of messages 3 and 4 bind (docs/REKEY.md, "Why it cannot be stripped").
+ */
+function verifyHelloMac (state: HandshakeState, mac: Uint8Array, ephemeralKey: Uint8Array): boolean {
+  const extension = state.rekeyNetworkKey
+  if (extension !== undefined && verifyHmac(mac, ephemeralKey, extension)) {
+    state.networkKey = extension
+    state.rekey = true
+    // Our hello answers under the key the client chose.
+    state.localHelloMac = hmac(extension, state.ephemeral.publicKey)
+    return true
+  }
+  if (!verifyHmac(mac, ephemeralKey, state.networkKey)) return false
+  if (state.acceptPlain) return true
+  state.plainRefused = true
+  return false
 }
 
 /** Message 3 (client): `box(sha256(K ‖ ab ‖ aB), sign_A(K ‖ B_pk ‖ sha256(ab)) ‖ A_pk)`. */

@@ -1,6 +1,8 @@
 /** TCP client: open a socket, run the client handshake, hand back the secure stream. */
 import type net from 'node:net'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
+import { withRekeyFallback } from '../driver/rekey-fallback.ts'
 import { checkCallback, checkHost, checkOptions, checkPort, checkSignal, checkTimeout } from '../options.ts'
 import type { Deadline } from '../driver/deadline.ts'
 import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../driver/handshake.ts'
@@ -28,14 +30,17 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const idleTimeout = checkIdleTimeout(options.idleTimeout)
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
-  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
-    const socket = await openSocket(host, port, deadline)
-    const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)
-    const stream = createSocketSecureStream(socket, session)
-    watchIdle(socket, stream, idleTimeout)
-    return stream
-  }))
+  const init = { keys, networkKey, remotePublicKey, earlyData: options.earlyData }
+  const rekey = checkRekeyOption(options.rekey)
+  const first = SecretHandshake.client({ ...init, rekey })
+  return await withDeadline({ timeout, signal }, async (deadline) => await withRekeyFallback(rekey, first, () => SecretHandshake.client(init),
+    async (machine) => await wipingOnFailure(machine, (async () => {
+      const socket = await openSocket(host, port, deadline)
+      const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)
+      const stream = createSocketSecureStream(socket, session)
+      watchIdle(socket, stream, idleTimeout)
+      return stream
+    })())))
 }
 
 async function openSocket (host: string, port: number, deadline: Deadline): Promise<net.Socket> {

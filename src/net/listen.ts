@@ -14,6 +14,7 @@ import net from 'node:net'
 import { LocalIdentity, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, ShsError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout } from '../options.ts'
 import { runHandshake, withDeadline } from '../driver/handshake.ts'
@@ -62,6 +63,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   const host = checkHost(options.host, 'host', DEFAULT_HOST)
   asNetworkKey(options.networkKey)
   const timeout = checkTimeout(options.timeout)
+  const rekey = checkRekeyOption(options.rekey)
   const callbacks = new ContainedCallbacks(options, onStream)
   const sockets = new Set<net.Socket>()
   const closing = new AbortController()
@@ -104,7 +106,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   // A function of its own so that the closures that outlive the handshake (the socket's
   // listeners above) do not keep the handshake machine and its buffers reachable.
   async function handshake (socket: net.Socket, remote: RemoteAddress, guarded: GuardedHandshake): Promise<SessionKeys> {
-    const machine = SecretHandshake.server({ keys: identity, networkKey: options.networkKey })
+    const machine = SecretHandshake.server({ keys: identity, networkKey: options.networkKey, rekey })
     // The guard checks the connection caps first; then the application decides.
     const authorize: Authorize = (key) => guarded.authorize(key, () =>
       callbacks.authorize === undefined ? true : callbacks.authorize(key, remote))

@@ -49,6 +49,8 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_SHS_INVALID_SERVER_ACCEPT':
       return refused('the server could not prove it holds the key in ADDRESS: wrong server key, ' +
         'or something between us is tampering with the connection')
+    case 'ERR_SHS_REKEY_REQUIRED':
+      return refused(err.message.replace(/rekey: 'require'/g, '--rekey require').replace(/rekey: 'prefer'/g, '--rekey prefer'))
     case 'ERR_SHS_INVALID_CLIENT_AUTH':
     case 'ERR_SHS_BAD_MUXER_MESSAGE':
     case 'ERR_SHS_CLIENT_HUNG_UP':
@@ -92,6 +94,10 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_BOX_STREAM_BAD_LENGTH':
     case 'ERR_BOX_STREAM_AFTER_GOODBYE':
     case 'ERR_BOX_STREAM_CLOSED':
+    case 'ERR_BOX_STREAM_BAD_CONTROL':
+    case 'ERR_BOX_STREAM_REKEY_FLOOD':
+    case 'ERR_BOX_STREAM_REKEY_TIMEOUT':
+    case 'ERR_SHS_REKEY_NOT_NEGOTIATED':
       return { exitCode: EXIT.STREAM, message: `the secure stream broke: ${err.message}` }
     case 'ERR_SHS_INVALID_KEY':
     case 'ERR_SHS_WEAK_KEY':
