@@ -111,6 +111,7 @@ export class BoxStreamDecoder {
   static {
     decoderKeys = (decoder) => ({ key: new Uint8Array(decoder.#key), nonce: new Uint8Array(decoder.#nonce) })
   }
+
   /** A body's MAC kept across pushes while the body arrives; made the first time that happens. */
   #savedMac: Uint8Array | undefined
   /**
