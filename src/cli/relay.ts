@@ -13,6 +13,7 @@ import { formatId } from './identity.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
 import type { Progress } from './progress.ts'
+import { describeRekeys } from './rekey.ts'
 import type { ConnectionInfo } from './secure-net.ts'
 import { streamFailure } from './stdio.ts'
 
@@ -180,6 +181,8 @@ export async function relay (
     onFailure()
     log.info(`${connection.label} from ${connection.peer} ended badly: ${streamFailure(err).message}`)
   } finally {
+    const rekeys = describeRekeys(stream)
+    if (rekeys !== undefined) log.verbose(`${connection.label} ${rekeys}`)
     progress.connectionClosed()
   }
 }

@@ -4,7 +4,7 @@
  * CLI's wording where the library's would name API options instead of flags.
  */
 import {
-  HandshakeTimeoutError, type HandshakeProgress, type KeyPair, type MessageName, type RemoteAddress as Peer,
+  HandshakeError, HandshakeTimeoutError, type HandshakeProgress, type KeyPair, type MessageName, type RemoteAddress as Peer,
   type SecureStream, type ShsError, connect, listen, listenWebSocket
 } from '../index.ts'
 import { type DialTarget, type HostPort, formatHostPort } from './address.ts'
@@ -12,6 +12,7 @@ import { formatId } from './identity.ts'
 import type { Log, StageTimer } from './log.ts'
 import { CliError } from './errors/cli-error.ts'
 import { EXIT } from './exit-codes.ts'
+import { type RekeyPlan, describeSessionKeys, lacksRequiredRekey, rekeyOption } from './rekey.ts'
 
 export interface Identity {
   keys: KeyPair
@@ -48,6 +49,8 @@ export interface DialOptions extends Identity {
   idleTimeout?: number | undefined
   /** PEM certificate authorities to trust for wss: addresses (besides the system's). */
   ca?: string | undefined
+  /** --rekey and its settings. */
+  rekey: RekeyPlan
 }
 
 export async function dial (target: DialTarget, options: DialOptions): Promise<SecureStream> {
@@ -64,6 +67,7 @@ export async function dial (target: DialTarget, options: DialOptions): Promise<S
       timeout: options.timeout,
       ...(options.idleTimeout === undefined ? {} : { idleTimeout: options.idleTimeout }),
       ca: options.ca,
+      rekey: rekeyOption(options.rekey),
       onHandshakeProgress: (progress) => {
         // The client writes its hello the moment the connection opens, so the first event marks both.
         if (!transportConnected) timer.stage(connectedText(target))
@@ -80,6 +84,12 @@ export async function dial (target: DialTarget, options: DialOptions): Promise<S
     throw err
   }
   timer.stage(`handshake complete: the server proved it is ${formatId(stream.remotePublicKey)}`)
+  if (lacksRequiredRekey(stream, options.rekey)) {
+    stream.abort()
+    throw new CliError(EXIT.HANDSHAKE_REFUSED, `${where} came up as plain SHS1: its transport does not carry the ` +
+      'rekey extension, which --rekey require insists on; use a net: address, or --rekey prefer to accept plain SHS1')
+  }
+  timer.stage(describeSessionKeys(stream, options.rekey, 'client'))
   return stream
 }
 
@@ -107,6 +117,8 @@ export interface ServeOptions extends Identity {
   webSocket?: { cert?: string, key?: string } | undefined
   timeout: number
   limits: ServeLimits
+  /** --rekey and its settings. */
+  rekey: RekeyPlan
   /** Decides on each client after it proved its key (docs/PROTOCOL.md: before message 4 is sent). */
   authorize: (publicKey: Uint8Array, connection: ConnectionInfo) => boolean | Promise<boolean>
   log: Log
@@ -139,6 +151,7 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     keys: options.keys,
     networkKey: options.networkKey,
     timeout: options.timeout,
+    rekey: rekeyOption(options.rekey),
     maxPendingHandshakes: options.limits.maxPending,
     maxPendingPerSource: Math.min(options.limits.maxPerSource, options.limits.maxPending),
     maxConnections: options.limits.maxClients,
@@ -151,6 +164,14 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
   const onStream = (stream: SecureStream, peer: Peer): void => {
     const { info, timer } = connections.done(peer)
     timer.stage(`handshake complete: client is ${formatId(stream.remotePublicKey)}`)
+    if (lacksRequiredRekey(stream, options.rekey)) {
+      const refused = new HandshakeError('ERR_SHS_REKEY_REQUIRED', 'a client without the rekey extension came through a ' +
+        'transport that does not enforce rekey: \'require\'')
+      stream.abort(refused)
+      options.onHandshakeError(refused, info)
+      return
+    }
+    timer.stage(describeSessionKeys(stream, options.rekey, 'server'))
     options.onStream(stream, info)
   }
   const listener = options.webSocket === undefined

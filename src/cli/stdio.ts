@@ -7,6 +7,7 @@ import { SIGNAL_EXIT, flushAndExit, onStopSignals } from './exit.ts'
 import type { Log } from './log.ts'
 import { join } from './pipe.ts'
 import type { Progress } from './progress.ts'
+import { describeRekeys } from './rekey.ts'
 
 export interface StdioOptions {
   context?: FailureContext
@@ -72,6 +73,8 @@ export async function joinStdio (stream: SecureStream, progress: Progress, log: 
     log.info(options.label === undefined ? failure.message : `${options.label} ${failure.message}`)
     return failure.exitCode
   } finally {
+    const rekeys = describeRekeys(stream)
+    if (rekeys !== undefined) timer.stage(rekeys)
     removeSignals()
     progress.connectionClosed()
     if (options.keepProgress !== true) progress.stop()

@@ -21,21 +21,27 @@ export class ShsProcess {
   readonly #stdout: Buffer[] = []
   #stderr = ''
   readonly exited: Promise<number | null>
-  readonly #stderrWaiters = new Set<() => void>()
+  #stdoutBytes = 0
+  /** Checks to run whenever output arrives or the process ends (see #until). */
+  readonly #waiters = new Set<() => void>()
 
   constructor (args: readonly string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(process.execPath, [MAIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    this.child.stdout?.on('data', (chunk: Buffer) => { this.#stdout.push(chunk) })
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.#stdout.push(chunk)
+      this.#stdoutBytes += chunk.byteLength
+      for (const waiter of this.#waiters) waiter()
+    })
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.#stderr += chunk.toString('utf8')
-      for (const waiter of this.#stderrWaiters) waiter()
+      for (const waiter of this.#waiters) waiter()
     })
     // The child may exit before reading all we wrote (that is what some tests check).
     this.child.stdin?.on('error', () => {})
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code) => {
         running.delete(this)
-        for (const waiter of this.#stderrWaiters) waiter()
+        for (const waiter of this.#waiters) waiter()
         resolve(code)
       })
     })
@@ -52,23 +58,33 @@ export class ShsProcess {
 
   /** Resolves with the first match of `pattern` on stderr; rejects if the process exits or time runs out. */
   async waitForStderr (pattern: RegExp): Promise<RegExpMatchArray> {
+    return await this.#until(() => this.#stderr.match(pattern) ?? undefined, `printing ${String(pattern)}`)
+  }
+
+  /** Resolves once stdout has carried at least `bytes` bytes; rejects if the process exits or time runs out first. */
+  async waitForStdout (bytes: number): Promise<void> {
+    await this.#until(() => this.#stdoutBytes >= bytes ? true : undefined, `writing ${bytes} bytes to stdout`)
+  }
+
+  /** The first defined result of `probe`, tried now and whenever output arrives. */
+  async #until<T> (probe: () => T | undefined, what: string): Promise<T> {
     return await new Promise((resolve, reject) => {
       const check = (): void => {
-        const match = this.#stderr.match(pattern)
-        if (match !== null) finish(() => { resolve(match) })
+        const result = probe()
+        if (result !== undefined) finish(() => { resolve(result) })
         else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          finish(() => { reject(new Error(`shs exited before printing ${String(pattern)}; stderr:\n${this.#stderr}`)) })
+          finish(() => { reject(new Error(`shs exited before ${what}; stderr:\n${this.#stderr}`)) })
         }
       }
       const timer = setTimeout(() => {
-        finish(() => { reject(new Error(`shs did not print ${String(pattern)} within ${WAIT_MS} ms; stderr:\n${this.#stderr}`)) })
+        finish(() => { reject(new Error(`shs did not finish ${what} within ${WAIT_MS} ms; stderr:\n${this.#stderr}`)) })
       }, WAIT_MS)
       const finish = (settle: () => void): void => {
         clearTimeout(timer)
-        this.#stderrWaiters.delete(check)
+        this.#waiters.delete(check)
         settle()
       }
-      this.#stderrWaiters.add(check)
+      this.#waiters.add(check)
       check()
     })
   }

@@ -72,7 +72,8 @@ describe('shs CLI: listen and connect', function () {
       '--network-key', randomBytes(32).toString('hex')], '')
     assert.equal(connected.code, 4)
     assert.equal(connected.stderr, 'shs: the server hung up after our first message: wrong --network-key, ' +
-      'not an SHS server at that address (check the port), or the server is busy (try again)\n')
+      'not an SHS server at that address (check the port), the server requires the rekey extension (try --rekey), ' +
+      'or the server is busy (try again)\n')
     await listen.waitForStderr(/failed the handshake: .*network-key/)
   })
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import { type DialTarget, type LocalForward, formatHostPort, parseDialTarget, parseLocalForward } from '../address.ts'
 import { CliError } from '../errors/cli-error.ts'
-import { describeFailure } from '../errors/format.ts'
+import { type FailureContext, describeFailure } from '../errors/format.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { exitOnSignal } from '../exit.ts'
 import { requestForward } from '../forward-request.ts'
@@ -18,12 +18,13 @@ import {
   type CommonOptions, idleTimeoutOption, keysOption, networkKeyOption, progressOption, timeoutOption, verboseOption
 } from '../options.ts'
 import { type Progress, createProgress } from '../progress.ts'
+import { type RekeyFlags, type RekeyPlan, rekeyOptions, rekeyPlan } from '../rekey.ts'
 import { relay } from '../relay.ts'
 import { type Identity, dial } from '../secure-net.ts'
 import { loadIdentity } from '../setup.ts'
 import { joinStdio } from '../stdio.ts'
 
-interface ConnectOptions extends CommonOptions {
+interface ConnectOptions extends CommonOptions, RekeyFlags {
   remote?: string
   ca?: string
   local?: string
@@ -54,6 +55,7 @@ Examples:
   $ shs connect 'wss://HOST~shs:KEY' --ca server.pem   # a self-signed server
   $ shs connect 'net:HOST:8008~shs:KEY;ws://HOST:8989~shs:KEY'   # in order
   $ shs connect HOST 8008 --remote @KEY.ed25519
+  $ shs connect net:HOST:8008~shs:KEY --rekey -L 8080   # fresh keys as it runs
 
 -L without host:hostport leaves the target to the far end (shs listen
 --forward HOST:PORT). There is no -R (reverse tunnel): it would need one
@@ -64,7 +66,7 @@ then goodbye, and shs exits 0 (at once if stdin had already ended). A second
 Ctrl-C aborts at once (exit 130) and the server sees the stream cut off.`
 
 export function registerConnect (program: Command): void {
-  program.command('connect')
+  const command = program.command('connect')
     .description('connect to an SHS server: join stdin/stdout to it, or tunnel -L connections')
     .argument('<address>', 'net:HOST:PORT~shs:KEY, ws://HOST:PORT~shs:KEY (several joined by ;), or HOST:PORT with --remote')
     .argument('[port]', 'PORT, when ADDRESS is just a HOST (like nc HOST PORT); needs --remote')
@@ -76,6 +78,9 @@ export function registerConnect (program: Command): void {
       'connection to the server, which opens host:hostport for it; [bind:]port alone: to its --forward target')
     .addOption(timeoutOption('milliseconds for the TCP connection and the handshake together'))
     .addOption(idleTimeoutOption('close the connection after this many milliseconds without a byte either way; 0 for never (default)'))
+  for (const option of rekeyOptions('ask for the rekey extension (fresh keys during the session): prefer falls back ' +
+    'to plain SHS1 where the server lacks it, require fails there; default off')) command.addOption(option)
+  command
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
@@ -89,23 +94,24 @@ async function runConnect (addressText: string, port: string | undefined, option
   // Log lines go above the progress line, never over it.
   const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseDialTarget(addressText, port, options.remote)
+  const rekey = rekeyPlan(options, 'off')
   const ca = options.ca === undefined ? undefined : await readCa(options.ca)
   const local = options.local === undefined ? undefined : parseLocalForward(options.local, '-L')
   const identity = await loadIdentity(options, log)
-  const ourId = formatId(identity.keys.publicKey)
+  const context: FailureContext = { ourId: formatId(identity.keys.publicKey), rekey: { role: 'client', mode: rekey.mode } }
   const idleTimeout = options.idleTimeout === undefined || options.idleTimeout === 0 ? undefined : options.idleTimeout
-  const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log, ca }
-  if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, ourId)
+  const dialOptions = { ...identity, timeout: options.timeout, idleTimeout, log, ca, rekey }
+  if (local !== undefined) return await runTunnel(local, address, dialOptions, progress, context)
 
   let stream
   try {
     stream = await dial(address, { ...dialOptions, label: 'connect' })
   } catch (err) {
     progress.stop()
-    const failure = describeFailure(err, { ourId })
+    const failure = describeFailure(err, context)
     throw new CliError(failure.exitCode, failure.message, { cause: err })
   }
-  return await joinStdio(stream, progress, log, { context: { ourId } })
+  return await joinStdio(stream, progress, log, { context })
 }
 
 interface DialSettings extends Identity {
@@ -113,6 +119,7 @@ interface DialSettings extends Identity {
   idleTimeout: number | undefined
   log: Log
   ca: string | undefined
+  rekey: RekeyPlan
 }
 
 async function readCa (path: string): Promise<string> {
@@ -125,7 +132,7 @@ async function readCa (path: string): Promise<string> {
 }
 
 /** Serves until interrupted; a local connection whose handshake fails is closed and logged. */
-async function runTunnel (local: LocalForward, address: DialTarget, settings: DialSettings, progress: Progress, ourId: string): Promise<ExitCode> {
+async function runTunnel (local: LocalForward, address: DialTarget, settings: DialSettings, progress: Progress, context: FailureContext): Promise<ExitCode> {
   const { log } = settings
   const sockets = new Set<net.Socket>()
   const dials = new DialQueue(MAX_TUNNEL_DIALS)
@@ -148,7 +155,7 @@ async function runTunnel (local: LocalForward, address: DialTarget, settings: Di
         await relay(stream, connection, socket, socket, { log, progress }, () => { socket.destroy() })
       },
       (err: unknown) => {
-        log.info(`${connection.label} could not open the secure connection: ${describeFailure(err, { ourId }).message}`)
+        log.info(`${connection.label} could not open the secure connection: ${describeFailure(err, context).message}`)
         socket.destroy()
       })
   })

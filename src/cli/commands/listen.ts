@@ -20,12 +20,13 @@ import {
   timeoutOption, verboseOption
 } from '../options.ts'
 import { createProgress } from '../progress.ts'
+import { type RekeyFlags, describeRekeyStance, rekeyOptions, rekeyPlan } from '../rekey.ts'
 import { REMOTE_ADDRESS_ENV, REMOTE_ID_ENV, endCommand, relayOnRequest, relayToCommand, relayToTcp } from '../relay.ts'
 import { type ConnectionInfo, type SecureServer, type ServeLimits, serve } from '../secure-net.ts'
 import { loadIdentity } from '../setup.ts'
 import { StdioSessions } from '../stdio-sessions.ts'
 
-interface ListenOptions extends CommonOptions {
+interface ListenOptions extends CommonOptions, RekeyFlags {
   allow?: string
   ws?: boolean
   tlsCert?: string
@@ -67,6 +68,8 @@ Examples:
   $ shs listen 8008 --timeout 2000 --verbose   # drop slow handshakes
   $ shs listen --ws 8989        # WebSocket clients: ws://127.0.0.1:8989~shs:KEY
   $ shs listen --ws 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem   # wss:
+  $ shs listen 0.0.0.0:8008 --rekey require --forward 127.0.0.1:80
+      only clients with the rekey extension (shs connect --rekey)
 
 Under hostile load (see docs/HOSTILE-LOAD.md): a client must send its hello
 within 5 s of connecting; one address may have --max-per-source handshakes in
@@ -79,7 +82,7 @@ one aborts. With -k, a client that comes during a session waits its turn, and
 stdin goes to whoever is connected until it ends; later clients get its end.`
 
 export function registerListen (program: Command): void {
-  program.command('listen')
+  const command = program.command('listen')
     .description('accept SHS clients: join the first to stdin/stdout (with -k each in turn), or run --exec, ' +
       '--forward or --permit-open for each')
     .argument('<[host:]port>', 'where to listen; port 0 picks a free port')
@@ -105,6 +108,9 @@ export function registerListen (program: Command): void {
       `${DEFAULT_MAX_COMMANDS}, and a client counts until its command exits)`).argParser(parsePositiveInteger))
     .addOption(idleTimeoutOption('close a client connection after this many milliseconds without a byte either way; ' +
       `0 for never (default: ${DEFAULT_SERVER_IDLE_TIMEOUT_MS} with --exec or --forward, never for stdin/stdout)`))
+  for (const option of rekeyOptions('the rekey extension (fresh keys during the session): prefer (default) serves ' +
+    'clients with and without it, require turns plain SHS1 clients away, off serves plain SHS1 only')) command.addOption(option)
+  command
     .addOption(verboseOption())
     .addOption(progressOption())
     .addHelpText('after', EXAMPLES)
@@ -138,6 +144,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
   const log = new Log(options.verbose === true, (line) => { progress.print(line) })
   const address = parseListenAddress(where, '[HOST:]PORT')
   const mode = modeOf(options)
+  const rekey = rekeyPlan(options, 'prefer')
   const webSocket = await webSocketSettings(options)
   const identity = await loadIdentity(options, log)
   const allow = options.allow === undefined ? undefined : await AllowList.load(options.allow)
@@ -201,7 +208,8 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
       else log.verbose(`${connection.label} from ${connection.peer} dropped: the server is stopping`)
       return
     }
-    log.info(`${connection.label} from ${connection.peer} failed the handshake: ${describeFailure(err).message}`)
+    log.info(`${connection.label} from ${connection.peer} failed the handshake: ` +
+      describeFailure(err, { rekey: { role: 'server', mode: rekey.mode } }).message)
   }
 
   server = await serve({
@@ -210,6 +218,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     webSocket,
     timeout: options.timeout,
     limits,
+    rekey,
     log,
     onStream,
     onHandshakeError,
@@ -243,6 +252,7 @@ async function runListen (where: string, options: ListenOptions): Promise<ExitCo
     ? 'accepting any client that knows this server\'s key (restrict with --allow FILE)'
     : `accepting only the ${allow.count} id(s) listed in ${allow.list.path}`)
   log.verbose(describeMode(mode))
+  log.verbose(describeRekeyStance(rekey))
 
   async function stop (): Promise<void> {
     for (const child of children) endCommand(child)

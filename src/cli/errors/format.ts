@@ -7,6 +7,7 @@ import { CommanderError } from 'commander'
 import { type AllAddressesFailedError, ShsError } from '../../index.ts'
 import { EXIT, type ExitCode } from '../exit-codes.ts'
 import { packageInfo } from '../package-info.ts'
+import type { RekeyChoice } from '../rekey.ts'
 import { CliError } from './cli-error.ts'
 
 export interface Failure {
@@ -17,6 +18,8 @@ export interface Failure {
 export interface FailureContext {
   /** Our own id, so "not allowed" can say which id to send the server's operator. */
   ourId?: string
+  /** Our end and its --rekey: what a refused hello means depends on both. */
+  rekey?: { readonly role: 'client' | 'server', readonly mode: RekeyChoice }
 }
 
 export function describeFailure (err: unknown, context: FailureContext = {}): Failure {
@@ -37,10 +40,15 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
   switch (err.code) {
     case 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO':
       return refused('the server hung up after our first message: wrong --network-key, not an SHS server at ' +
-        'that address (check the port), or the server is busy (try again)')
+        'that address (check the port), ' +
+        (context.rekey?.mode === 'off' ? 'the server requires the rekey extension (try --rekey), ' : '') +
+        'or the server is busy (try again)')
     case 'ERR_SHS_INVALID_HELLO':
       return refused('the peer\'s hello does not match our --network-key: it uses another network key, ' +
-        'or it does not speak SHS (check the port)')
+        'or it does not speak SHS (check the port)' +
+        (context.rekey?.role === 'server' && context.rekey.mode === 'off'
+          ? ', or it asked for the rekey extension, which --rekey off turns away (a client with --rekey prefer tries again without it)'
+          : ''))
     case 'ERR_SHS_SERVER_HUNG_UP_AFTER_AUTH':
       return refused('the server hung up after our authentication: the server key in ADDRESS is not this ' +
         'server\'s, or the server does not allow our id' +
@@ -50,7 +58,13 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
       return refused('the server could not prove it holds the key in ADDRESS: wrong server key, ' +
         'or something between us is tampering with the connection')
     case 'ERR_SHS_REKEY_REQUIRED':
-      return refused(err.message.replace(/rekey: 'require'/g, '--rekey require').replace(/rekey: 'prefer'/g, '--rekey prefer'))
+      // Both ends report this code: the client whose --rekey require met a plain server, and a
+      // server with --rekey require that met a plain client.
+      return refused(context.rekey?.role === 'client'
+        ? 'the server does not offer the rekey extension, which --rekey require insists on: it is a plain SHS1 ' +
+          'server (or shs listen --rekey off), or it uses another --network-key; --rekey prefer would fall back to plain SHS1'
+        : 'the client speaks plain SHS1, and this server requires the rekey extension (--rekey require): the client ' +
+          'must ask for it (shs connect --rekey), or serve both kinds with --rekey prefer')
     case 'ERR_SHS_INVALID_CLIENT_AUTH':
     case 'ERR_SHS_BAD_MUXER_MESSAGE':
     case 'ERR_SHS_CLIENT_HUNG_UP':
@@ -96,12 +110,19 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
     case 'ERR_BOX_STREAM_CLOSED':
     case 'ERR_BOX_STREAM_BAD_CONTROL':
     case 'ERR_BOX_STREAM_REKEY_FLOOD':
-    case 'ERR_BOX_STREAM_REKEY_TIMEOUT':
-    case 'ERR_SHS_REKEY_NOT_NEGOTIATED':
       return { exitCode: EXIT.STREAM, message: `the secure stream broke: ${err.message}` }
+    case 'ERR_BOX_STREAM_REKEY_TIMEOUT':
+      return {
+        exitCode: EXIT.STREAM,
+        message: 'the secure stream broke: the peer did not complete a rekey within --rekey-timeout: it stopped ' +
+          'reading (whatever takes its output stalled), its link is congested, or it is broken; raise --rekey-timeout ' +
+          'if its reader may pause that long'
+      }
     case 'ERR_SHS_INVALID_KEY':
     case 'ERR_SHS_WEAK_KEY':
       return { exitCode: EXIT.KEYS, message: err.message }
+    // shs never asks for a rekey on demand, so ERR_SHS_REKEY_NOT_NEGOTIATED would be a bug of ours.
+    case 'ERR_SHS_REKEY_NOT_NEGOTIATED':
     case 'ERR_SHS_ABORTED':
     case 'ERR_SHS_INVALID_STATE':
     case 'ERR_SHS_CALLBACK_FAILED':
