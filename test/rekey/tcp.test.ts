@@ -110,6 +110,47 @@ describe('rekey extension over TCP', function () {
     })
   })
 
+  /** A plain SHS1 listener behind a door that keeps the first connection open and silent (python-ssb's server on a hello it cannot verify). */
+  async function silentFirst (): Promise<number> {
+    const { port: target } = await server(undefined)
+    const sockets = new Set<net.Socket>()
+    let connections = 0
+    const door = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      if (connections++ === 0) { socket.resume(); return }
+      const upstream = net.connect(target, HOST)
+      sockets.add(upstream)
+      upstream.on('error', () => {})
+      socket.pipe(upstream).pipe(socket)
+    })
+    await new Promise<void>((resolve) => door.listen(0, HOST, resolve))
+    onCleanup(async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => door.close(() => { resolve() }))
+    })
+    return (door.address() as net.AddressInfo).port
+  }
+
+  it('a client with \'prefer\' and a server that never answers a hello it cannot verify: after half the timeout it connects again with plain SHS1', async () => {
+    const port = await silentFirst()
+    const stream = await connect({ ...client, port, timeout: 2000, rekey: 'prefer' })
+    assert.equal(stream.rekeying, false)
+    const echoed = collect(stream.source)
+    await stream.sink([])
+    await echoed
+  })
+
+  it('a client with \'require\' and such a server: ERR_SHS_REKEY_REQUIRED after half the timeout, the unanswered hello as its cause', async () => {
+    const port = await silentFirst()
+    await assert.rejects(connect({ ...client, port, timeout: 1000, rekey: 'require' }), (err: unknown) => {
+      assert.ok(err instanceof ShsError)
+      assert.equal(err.code, 'ERR_SHS_REKEY_REQUIRED')
+      assert.match((err.cause as Error).message, /did not answer our hello/)
+      return true
+    })
+  })
+
   it('a plain client and a server with \'require\': the client is hung up on after its hello, the server reports ERR_SHS_REKEY_REQUIRED', async () => {
     const errors: ShsError[] = []
     const { port } = await server('require', undefined, errors)
