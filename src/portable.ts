@@ -17,8 +17,13 @@ export type { MessageName } from './handshake/explain.ts'
 export {
   SecretHandshake, type ClientHandshakeInit, type HandshakeAction, type HandshakeRole, type ServerHandshakeInit
 } from './handshake/machine.ts'
-export { type SessionKeys, sessionOutcome, wipeSession } from './handshake/session.ts'
-export { BoxStream, type BoxStreamEvent, type DirectionState, type Goodbye } from './connection/box-stream.ts'
+export { type SessionKeys, type SessionRekey, sessionOutcome, wipeSession } from './handshake/session.ts'
+export {
+  DEFAULT_REKEY_AFTER_BYTES, DEFAULT_REKEY_AFTER_MS, DEFAULT_REKEY_TIMEOUT_MS, MIN_REKEY_AFTER_BYTES, MIN_REKEY_AFTER_MS,
+  type RekeyMode, type RekeyOption, type RekeyOptions, type RekeySettings
+} from './handshake/rekey-options.ts'
+export { PEER_REKEY_BURST, PEER_REKEY_INTERVAL_MS, LOCAL_REKEY_BURST, LOCAL_REKEY_INTERVAL_MS } from './connection/rekey.ts'
+export { BoxStream, type BoxStreamEvent, type BoxStreamOptions, type DirectionState, type Goodbye } from './connection/box-stream.ts'
 export { BoxStreamEncoder } from './boxstream/encoder.ts'
 export { BoxStreamDecoder, type PushOptions } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'

@@ -29,6 +29,7 @@ import { measureServerHandshakeFloor } from './floors.ts'
 import type { Report } from './report.ts'
 import { interleave } from './stats.ts'
 import { TIMEOUT_MS, acceptAll, appKey, pull, refKeys, shs } from './transports/reference.ts'
+import { rekeyFloorMicroseconds, rekeyMicroseconds } from './rekey.ts'
 import { type ImplName, hex } from './transports/types.ts'
 import { loadTransport } from './transports/load.ts'
 
@@ -134,10 +135,12 @@ async function underLoad (impl: ImplName, config: BenchConfig, rate?: number): P
 export async function measureHandshakes (config: BenchConfig, report: Report): Promise<void> {
   log(`handshakes: ${config.pairs} in-memory pairs per sample; a server under ${config.loadClients} clients (${LOAD_GENERATOR}'s client for both servers), ${config.loadWindowMs} ms windows`)
   const load: Record<string, LoadRun[]> = { ours: [], reference: [], tcp: [] }
-  const s = await interleave(config.runs, ['floor', 'ours pair', 'reference pair', 'ours load', 'reference load', 'tcp load'], async (name, run) => {
+  const s = await interleave(config.runs, ['floor', 'ours pair', 'reference pair', 'rekey', 'rekey floor', 'ours load', 'reference load', 'tcp load'], async (name, run) => {
     let value: number
     let detail = ''
     if (name === 'floor') value = measureServerHandshakeFloor()
+    else if (name === 'rekey') value = rekeyMicroseconds(config.pairs)
+    else if (name === 'rekey floor') value = rekeyFloorMicroseconds(config.pairs)
     else if (name.endsWith('pair')) value = await timePairs(name === 'ours pair' ? oursPair : referencePair, config.pairs)
     else {
       const impl: ImplName = name === 'ours load' ? 'ours' : name === 'tcp load' ? 'tcp' : 'reference'
@@ -149,7 +152,8 @@ export async function measureHandshakes (config: BenchConfig, report: Report): P
       if (result.clientsBusy > BUSY_CLIENTS) report.notes.push(`${impl} under load, run ${run + 1}: the client process used ${(result.clientsBusy * PERCENT).toFixed(0)}% of a core, so the clients may have set the rate`)
       if (result.failed > 0) report.notes.push(`${impl} under load, run ${run + 1}: ${result.failed} client connections failed`)
     }
-    log(`  run ${run + 1}/${config.runs}  ${name.padEnd(15)} ${value.toPrecision(4)} ${name === 'floor' ? 'µs per server handshake' : name.endsWith('pair') ? 'ms per pair' : 'handshakes/s'}${detail}`)
+    const unit = name === 'floor' ? 'µs per server handshake' : name.startsWith('rekey') ? 'µs per rekey' : name.endsWith('pair') ? 'ms per pair' : 'handshakes/s'
+    log(`  run ${run + 1}/${config.runs}  ${name.padEnd(15)} ${value.toPrecision(4)} ${unit}${detail}`)
     return value
   })
   report.extra.load = load
@@ -159,6 +163,11 @@ export async function measureHandshakes (config: BenchConfig, report: Report): P
     peer: { name: 'reference', samples: s['reference pair'] },
     bound: { name: 'crypto floor of a pair', samples: floorUs.map((us) => 2 * us / US_PER_MS) },
     remark: 'no goal in issue 14'
+  })
+  report.add({
+    label: 'one rekey of the extension in memory (both ends)', unit: 'µs', ours: s.rekey,
+    bound: { name: 'its crypto: 2 key pairs, 2 X25519, 8 SHA-256', samples: s['rekey floor'] },
+    remark: 'informational: the CPU a peer at the rekey rate cap (100 a second) costs'
   })
   report.add({
     label: `server handshakes under ${config.loadClients} clients (the same client for both)`, unit: 'per s', ours: s['ours load'],

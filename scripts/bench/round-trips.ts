@@ -7,6 +7,7 @@
  *   moment the server reads the byte it sent once connected. This library's connect() and the
  *   npm reference's client against this library's server; plain TCP (the byte sent on connect)
  *   is the bound. The time connect() takes to resolve is shown apart.
+ * - A rekey of the extension on an open connection: stream.rekey() until it resolves.
  * - libp2p dial + upgrade: dial() until the connection is ready (multistream-select, the
  *   encrypter's handshake, the muxer), with shs, noise and plaintext; a fresh pair of nodes per
  *   run, warmed by one direct dial.
@@ -30,7 +31,7 @@ type Delay = typeof DELAYS_MS[number]
 const LONG: Delay = 100
 const RTT_MS = 2 * LONG
 /** `early`: ours with the byte given as early data, behind message 3 (docs/PROTOCOL.md, "Early data"). */
-const TASKS = ['ours', 'early', 'reference', 'tcp', 'shs', 'noise', 'plaintext'] as const
+const TASKS = ['ours', 'early', 'reference', 'tcp', 'rekey', 'shs', 'noise', 'plaintext'] as const
 type Task = typeof TASKS[number]
 /** The goal for the first byte, in round trips through such a proxy. */
 const FIRST_BYTE_RTT_GOAL = 1.6
@@ -45,7 +46,8 @@ class FirstByteServer {
   port = 0
 
   async startShs (): Promise<void> {
-    const listener = await listen({ host: HOST, port: 0, keys, networkKey }, (stream) => {
+    // 'prefer': the extension's client (the rekey task) and plain SHS1 clients alike.
+    const listener = await listen({ host: HOST, port: 0, keys, networkKey, rekey: 'prefer' }, (stream) => {
       void (async () => {
         for await (const chunk of stream.source) if (chunk.byteLength > 0) { this.#note(); break }
       })().catch(ignore)
@@ -114,6 +116,18 @@ async function firstByte (client: 'ours' | 'early' | 'reference' | 'tcp', server
   return { connectedMs, firstByteMs }
 }
 
+/** How long one `stream.rekey()` takes on a connection through `proxy` (opened first, not counted). */
+async function rekeyThrough (proxy: DelayProxy): Promise<number> {
+  const stream = await connect({ host: HOST, port: proxy.port, keys: generateKeyPair(), remotePublicKey: keys.publicKey, networkKey, rekey: 'require' })
+  try {
+    const started = performance.now()
+    await stream.rekey()
+    return performance.now() - started
+  } finally {
+    stream.abort()
+  }
+}
+
 /** One libp2p dial + upgrade through a proxy at `delayMs`, with fresh nodes warmed by a direct dial. */
 async function dialThrough (name: EncrypterName, delayMs: Delay, trace?: (line: string) => void): Promise<number> {
   const server = await createNode(ENCRYPTERS[name](), true)
@@ -161,6 +175,11 @@ export async function measureRoundTrips (config: BenchConfig, report: Report): P
           return ms
         }
         const proxy = proxies.get(`${task === 'tcp' ? 'tcp' : 'shs'} ${delay}`) as DelayProxy
+        if (task === 'rekey') {
+          const ms = await rekeyThrough(proxy)
+          log(`  ${delay} ms  run ${run + 1}/${config.runs}  rekey     rekey() resolved after ${ms.toFixed(1)} ms`)
+          return ms
+        }
         if (trace !== undefined) proxy.traceNext(trace)
         const result = await firstByte(task, task === 'tcp' ? tcpServer : shsServer, proxy)
         ;(connected[`${task} ${delay}`] ??= []).push(result.connectedMs)
@@ -178,7 +197,7 @@ export async function measureRoundTrips (config: BenchConfig, report: Report): P
 }
 
 function emptySamples (): Record<Task, number[]> {
-  return { ours: [], early: [], reference: [], tcp: [], shs: [], noise: [], plaintext: [] }
+  return { ours: [], early: [], reference: [], tcp: [], rekey: [], shs: [], noise: [], plaintext: [] }
 }
 
 const rtt = (samples: readonly number[]): number[] => samples.map((ms) => ms / RTT_MS)
@@ -211,6 +230,10 @@ function addRows (report: Report, samples: Record<Delay, Record<Task, number[]>>
   rows.push({
     label: `connect() resolves, in round trips (${RTT_MS} ms)`, unit: 'RTT', ours: rtt(connected[`ours ${LONG}`] ?? []),
     peer: { name: 'reference', samples: rtt(connected[`reference ${LONG}`] ?? []) }, remark: 'informational: the handshake\'s own round trips'
+  })
+  rows.push({
+    label: `rekey() of the extension resolves, in round trips (${RTT_MS} ms)`, unit: 'RTT', ours: rtt(long.rekey), bound: oneRoundTrip,
+    remark: 'informational: REQUEST out, RESPONSE back; the SWITCH reaches the peer half a round trip later'
   })
   rows.push({
     label: `libp2p dial + upgrade, in round trips (${RTT_MS} ms)`, unit: 'RTT', ours: rtt(long.shs),

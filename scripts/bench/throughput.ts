@@ -71,8 +71,8 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
   log(`throughput: ${bytes / MiB} MiB per transfer in 64 KiB writes, ${config.runs} runs, floors interleaved`)
   const sink: ServerMode = { kind: 'sink', bytes }
   const servers = await startServers([
-    ['tcp one', 'tcp', sink, false], ['ours one', 'ours', sink, false], ['reference one', 'reference', sink, false],
-    ['tcp two', 'tcp', sink, true], ['ours two', 'ours', sink, true], ['reference two', 'reference', sink, true]
+    ['tcp one', 'tcp', sink, false], ['ours one', 'ours', sink, false], ['rekey one', 'rekey', sink, false], ['reference one', 'reference', sink, false],
+    ['tcp two', 'tcp', sink, true], ['ours two', 'ours', sink, true], ['rekey two', 'rekey', sink, true], ['reference two', 'reference', sink, true]
   ])
   try {
     const s = await transfers(config, servers, {
@@ -80,7 +80,7 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
       open: async () => measureOpen(bytes),
       headers: async () => measureHeaderBoxes(bytes),
       'header opens': async () => measureHeaderBoxes(bytes, 'open'),
-      ...Object.fromEntries((['tcp', 'ours', 'reference'] as const).flatMap((impl) => ['one', 'two'].map((where) =>
+      ...Object.fromEntries((['tcp', 'ours', 'rekey', 'reference'] as const).flatMap((impl) => ['one', 'two'].map((where) =>
         [`${impl} ${where}`, transfer(impl, bytes, BULK_WRITE_BYTES)])))
     })
     const series = (name: string): number[] => s[name] ?? []
@@ -115,6 +115,15 @@ export async function measureThroughput (config: BenchConfig, report: Report): P
       bound: { name: '1 / (1/open + 1/TCP two processes)', samples: perRun(serial, series('open'), series('tcp two')) },
       goals: [{ of: 'bound', compare: '>=', target: 0.8 }]
     })
+    // The rekey extension between rekeys costs what SHS1 costs: its rows against ours without it.
+    for (const where of ['one process', 'two processes'] as const) {
+      const key = where === 'one process' ? 'one' : 'two'
+      report.add({
+        label: `box stream with the rekey extension (a rekey every 64 MiB), ${where}`, unit, ours: series(`rekey ${key}`),
+        peer: { name: 'plain SHS1 (ours)', samples: series(`ours ${key}`) },
+        goals: [{ of: 'peer', compare: '>=', target: 0.98 }]
+      })
+    }
     // The receiving process also opens each packet's header box, which the bound above leaves out.
     report.add({
       label: 'box stream over TCP, two processes, header opens counted', unit, ours: series('ours two'),

@@ -7,33 +7,18 @@
  * or into Node's shared pool), so `chunk.buffer` exposes nothing else and a queue of small
  * plaintexts pins only what it holds.
  */
-import { allocOwned, sodium, viewOf } from '#crypto-backend'
+import { allocOwned, sodium } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
 import { MAC_BYTES, carve, wipe } from '../crypto/primitives.ts'
 import { checkSessionKey } from './keys.ts'
 import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES, MAX_CONTROL_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
+import { type PushOptions, ownedPlaintext, zeroedTailView } from './plaintext.ts'
+
+export type { PushOptions } from './plaintext.ts'
 import type { NextKey } from './encoder.ts'
 
 const EMPTY = new Uint8Array(0)
-/**
- * From this size on, plaintext opened into a buffer that owns its whole ArrayBuffer (our own
- * scratch buffer, or a socket's chunk given up with reuseInput) keeps that memory, trimmed to the
- * plaintext by `ArrayBuffer.prototype.transfer`, instead of being copied: for 64 KiB that is
- * several times cheaper than a copy. Smaller plaintext is copied into a buffer of its own size.
- */
-const TRANSFER_MIN_BYTES = 16 * 1024
-
-/** The first `length` bytes of `output` as a buffer of their own (see TRANSFER_MIN_BYTES). */
-function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
-  const buffer = output.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
-  if (length >= TRANSFER_MIN_BYTES && output.byteOffset === 0 &&
-      buffer instanceof ArrayBuffer && buffer.byteLength === output.byteLength && buffer.transfer !== undefined) {
-    return viewOf(buffer.transfer(length))
-  }
-  return Uint8Array.prototype.slice.call(output, 0, length)
-}
-
 /**
  * Every decoder opens its headers here. A header's plaintext (the body's length and MAC) is
  * needed only until its body is opened, which is mostly within the same `push`; a decoder whose
@@ -42,32 +27,6 @@ function ownedPlaintext (output: Uint8Array, length: number): Uint8Array {
  */
 const HEADER_PLAINTEXT = new Uint8Array(HEADER_PLAINTEXT_BYTES)
 const HEADER_MAC = HEADER_PLAINTEXT.subarray(LENGTH_BYTES)
-
-/**
- * The first `length` bytes of `output` as a view at the start of its buffer, the rest of which is
- * zeroed (it held ciphertext, and perhaps part of a packet not yet authenticated). For consumers
- * that slice what they read anyway (see `PushOptions.exact`); without a buffer of its own to
- * zero, the plaintext is trimmed as usual.
- */
-function zeroedTailView (output: Uint8Array, length: number): Uint8Array {
-  if (output.byteOffset !== 0 || output.buffer.byteLength !== output.byteLength) return ownedPlaintext(output, length)
-  output.fill(0, length)
-  return output.subarray(0, length)
-}
-
-export interface PushOptions {
-  /**
-   * The caller gives `bytes` up (a socket's freshly read chunk, say): the plaintext is opened
-   * over the ciphertext it came from, which saves an allocation per chunk.
-   */
-  readonly reuseInput?: boolean
-  /**
-   * True (the default): each plaintext owns exactly its buffer. False: a plaintext may instead be
-   * a view at the start of a larger buffer of its own whose rest is zeroed, which saves the copy
-   * that trims it, for consumers that hand on views of what they read anyway (libp2p's muxers).
-   */
-  readonly exact?: boolean
-}
 
 type DecoderState =
   | { readonly name: 'awaiting-header' }

@@ -32,6 +32,7 @@ declare module 'sodium-native' {
 
   export function crypto_box_keypair (pk: Bytes, sk: Bytes): void
   export function crypto_scalarmult (q: Bytes, n: Bytes, p: Bytes): void
+  export function crypto_scalarmult_base (q: Bytes, n: Bytes): void
 
   export function crypto_auth (out: Bytes, input: Bytes, key: Bytes): void
   export function crypto_auth_verify (mac: Bytes, input: Bytes, key: Bytes): boolean

@@ -3,7 +3,7 @@
  * what it asks for, ask the application about the client, all under one deadline. A transport
  * supplies a `HandshakeTransport` (how to read exact lengths, write, finish and abort).
  */
-import { AbortError, CallbackError, ConnectionError, ShsError } from '../errors.ts'
+import { AbortError, CallbackError, ConnectionError, HandshakeError, ShsError } from '../errors.ts'
 import type { SecretHandshake } from '../handshake/machine.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { Deadline } from './deadline.ts'
@@ -70,7 +70,8 @@ export async function runHandshake (
   machine: SecretHandshake,
   deadline: Deadline,
   authorize: Authorize = acceptEveryone,
-  onProgress: (progress: HandshakeProgress) => void = ignoreProgress
+  onProgress: (progress: HandshakeProgress) => void = ignoreProgress,
+  helloWait?: number
 ): Promise<SessionKeys> {
   const stage = (): string => machine.stage
   try {
@@ -86,7 +87,10 @@ export async function runHandshake (
         case 'read': {
           // Most messages are in the transport's buffer already: no await for those.
           let message = readMessage(transport, action.length)
-          if (message instanceof Promise) message = await deadline.race(message, stage)
+          if (message instanceof Promise) {
+            if (helloWait !== undefined && action.message === 'serverHello') message = answeredWithin(message, helloWait)
+            message = await deadline.race(message, stage)
+          }
           if (message === undefined) throw machine.peerHungUp()
           machine.receive(message)
           tell(onProgress, { event: 'received', message: action.message })
@@ -110,6 +114,26 @@ export async function runHandshake (
     transport.abort(error)
     throw error
   }
+}
+
+/**
+ * A server that cannot verify a hello may hang up or stay silent (python-ssb's never hangs up);
+ * a client that asked for the rekey extension gives it `helloWait` to answer (rekey-fallback.ts).
+ */
+export class UnansweredHelloError extends HandshakeError {
+  constructor (helloWait: number) {
+    super('ERR_SHS_HANDSHAKE_TIMEOUT',
+      `the server did not answer our hello (message 1) within ${helloWait} ms: a server without the rekey extension ` +
+      'that stays silent on a hello it cannot verify, a server that is slow, or one with another network key')
+    this.name = 'UnansweredHelloError'
+  }
+}
+
+function answeredWithin<T> (message: Promise<T>, helloWait: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new UnansweredHelloError(helloWait)) }, helloWait)
+    message.then((value) => { clearTimeout(timer); resolve(value) }, (err: unknown) => { clearTimeout(timer); reject(err) })
+  })
 }
 
 /** The application's progress callback; if it throws, the handshake fails with an error naming it. */

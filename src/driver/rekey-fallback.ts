@@ -1,30 +1,41 @@
 /**
  * A client's rekey mode (docs/REKEY.md, "Negotiation"): a server without the extension cannot
- * verify a hello MAC'd with the extension's key, so it hangs up right after message 1. Under
- * `prefer` the client then connects again with plain SHS1; under `require` it reports why.
+ * verify a hello MAC'd with the extension's key, so it hangs up right after message 1 (or, as
+ * python-ssb's does, never answers). Under `prefer` the client then connects again with plain
+ * SHS1; under `require` it reports why.
  */
 import { ShsError } from '../errors.ts'
+import type { HandshakeError } from '../errors.ts'
 import { rekeyRefused } from '../handshake/explain.ts'
 import type { SecretHandshake } from '../handshake/machine.ts'
 import type { RekeySettings } from '../handshake/rekey-options.ts'
-import type { HandshakeError } from '../errors.ts'
+import { UnansweredHelloError } from './handshake.ts'
 
 /**
- * Runs `attempt` with `first` (which asks for the extension when `rekey` is set), and once more
- * with a plain SHS1 machine from `plain` when `prefer` meets a server that hung up after our hello.
+ * How long the first attempt waits for the server's hello, as a share of the handshake timeout:
+ * a silent server must leave the plain attempt the other half.
+ */
+const HELLO_WAIT_SHARE = 0.5
+
+/**
+ * Runs `attempt` with `first` (which asks for the extension when `rekey` is set; its server hello
+ * must come within `helloWait`, given to the attempt), and once more with a plain SHS1 machine from
+ * `plain` when `prefer` meets a server that hung up after our hello or left it unanswered.
  */
 export async function withRekeyFallback<T> (
   rekey: RekeySettings | undefined,
+  timeout: number,
   first: SecretHandshake,
   plain: () => SecretHandshake,
-  attempt: (machine: SecretHandshake) => Promise<T>
+  attempt: (machine: SecretHandshake, helloWait: number | undefined) => Promise<T>
 ): Promise<T> {
-  if (rekey === undefined) return await attempt(first)
+  if (rekey === undefined) return await attempt(first, undefined)
   try {
-    return await attempt(first)
+    return await attempt(first, Math.max(1, Math.floor(timeout * HELLO_WAIT_SHARE)))
   } catch (err) {
-    if (!(err instanceof ShsError) || err.code !== 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO') throw err
+    const unanswered = err instanceof UnansweredHelloError
+    if (!unanswered && (!(err instanceof ShsError) || err.code !== 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO')) throw err
     if (rekey.mode === 'require') throw rekeyRefused(err as HandshakeError)
-    return await attempt(plain())
+    return await attempt(plain(), undefined)
   }
 }

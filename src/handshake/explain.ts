@@ -77,7 +77,7 @@ export function plainClientRefused (): HandshakeError {
 /** A client with `rekey: 'require'` was hung up on after message 1. */
 export function rekeyRefused (cause: HandshakeError): HandshakeError {
   return new HandshakeError('ERR_SHS_REKEY_REQUIRED',
-    'the server hung up after our hello, which asked for the rekey extension (rekey: \'require\'): the server ' +
+    'the server hung up after our hello, or never answered it, and that hello asked for the rekey extension (rekey: \'require\'): the server ' +
     'does not offer it (a plain SHS1 server), requires it not, or uses another network key; ' +
     'use rekey: \'prefer\' to fall back to SHS1, or check the networkKey', { cause })
 }

@@ -33,10 +33,10 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
   const init = { keys, networkKey, remotePublicKey, earlyData: options.earlyData }
   const rekey = checkRekeyOption(options.rekey)
   const first = SecretHandshake.client({ ...init, rekey })
-  return await withDeadline({ timeout, signal }, async (deadline) => await withRekeyFallback(rekey, first, () => SecretHandshake.client(init),
-    async (machine) => await wipingOnFailure(machine, (async () => {
+  return await withDeadline({ timeout, signal }, async (deadline) => await withRekeyFallback(rekey, timeout, first, () => SecretHandshake.client(init),
+    async (machine, helloWait) => await wipingOnFailure(machine, (async () => {
       const socket = await openSocket(host, port, deadline)
-      const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress)
+      const session = await runHandshake(new SocketHandshakeTransport(socket), machine, deadline, acceptEveryone, onProgress, helloWait)
       const stream = createSocketSecureStream(socket, session)
       watchIdle(socket, stream, idleTimeout)
       return stream

@@ -4,6 +4,7 @@ import type { ImplName, Transport } from './types.ts'
 export async function loadTransport (name: ImplName): Promise<Transport> {
   switch (name) {
     case 'ours': return (await import('./ours.ts')).ours
+    case 'rekey': return (await import('./ours.ts')).oursRekeying
     case 'reference': return (await import('./reference.ts')).reference
     case 'tcp': return (await import('./tcp.ts')).tcp
   }

@@ -1,17 +1,22 @@
-/** This library over TCP, through its public API only (`listen`, `connect`, `SecureStream`). */
+/**
+ * This library over TCP, through its public API only (`listen`, `connect`, `SecureStream`): plain
+ * SHS1, and with the rekey extension taking fresh keys every 64 MiB each way.
+ */
 import { pushable } from 'it-pushable'
-import { SSB_NETWORK_KEY as networkKey, type SecureStream, connect, generateKeyPair, listen } from '../../../src/index.ts'
-import { HOST } from '../config.ts'
+import { SSB_NETWORK_KEY as networkKey, type RekeyOption, type SecureStream, connect, generateKeyPair, listen } from '../../../src/index.ts'
+import { HOST, MiB } from '../config.ts'
 import { type BenchServer, ONE_BYTE, type ServerMode, type Target, type Transport, ignore, signal, writes } from './types.ts'
 
 const keys = generateKeyPair()
+/** The extension's bench setting: a rekey every 64 MiB sent, required on both ends. */
+export const BENCH_REKEY: RekeyOption = { mode: 'require', afterBytes: 64 * MiB }
 /** Above the clients the bench runs at once, so the listener never refuses one as a flood. */
 const MAX_PENDING_HANDSHAKES = 1024
 
-async function serve (mode: ServerMode, host = HOST): Promise<BenchServer> {
+async function serve (rekey: RekeyOption, mode: ServerMode, host = HOST): Promise<BenchServer> {
   let accepted = 0
   const listener = await listen({
-    host, port: 0, keys, networkKey, maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
+    host, port: 0, keys, networkKey, rekey, maxPendingHandshakes: MAX_PENDING_HANDSHAKES,
     // Every bench client comes from 127.0.0.1, many at once: no per-source cap, no random drop.
     maxPendingPerSource: Infinity, earlyDropFrom: MAX_PENDING_HANDSHAKES
   }, (stream) => {
@@ -44,11 +49,9 @@ async function drain (source: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of source) void chunk
 }
 
-async function open (target: Target): Promise<SecureStream> {
-  return await connect({ host: HOST, port: target.port, keys, remotePublicKey: target.publicKey, networkKey })
-}
+type Open = (target: Target) => Promise<SecureStream>
 
-async function transfer (target: Target, bytes: number, writeBytes: number): Promise<number> {
+async function transfer (open: Open, target: Target, bytes: number, writeBytes: number): Promise<number> {
   const stream = await open(target)
   const answered = signal()
   const started = performance.now()
@@ -73,19 +76,19 @@ async function transfer (target: Target, bytes: number, writeBytes: number): Pro
   return elapsed
 }
 
-async function connectAndClose (target: Target): Promise<void> {
+async function connectAndClose (open: Open, target: Target): Promise<void> {
   const stream = await open(target)
   // Goodbye from us, then the echo server's goodbye ends our source: both directions closed.
   await Promise.all([stream.sink([]), drain(stream.source)])
 }
 
-async function hold (target: Target): Promise<() => void> {
+async function hold (open: Open, target: Target): Promise<() => void> {
   const stream = await open(target)
   drain(stream.source).catch(ignore)
   return () => { stream.abort() }
 }
 
-async function roundTrip (target: Target, count: number): Promise<number> {
+async function roundTrip (open: Open, target: Target, count: number): Promise<number> {
   const stream = await open(target)
   const outbox = pushable<Uint8Array>()
   const sending = stream.sink(outbox)
@@ -104,4 +107,16 @@ async function roundTrip (target: Target, count: number): Promise<number> {
   return elapsed / count
 }
 
-export const ours: Transport = { serve, transfer, connectAndClose, hold, roundTrip }
+function makeOurs (rekey: RekeyOption): Transport {
+  const open: Open = async (target) => await connect({ host: HOST, port: target.port, keys, remotePublicKey: target.publicKey, networkKey, rekey })
+  return {
+    serve: async (mode, host) => await serve(rekey, mode, host),
+    transfer: async (target, bytes, writeBytes) => await transfer(open, target, bytes, writeBytes),
+    connectAndClose: async (target) => { await connectAndClose(open, target) },
+    hold: async (target) => await hold(open, target),
+    roundTrip: async (target, count) => await roundTrip(open, target, count)
+  }
+}
+
+export const ours = makeOurs(undefined)
+export const oursRekeying = makeOurs(BENCH_REKEY)

@@ -4,7 +4,8 @@
  * code drives all three, in one process or with the server in a child process.
  */
 
-export type ImplName = 'ours' | 'reference' | 'tcp'
+/** `rekey`: ours with the rekey extension (transports/ours.ts, BENCH_REKEY). */
+export type ImplName = 'ours' | 'rekey' | 'reference' | 'tcp'
 
 /**
  * What a server does with each connection: `sink` counts what arrives and answers one byte once
