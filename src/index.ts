@@ -7,10 +7,6 @@ export * from './portable.ts'
 export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
 export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
 export {
-  DEFAULT_REKEY_AFTER_BYTES, DEFAULT_REKEY_AFTER_MS, DEFAULT_REKEY_TIMEOUT_MS, MIN_REKEY_AFTER_BYTES, MIN_REKEY_AFTER_MS,
-  type RekeyMode, type RekeyOption, type RekeyOptions
-} from './handshake/rekey-options.ts'
-export {
   Admission, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionEnvironment, type AdmissionOptions,
   type AdmissionTicket, type PenaltyOptions
 } from './net/admission.ts'
