@@ -78,6 +78,6 @@ export function plainClientRefused (): HandshakeError {
 export function rekeyRefused (cause: HandshakeError): HandshakeError {
   return new HandshakeError('ERR_SHS_REKEY_REQUIRED',
     'the server hung up after our hello, or never answered it, and that hello asked for the rekey extension (rekey: \'require\'): the server ' +
-    'does not offer it (a plain SHS1 server), requires it not, or uses another network key; ' +
+    'does not offer it (a plain SHS1 server) or uses another network key; ' +
     'use rekey: \'prefer\' to fall back to SHS1, or check the networkKey', { cause })
 }
