@@ -18,7 +18,7 @@ export { formatHostPort } from './net/address.ts'
 export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
 export { toNodeDuplex } from './node-stream/node-duplex.ts'
 export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
-export { connectWebSocket, type WebSocketConnectOptions } from './ws/connect.ts'
+export { connectWebSocket, type Pem, type WebSocketConnectOptions } from './ws/connect.ts'
 export {
   listenWebSocket, type WebSocketListenOptions, type WebSocketListener, type WebSocketRemote
 } from './ws/listen.ts'

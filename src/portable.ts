@@ -24,8 +24,8 @@ export {
 } from './handshake/rekey-options.ts'
 export { PEER_REKEY_BURST, PEER_REKEY_INTERVAL_MS, LOCAL_REKEY_BURST, LOCAL_REKEY_INTERVAL_MS } from './connection/rekey.ts'
 export { BoxStream, type BoxStreamEvent, type BoxStreamOptions, type DirectionState, type Goodbye } from './connection/box-stream.ts'
-export { BoxStreamEncoder } from './boxstream/encoder.ts'
-export { BoxStreamDecoder, type PushOptions } from './boxstream/decoder.ts'
+export { BoxStreamEncoder, type NextKey } from './boxstream/encoder.ts'
+export { BoxStreamDecoder, type ControlHandler, type PushOptions } from './boxstream/decoder.ts'
 export { MAX_BODY_BYTES, HEADER_BYTES } from './boxstream/constants.ts'
 export {
   ShsError, InvalidKeyError, HandshakeError, HandshakeTimeoutError, AbortError, ConnectionError,

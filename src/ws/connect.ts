@@ -10,7 +10,8 @@ import type { ClientHandshakeOptions, SecureStream } from '../driver/types.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions, nodeWebSocketChannel } from './node-socket.ts'
 import { checkWebSocketUrl } from './url.ts'
 
-type Pem = string | Uint8Array
+/** A PEM certificate: its text, or its bytes. */
+export type Pem = string | Uint8Array
 
 export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSocketOptions {
   /** `ws://HOST:PORT` or `wss://HOST:PORT` (the part of a multiserver address before `~shs:`). */
