@@ -62,8 +62,12 @@ async function openSocket (url: string, ca: Pem[] | undefined, deadline: Deadlin
   const socket = new WebSocket(url, { ca: ca as Array<string | Buffer> | undefined, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
   const opened = new Promise<WebSocket>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new ConnectionError(`could not open the WebSocket ${url} (${(err as NodeJS.ErrnoException).code ?? err.message}): ` +
-        'check the address, that the server runs, and for wss: that its certificate is trusted (ca)', { cause: err }))
+      const code = (err as NodeJS.ErrnoException).code
+      // A server that refuses a connection (busy, or its source has too many) hangs up at once.
+      const hungUp = code === 'ECONNRESET' || err.message === 'socket hang up'
+      reject(new ConnectionError(`could not open the WebSocket ${url} (${code ?? err.message}): ` + (hungUp
+        ? 'the server hung up before the upgrade: it may be busy (try again later) or not a WebSocket server'
+        : 'check the address, that the server runs, and for wss: that its certificate is trusted (ca)'), { cause: err }))
     }
     socket.once('open', () => { socket.off('error', onError); resolve(socket) })
     socket.once('error', onError)

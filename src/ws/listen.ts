@@ -2,7 +2,8 @@
  * WebSocket server: every WebSocket client runs the server handshake over binary messages, as
  * multiserver's ws plugin serves SHS; `wss:` when given a certificate and key. The application's
  * callbacks are contained and the hostile-load guard (admission, hello deadline, connection caps,
- * idle timeout) applies exactly as in `listen()`: the same two pieces serve both.
+ * idle timeout) applies as in `listen()`, from the TCP accept on: the HTTP upgrade request is
+ * part of what the hello deadline bounds (upgrade-admission.ts).
  */
 import http from 'node:http'
 import https from 'node:https'
@@ -18,6 +19,7 @@ import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
 import { acceptWebSocket } from './accept.ts'
+import { type AdmittedUpgrade, UpgradeAdmission } from './upgrade-admission.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions } from './node-socket.ts'
 
 /** Where a WebSocket client comes from: the address of its TCP connection. */
@@ -58,24 +60,24 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   // noServer: the upgrade is ours to hand over, and a server error is ours to report (given the
   // server, ws re-emits its errors on an emitter nobody listens to, which ends the process).
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES })
+  // Admission at TCP accept, before a byte of HTTP is read (for wss: before the TLS handshake).
+  const admission = new UpgradeAdmission(guard, callbacks)
+  server.on('connection', (raw: Socket) => { admission.connection(raw) })
+  server.on('request', refuseHttpRequest)
   server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', ignoreReportedElsewhere)
-    if (closing.signal.aborted) {
+    const admitted = admission.upgrading(request)
+    if (admitted === undefined) {
       socket.destroy()
       return
     }
-    wss.handleUpgrade(request, socket, head, (websocket) => { accept(websocket, request.socket) })
+    wss.handleUpgrade(request, socket, head, (websocket) => {
+      admission.handOver(admitted)
+      accept(websocket, request.socket, admitted)
+    })
   })
 
-  function accept (socket: WebSocket, raw: Socket): void {
+  function accept (socket: WebSocket, raw: Socket, { remote, guarded, signal }: AdmittedUpgrade): void {
     socket.on('error', ignoreReportedElsewhere)
-    const remote = { host: raw.remoteAddress ?? '?', port: raw.remotePort ?? 0 }
-    const admitted = callbacks.connection(remote) ?? guard.admit(remote.host, timeout)
-    if (admitted instanceof ShsError) {
-      socket.terminate()
-      callbacks.handshakeError(admitted, remote)
-      return
-    }
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     const { authorize, onHandshakeProgress } = callbacks
@@ -84,20 +86,20 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,
-      signal: admitted.abortSignal(),
+      signal,
       // The guard checks the connection caps first; then the application decides.
-      authorize: async (publicKey) => await admitted.authorize(publicKey, async () =>
+      authorize: async (publicKey) => await guarded.authorize(publicKey, async () =>
         authorize === undefined ? true : await authorize(publicKey, remote)),
       onHandshakeProgress: (progress) => {
-        admitted.progress(progress)
+        guarded.progress(progress)
         onHandshakeProgress?.(progress, remote)
       }
     }).then(
-      (stream) => { callbacks.deliver(admitted.established(raw, stream), remote) },
+      (stream) => { callbacks.deliver(guarded.established(raw, stream), remote) },
       (err: unknown) => {
         socket.terminate()
         const error = err instanceof ShsError ? err : new ConnectionError(String(err), { cause: err })
-        callbacks.handshakeError(admitted.failed(error), remote)
+        callbacks.handshakeError(guarded.failed(error), remote)
       })
   }
 
@@ -150,5 +152,17 @@ function checkCertificate (options: WebSocketListenOptions): { cert: string | Bu
   }
   return tls
 }
+
+/**
+ * A plain HTTP request (not an upgrade) gets 426 and the connection closes: it holds no slot
+ * beyond its answer.
+ */
+function refuseHttpRequest (_request: http.IncomingMessage, response: http.ServerResponse): void {
+  response.writeHead(HTTP_UPGRADE_REQUIRED, { connection: 'close', upgrade: 'websocket' })
+  response.end()
+}
+
+/** RFC 9110, 15.5.22: the server refuses the request in the current protocol. */
+const HTTP_UPGRADE_REQUIRED = 426
 
 function ignoreReportedElsewhere (): void {}

@@ -26,9 +26,13 @@ const client = { keys: clientKeys, networkKey: SSB_NETWORK_KEY, remotePublicKey:
 type ServerOptions = Parameters<typeof listen>[0]
 type OnStream = (stream: SecureStream) => void | Promise<void>
 
-/** The servers, each with its own dialler and a way to send it 64 junk bytes. */
+/**
+ * The servers, each with its own dialler, a way to send it 64 junk bytes, and what its client
+ * reports when the server hangs up on a connection it just accepted.
+ */
 const SERVERS = {
   'listen()': {
+    refusedAtAccept: 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO',
     start: async (options: ServerOptions, onStream: OnStream) => await listen(options, onStream),
     dial: async (port: number) => await connect({ ...client, host: '127.0.0.1', port }),
     junk: (port: number) => {
@@ -39,6 +43,8 @@ const SERVERS = {
     }
   },
   'listenWebSocket()': {
+    // Admitted at TCP accept, before the upgrade: the WebSocket never opens.
+    refusedAtAccept: 'ERR_SHS_CONNECTION',
     start: async (options: ServerOptions, onStream: OnStream) => await listenWebSocket(options, onStream),
     dial: async (port: number) => await connectWebSocket({ ...client, url: `ws://127.0.0.1:${port}` }),
     junk: (port: number) => {
@@ -129,7 +135,7 @@ describe('contract: the application\'s callbacks are contained', function () {
       it('onConnection throws: that connection is closed before its handshake, the server serves on', async () => {
         const thrown = new Error('onConnection throws on purpose')
         const server = await serve({ onConnection: firstFails(() => { throw thrown }, () => {}) })
-        await assert.rejects(kind.dial(server.port), (err: unknown) => (err as ShsError).code === 'ERR_SHS_SERVER_HUNG_UP_AFTER_HELLO')
+        await assert.rejects(kind.dial(server.port), (err: unknown) => (err as ShsError).code === kind.refusedAtAccept)
         assertCallbackError(await server.handshakeErrors.next(), 'onConnection', thrown)
         await stillServes(server.port)
       })

@@ -151,6 +151,8 @@ describe('SHS over WebSocket', function () {
       const silent = new WebSocket(url)
       await new Promise((resolve) => silent.once('open', resolve))
       const extra = new WebSocket(url)
+      // Refused at TCP accept, before the upgrade: the client sees a hang-up.
+      extra.on('error', () => {})
       const extraClosed = new Promise((resolve) => extra.once('close', resolve))
       assert.equal(await busy, 'ERR_SHS_BUSY')
       await extraClosed
