@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { WebSocket } from 'ws'
 import { SSB_NETWORK_KEY, connect, generateKeyPair, listen, listenWebSocket, type SecureStream } from '../src/index.ts'
 import {
   BOX_HEADER_BYTES, ClientSteps, RawPeer, SERVER_ACCEPT_BYTES, drain, handRolledAccept, sealHeader, sendHelloAndAuth
 } from './helpers/adversary.ts'
 import { countResources, useLeakChecks, waitFor } from './helpers/resources.ts'
+import { handRolledWebSocketClient } from './helpers/ws-peer.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -111,12 +111,12 @@ describe('a finished connection ends, whatever the peer does after the goodbyes'
     const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey, maxConnections: 1 }, echo)
     onCleanup(async () => { await listener.close() })
     const { port } = listener.address()
-    const client = await handRolledWebSocketClient(`ws://127.0.0.1:${port}`)
+    const client = await handRolledWebSocketClient(`ws://127.0.0.1:${port}`, clientKeys, serverKeys.publicKey)
     onCleanup(() => { client.socket.terminate() })
     // A peer that never answers the close frame (ws answers it by calling close()).
     client.socket.close = () => {}
     const closed = new Promise<number>((resolve) => client.socket.once('close', resolve))
-    client.send(sealHeader(client.session, 0, GOODBYE_PLAINTEXT))
+    void client.send(sealHeader(client.session, 0, GOODBYE_PLAINTEXT))
     assert.ok(await client.read(BOX_HEADER_BYTES) !== undefined, 'the server said goodbye')
     // Only the server can end this connection now: it cuts it once the linger is over.
     assert.equal(await closed, WS_CLOSE_WITHOUT_STATUS, 'the server sent its close frame (1006 would mean none came)')
@@ -124,33 +124,3 @@ describe('a finished connection ends, whatever the peer does after the goodbyes'
     next.abort()
   })
 })
-
-/** SHS1 by hand over a `ws` WebSocket: each write one binary message, reads across message boundaries. */
-async function handRolledWebSocketClient (url: string): Promise<{ socket: WebSocket, session: ReturnType<ClientSteps['session']>, send: (bytes: Uint8Array) => void, read: (length: number) => Promise<Uint8Array | undefined> }> {
-  const socket = new WebSocket(url)
-  socket.on('error', () => {})
-  let unread = Buffer.alloc(0)
-  let ended = false
-  let wake = (): void => {}
-  socket.on('message', (data: Buffer) => { unread = Buffer.concat([unread, data]); wake() })
-  socket.on('close', () => { ended = true; wake() })
-  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject) })
-  const read = async (length: number): Promise<Uint8Array | undefined> => {
-    while (unread.byteLength < length) {
-      if (ended) return undefined
-      await new Promise<void>((resolve) => { wake = resolve })
-    }
-    const message = unread.subarray(0, length)
-    unread = unread.subarray(length)
-    return message
-  }
-  const send = (bytes: Uint8Array): void => { socket.send(bytes, { binary: true }) }
-  const steps = new ClientSteps(clientKeys, networkKey, serverKeys.publicKey)
-  send(steps.hello)
-  const hello = await read(64)
-  assert.ok(hello !== undefined && steps.acceptHello(hello))
-  send(steps.auth())
-  const accept = await read(SERVER_ACCEPT_BYTES)
-  assert.ok(accept !== undefined && steps.acceptServerAccept(accept))
-  return { socket, session: steps.session(), send, read }
-}

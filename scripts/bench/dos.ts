@@ -1,7 +1,8 @@
 /**
- * Honest handshakes per second while stallers attack (issue 10's table), next to the same server
- * unattacked, and next to a server without the per-source limit (how `listen` behaved before).
- * Not a test: it prints numbers. Run with `npm run bench:dos` (or `node scripts/bench/dos.ts`).
+ * Honest handshakes per second while stallers attack (docs/HOSTILE-LOAD.md), next to the same
+ * server unattacked, and next to a server without the per-source limit (how `listen` behaved
+ * before); then one row per server path and attack (dos-paths.ts). Not a test: it prints
+ * numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths` for the second table only).
  *
  * The server runs in a child process, the attackers in another, the honest client here. Stallers connect from 127.0.0.2 and up (all of 127/8 is loopback on Linux), send 1
  * byte of a hello, wait, and reconnect as soon as they are dropped. Each phase is bounded in
@@ -11,6 +12,7 @@ import { fork } from 'node:child_process'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { connect, generateKeyPair, listen, type ListenOptions, SSB_NETWORK_KEY } from '../../src/index.ts'
+import { printPathTable } from './dos-paths.ts'
 
 /** Honest handshakes per phase, and the most time a phase may take. */
 const HONEST_HANDSHAKES = 300
@@ -35,7 +37,7 @@ type ServerMode = 'defaults' | 'no-per-source-limit'
 
 const SERVER_OPTIONS: Readonly<Record<ServerMode, Partial<ListenOptions>>> = {
   defaults: {},
-  // What listen did before issue 10: one global cap, no per-source cap, the full timeout for a hello.
+  // What listen did before admission control: one global cap, no per-source cap, the full timeout for a hello.
   'no-per-source-limit': { maxPendingPerSource: Infinity, earlyDropFrom: 256, helloTimeout: 10_000 }
 }
 
@@ -43,8 +45,11 @@ if (process.argv[2] === 'serve') {
   await serve(process.argv[3] as ServerMode)
 } else if (process.argv[2] === 'attack') {
   attack(Number(process.argv[3]), { label: '', sources: Number(process.argv[4]), perSource: Number(process.argv[5]) })
+} else if (process.argv[2] === 'paths') {
+  await printPathTable()
 } else {
   await main()
+  await printPathTable()
 }
 
 async function serve (mode: ServerMode): Promise<void> {
