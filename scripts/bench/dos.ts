@@ -2,7 +2,7 @@
  * Honest handshakes per second while stallers attack (docs/HOSTILE-LOAD.md), next to the same
  * server unattacked, and next to a server without the per-source limit (how `listen` behaved
  * before); then one row per server path and attack (dos-paths.ts). Not a test: it prints
- * numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths` for the second table only).
+ * numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths [tcp|ws]` for the second table only).
  *
  * The server runs in a child process, the attackers in another, the honest client here. Stallers connect from 127.0.0.2 and up (all of 127/8 is loopback on Linux), send 1
  * byte of a hello, wait, and reconnect as soon as they are dropped. Each phase is bounded in
@@ -46,7 +46,8 @@ if (process.argv[2] === 'serve') {
 } else if (process.argv[2] === 'attack') {
   attack(Number(process.argv[3]), { label: '', sources: Number(process.argv[4]), perSource: Number(process.argv[5]) })
 } else if (process.argv[2] === 'paths') {
-  await printPathTable()
+  // `paths tcp` or `paths ws` for one path's rows.
+  await printPathTable(process.argv[3])
 } else {
   await main()
   await printPathTable()
