@@ -21,11 +21,12 @@ interface PathAttack {
 }
 
 /**
- * Sockets a slowloris keeps open at once: about the descriptor limit of a default Linux user
- * session (`ulimit -n`, 20 000 on the development machine), which is where it stops a server
- * that holds them all.
+ * Sockets a slowloris keeps open at once: past the descriptor limit (`ulimit -n`, 20 000 on the
+ * development machine), which is where it stops a server that holds them all. Opened from
+ * ATTACKER_PROCESSES processes, each under the same limit.
  */
-const UP_TO_THE_FD_LIMIT = 19_000
+const UP_TO_THE_FD_LIMIT = 22_000
+const ATTACKER_PROCESSES = 2
 
 export const PATH_ATTACKS: readonly PathAttack[] = [
   { label: `half-sent HTTP upgrades, 1 source, ${UP_TO_THE_FD_LIMIT} sockets`, kind: 'half-upgrade', sources: 1, perSource: UP_TO_THE_FD_LIMIT },
@@ -40,6 +41,9 @@ const HONEST_TIMEOUT_MS = 5_000
 const MAX_ATTACK_CONNECTIONS = 200_000
 /** How long the attack runs before the honest clients start, and how much a flooder sends at most. */
 const ATTACK_SETTLE_MS = 1_500
+/** Stallers connecting at once while they ramp up, and the longest ramp. */
+const RAMP_CONCURRENCY = 256
+const RAMP_LIMIT_MS = 30_000
 const FLOOD_LIMIT_BYTES = 256 * 1024 * 1024
 const FLOOD_CHUNK = new Uint8Array(64 * 1024)
 /** Everything an upgrade request needs but its final blank line. */
@@ -59,8 +63,15 @@ async function serve (path: ServerPath): Promise<void> {
   const listener = path === 'tcp' ? await listen(options, echo) : await listenWebSocket(options, echo)
   process.send?.({ port: listener.address().port, publicKey: Buffer.from(keys.publicKey).toString('hex') })
   process.on('message', () => {
-    // maxRSS is in KiB; arrayBuffers is what Buffers pin outside the JS heap.
-    process.send?.({ peakRss: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage().rss, arrayBuffers: process.memoryUsage().arrayBuffers })
+    // maxRSS (KiB) comes from getrusage; memoryUsage() reads /proc, which needs a descriptor
+    // that a server at its descriptor limit does not have: then it is reported as unknown.
+    let usage: { rss: number, arrayBuffers: number } = { rss: Number.NaN, arrayBuffers: Number.NaN }
+    try {
+      usage = process.memoryUsage()
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EMFILE') throw err
+    }
+    process.send?.({ peakRss: process.resourceUsage().maxRSS * 1024, rss: usage.rss, arrayBuffers: usage.arrayBuffers })
   })
   process.once('disconnect', () => { void listener.close().then(() => process.exit(0)) })
 }
@@ -68,8 +79,10 @@ async function serve (path: ServerPath): Promise<void> {
 function attackChild (path: ServerPath, port: number, kind: string, perSource: number): void {
   const sources = Number(process.argv[7])
   const server = JSON.parse(process.argv[8] as string) as ServerInfo
-  const attack = kind === 'flood-no-read' ? flooders(path, server, perSource) : stallers(port, stallerBytes(path, kind as AttackKind), sources, perSource)
-  process.send?.({ started: true })
+  const attack: Running & { ramped?: Promise<void> } = kind === 'flood-no-read'
+    ? flooders(path, server, perSource)
+    : stallers(port, stallerBytes(path, kind as AttackKind), sources, perSource)
+  void (attack.ramped ?? Promise.resolve()).then(() => process.send?.({ started: true }))
   process.once('message', () => {
     attack.stop()
     process.send?.({ connections: attack.connections() }, () => { process.exit(0) })
@@ -84,24 +97,42 @@ function stallerBytes (path: ServerPath, kind: AttackKind): string | Uint8Array 
   return path === 'ws' ? `${UPGRADE_HEAD}\r\n` : new Uint8Array([0x42])
 }
 
-function stallers (port: number, bytes: string | Uint8Array, sources: number, perSource: number): Running {
+/**
+ * Stallers that keep `perSource` sockets per source open, reconnecting when dropped. They ramp up
+ * RAMP_CONCURRENCY connects at a time (all at once, most would wait in the accept backlog instead
+ * of reaching the server); `ramped` resolves once every first connect is done, or RAMP_LIMIT_MS.
+ */
+function stallers (port: number, bytes: string | Uint8Array, sources: number, perSource: number): Running & { ramped: Promise<void> } {
   let connections = 0
   let stopped = false
+  let connecting = 0
   const sockets = new Set<net.Socket>()
+  const firsts: string[] = []
+  for (let s = 0; s < sources; s++) for (let i = 0; i < perSource; i++) firsts.push(`127.0.0.${s + 2}`)
+  let rampedNow = (): void => {}
+  const ramped = new Promise<void>((resolve) => { rampedNow = resolve; setTimeout(resolve, RAMP_LIMIT_MS).unref() })
+  const next = (): void => {
+    while (connecting < RAMP_CONCURRENCY && firsts.length > 0) open(firsts.pop() as string)
+    if (firsts.length === 0 && connecting === 0) rampedNow()
+  }
   const open = (source: string): void => {
     if (stopped || connections >= MAX_ATTACK_CONNECTIONS) return
     connections++
+    connecting++
     const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
     sockets.add(socket)
+    let settled = false
+    const settle = (): void => { if (!settled) { settled = true; connecting--; next() } }
     socket.on('error', () => {})
-    socket.once('connect', () => { socket.write(bytes) })
+    socket.once('connect', () => { socket.write(bytes); settle() })
     socket.once('close', () => {
+      settle()
       sockets.delete(socket)
       setImmediate(() => { open(source) })
     })
   }
-  for (let s = 0; s < sources; s++) for (let i = 0; i < perSource; i++) open(`127.0.0.${s + 2}`)
-  return { connections: () => connections, stop: () => { stopped = true; for (const socket of sockets) socket.destroy() } }
+  next()
+  return { connections: () => connections, stop: () => { stopped = true; for (const socket of sockets) socket.destroy() }, ramped }
 }
 
 /** Authenticated peers that write as fast as they are let and never read what comes back. */
@@ -145,17 +176,21 @@ async function runPathPhase (path: ServerPath, attack: PathAttack): Promise<Path
     child.send('memory')
   })
   const baselineRss = (await memory()).rss
-  const attacker = fork(self, ['attack-path', path, String(server.port), attack.kind, String(attack.perSource), String(attack.sources), JSON.stringify(server)],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  await new Promise((resolve) => attacker.once('message', resolve))
+  // Slowloris past the server's descriptor limit needs more sockets than one attacker process may open.
+  const processes = attack.kind === 'half-upgrade' ? ATTACKER_PROCESSES : 1
+  const perProcess = String(Math.ceil(attack.perSource / processes))
+  const attackers = Array.from({ length: processes }, () =>
+    fork(self, ['attack-path', path, String(server.port), attack.kind, perProcess, String(attack.sources), JSON.stringify(server)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  await Promise.all(attackers.map(async (attacker) => await new Promise((resolve) => attacker.once('message', resolve))))
   await new Promise((resolve) => setTimeout(resolve, ATTACK_SETTLE_MS))
   let served = 0
   for (let i = 0; i < HONEST_CLIENTS; i++) if (await honestRoundTrip(path, server)) served++
   const { peakRss, arrayBuffers } = await memory()
-  const attackConnections = await new Promise<number>((resolve) => {
+  const counts = await Promise.all(attackers.map(async (attacker) => await new Promise<number>((resolve) => {
     attacker.once('message', (m) => { resolve((m as { connections: number }).connections) })
     attacker.send('stop')
-  })
+  })))
+  const attackConnections = counts.reduce((sum, count) => sum + count, 0)
   child.disconnect()
   return { served, peakRss, arrayBuffers, attackConnections, baselineRss }
 }
