@@ -14,6 +14,7 @@ import type { SecureStream } from '../driver/types.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
 import type { PullDuplex } from './pull.ts'
 import { pullDuplexOf } from './secure-pull.ts'
+import { PluginAdmission, type PluginAdmissionOptions, admittedHandshake } from './admission.ts'
 import { pullToByteDuplex } from './transport.ts'
 
 /** What multiserver's shs plugin is given. */
@@ -30,6 +31,12 @@ export interface ShsPluginOptions {
   authenticate?: AuthCallback
   /** Milliseconds for the handshake (default 5000, as the reference's pull-handshake). */
   timeout?: number
+  /**
+   * What the server side lets in under hostile load, as listen() does: per-source caps, random
+   * early drop, the pending-handshake cap and the hello deadline (docs/HOSTILE-LOAD.md). On by
+   * default, with listen()'s defaults.
+   */
+  admission?: PluginAdmissionOptions
 }
 
 export type AuthCallback = (publicKey: Buffer, cb: (err?: Error | null, auth?: unknown) => void) => void
@@ -57,6 +64,8 @@ export interface ShsPlugin {
   parse (text: string): ShsAddress | null
   stringify (): string | undefined
   publicKey: Buffer | undefined
+  /** The server side's admission, shared by every stream of this plugin: `pending` handshakes now. */
+  admission: { readonly pending: number }
 }
 
 const DEFAULT_TIMEOUT_MS = 5000
@@ -71,6 +80,7 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
   const auth = checkCallback(options.auth, 'auth') ?? authenticate
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(options.timeout)
   const publicKey = keys === undefined ? undefined : Buffer.from(keys.publicKey)
+  const admission = new PluginAdmission(options.admission, 'admission')
 
   function create (address?: ShsAddress | null): ReturnType<ShsPlugin['create']> {
     return function shsTransform (stream, cb) {
@@ -92,12 +102,14 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
             remotePublicKey: address.key,
             timeout
           })
-        : serverHandshake(duplex, {
+        : admittedHandshake(admission, stream.address, timeout, (guard) => serverHandshake(duplex, {
             keys: requireKeys(keys),
             networkKey,
             timeout,
-            authorize: auth === undefined ? undefined : askAuth
-          }))
+            signal: guard.signal,
+            onHandshakeProgress: guard.onHandshakeProgress,
+            authorize: guard.authorize(auth === undefined ? undefined : askAuth)
+          })))
       secured.then(
         (secure) => { cb(null, toPullStream(secure, authValue)) },
         (err: unknown) => {
@@ -116,7 +128,8 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
     create,
     parse,
     stringify: () => publicKey === undefined ? undefined : `shs:${publicKey.toString('base64')}`,
-    publicKey
+    publicKey,
+    admission
   }
 }
 

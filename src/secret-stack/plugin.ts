@@ -12,6 +12,7 @@ import { checkGroup, checkOptions, checkTimeout, describeValue } from '../option
 import { formatKey } from '../ssb/id.ts'
 import { fromSsbKeys } from '../ssb/keys.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
+import type { PluginAdmissionOptions } from '../multiserver/admission.ts'
 import { inVersion8Layout } from './config.ts'
 
 type KeyText = string | Uint8Array
@@ -26,7 +27,8 @@ export interface SecretStackShsConfig {
     timers?: { handshake?: number }
     timeout?: number
   }
-  multiserverShs?: { cap?: KeyText, seed?: Uint8Array }
+  /** `admission`: the server side's admission under hostile load (docs/HOSTILE-LOAD.md); listen()'s defaults. */
+  multiserverShs?: { cap?: KeyText, seed?: Uint8Array, admission?: PluginAdmissionOptions }
 }
 
 interface SecretStackApi {
@@ -74,6 +76,7 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
     seed,
     appKey: cap,
     timeout,
+    admission: ours.admission,
     authenticate (publicKey, cb) {
       api.auth(`@${formatKey(publicKey)}.ed25519`, (err, auth) => {
         if (err !== null && err !== undefined) cb(err)
