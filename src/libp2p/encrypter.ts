@@ -16,6 +16,7 @@ import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_MUXER_PROTOCOL, SHS_PROTOCOL } from './
 import { encodeMuxers, readMuxers } from './muxer-negotiation.ts'
 import { withDeadline } from '../driver/handshake.ts'
 import { InvalidOptionError } from '../errors.ts'
+import { DEFAULT_HELLO_TIMEOUT_MS } from '../net/listen-guard.ts'
 import { RemotePeerRequiredError } from './errors.ts'
 import { type HandshakeOutcome, runHandshake } from './handshake.ts'
 import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
@@ -38,6 +39,11 @@ export interface ShsInit {
    * accept them too (docs/LIBP2P.md).
    */
   muxerNegotiation?: boolean
+  /**
+   * Milliseconds an inbound client may take to send its whole hello (message 1) once it chose
+   * this protocol (default 5 000, as listen(); none of its own when `timeout` is shorter).
+   */
+  helloTimeout?: number
 }
 
 /** What shs() takes from libp2p's components (only the counters of `metrics` are used). */
@@ -49,7 +55,7 @@ export interface ShsComponents {
   upgrader?: Pick<Upgrader, 'getStreamMuxers'>
 }
 
-interface CheckedInit { networkKey: Uint8Array, timeout: number, muxerNegotiation: boolean }
+interface CheckedInit { networkKey: Uint8Array, timeout: number, muxerNegotiation: boolean, helloTimeout: number | undefined }
 
 /** `shs()`'s options, checked when the factory is called and again when libp2p builds the encrypter. */
 export function checkShsInit (init: ShsInit | undefined): CheckedInit {
@@ -57,10 +63,14 @@ export function checkShsInit (init: ShsInit | undefined): CheckedInit {
   if (given.muxerNegotiation !== undefined && typeof given.muxerNegotiation !== 'boolean') {
     throw new InvalidOptionError('muxerNegotiation', `muxerNegotiation must be true or false, got ${describeValue(given.muxerNegotiation)}`)
   }
+  const timeout = checkTimeout(given.timeout)
+  const helloTimeout = checkTimeout(given.helloTimeout ?? DEFAULT_HELLO_TIMEOUT_MS, 'helloTimeout')
   return {
     networkKey: copyBytes(asNetworkKey(given.networkKey === undefined ? DEFAULT_LIBP2P_NETWORK_KEY : given.networkKey)),
-    timeout: checkTimeout(given.timeout),
-    muxerNegotiation: given.muxerNegotiation ?? true
+    timeout,
+    muxerNegotiation: given.muxerNegotiation ?? true,
+    // A hello deadline at or beyond the handshake's own adds nothing.
+    helloTimeout: helloTimeout < timeout ? helloTimeout : undefined
   }
 }
 
@@ -72,6 +82,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
   readonly #keys: KeyPair
   readonly #networkKey: Uint8Array
   readonly #timeout: number
+  readonly #helloTimeout: number | undefined
   readonly #log: Logger
   readonly #metrics: ShsMetrics | undefined
   /** One send buffer for all of this node's connections to reuse (see sealed-output.ts). */
@@ -83,7 +94,8 @@ export class ShsEncrypter implements ConnectionEncrypter {
 
   /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
   constructor (components: ShsComponents, init: ShsInit = {}) {
-    const { networkKey, timeout, muxerNegotiation } = checkShsInit(init)
+    const { networkKey, timeout, muxerNegotiation, helloTimeout } = checkShsInit(init)
+    this.#helloTimeout = helloTimeout
     this.protocol = muxerNegotiation ? SHS_MUXER_PROTOCOL : SHS_PROTOCOL
     this.#muxerNegotiation = muxerNegotiation
     this.#components = components
@@ -168,7 +180,8 @@ export class ShsEncrypter implements ConnectionEncrypter {
   ): Promise<HandshakeOutcome> {
     try {
       const outcome = await runHandshake(connection, machine, {
-        signal: options?.signal, timeout: this.#timeout, log, checkClient
+        signal: options?.signal, timeout: this.#timeout, log, checkClient,
+        helloTimeout: machine.role === 'server' ? this.#helloTimeout : undefined
       })
       this.#metrics?.handshakeSuccesses.increment()
       return outcome

@@ -16,6 +16,7 @@ export { ShsEncrypter, type ShsComponents, type ShsInit } from './encrypter.ts'
 export { SHS_PROTOCOL, SHS_MUXER_PROTOCOL, DEFAULT_LIBP2P_NETWORK_KEY } from './constants.ts'
 export { RemotePeerRequiredError, UnsupportedPeerKeyError } from './errors.ts'
 export type { ShsMessageStream } from './message-stream.ts'
+export { shsAdmission, type ShsAdmission, type ShsAdmissionInit } from './admission.ts'
 
 /** The connection encrypter factory for `createLibp2p({ connectionEncrypters: [shs()] })`. */
 export function shs (init: ShsInit = {}): (components: ShsComponents) => ConnectionEncrypter {
