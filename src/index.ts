@@ -5,7 +5,9 @@
  */
 export * from './portable.ts'
 export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
-export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
+export { listen, NO_REMOTE, type ListenOptions, type Listener, type ListenerStats, type RemoteAddress } from './net/listen.ts'
+export { AcceptError } from './errors.ts'
+export { ACCEPT_PROBE_INTERVAL_MS } from './net/accept-errors.ts'
 export {
   Admission, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionEnvironment, type AdmissionOptions,
   type AdmissionTicket, type PenaltyOptions

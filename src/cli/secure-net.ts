@@ -11,6 +11,7 @@ import { type DialTarget, type HostPort, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log, StageTimer } from './log.ts'
 import { CliError } from './errors/cli-error.ts'
+import { serverErrorLogger } from './server-errors.ts'
 import { EXIT } from './exit-codes.ts'
 import { type RekeyPlan, describeSessionKeys, lacksRequiredRekey, rekeyOption } from './rekey.ts'
 
@@ -159,7 +160,8 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     onConnection: (peer: Peer) => { connections.accepted(peer) },
     authorize: async (publicKey: Uint8Array, peer: Peer) => await options.authorize(publicKey, connections.get(peer).info),
     onHandshakeProgress: (progress: HandshakeProgress, peer: Peer) => { connections.get(peer).timer.stage(stageText(progress)) },
-    onHandshakeError: (err: ShsError, peer: Peer) => { options.onHandshakeError(err, connections.done(peer).info) }
+    onHandshakeError: (err: ShsError, peer: Peer) => { options.onHandshakeError(err, connections.done(peer).info) },
+    onError: serverErrorLogger(options.log)
   }
   const onStream = (stream: SecureStream, peer: Peer): void => {
     const { info, timer } = connections.done(peer)
