@@ -2,7 +2,7 @@
  * Honest handshakes per second while stallers attack (docs/HOSTILE-LOAD.md, "Measured"), next to the same server
  * unattacked, and next to a server without the per-source limit (how `listen` behaved before).
  * Not a test: it prints numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths` for only the
- * rows of the other server paths, dos-paths.ts).
+ * rows of the other server paths, dos-paths.ts, and of a server out of descriptors, dos-fd-limit.ts).
  *
  * The server runs in a child process, the attackers in another, the honest client here. Stallers connect from 127.0.0.2 and up (all of 127/8 is loopback on Linux), send 1
  * byte of a hello, wait, and reconnect as soon as they are dropped. Each phase is bounded in
@@ -43,6 +43,8 @@ if (process.argv[2] === 'serve') {
   if (process.argv[2] !== 'paths') await main()
   const { pathRows } = await import('./dos-paths.ts')
   await pathRows()
+  const { fdLimitRows } = await import('./dos-fd-limit.ts')
+  await fdLimitRows()
 }
 
 async function serve (mode: ServerMode): Promise<void> {
