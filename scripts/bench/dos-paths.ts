@@ -50,7 +50,7 @@ const appKey = Buffer.from(SSB_NETWORK_KEY)
 const asSodium = (keys: { publicKey: Uint8Array, secretKey: Uint8Array }): { publicKey: Buffer, secretKey: Buffer } =>
   ({ publicKey: Buffer.from(keys.publicKey), secretKey: Buffer.from(keys.secretKey) })
 
-interface Served { address: string, port: number }
+interface Served { address: string, port: number, rssMiB: number }
 interface Sample { peakPending: number, peakRssMiB: number }
 
 const isLibp2p = (path: Path): boolean => path.startsWith('libp2p')
@@ -66,12 +66,12 @@ async function serve (path: Path): Promise<void> {
     sample.peakPending = Math.max(sample.peakPending, pending())
     sample.peakRssMiB = Math.max(sample.peakRssMiB, process.memoryUsage().rss / MIB)
   }, SAMPLE_MS).unref()
-  process.send?.(served)
+  process.send?.({ ...served, rssMiB: process.memoryUsage().rss / MIB })
   process.on('message', () => { process.send?.(sample) })
   process.once('disconnect', () => { process.exit(0) })
 }
 
-async function startServer (path: Path): Promise<{ served: Served, pending: () => number }> {
+async function startServer (path: Path): Promise<{ served: Omit<Served, 'rssMiB'>, pending: () => number }> {
   if (isLibp2p(path)) {
     const admission = path === 'libp2p + shsAdmission()' ? shsAdmission() : undefined
     const node = await createLibp2p({
@@ -178,7 +178,7 @@ async function multiserverDial (client: { client: (address: string, cb: (err: Er
   })
 }
 
-async function runPhase (path: Path, plan: Attack): Promise<{ served: number, sample: Sample, connections: number }> {
+async function runPhase (path: Path, plan: Attack): Promise<{ served: number, idleRssMiB: number, sample: Sample, connections: number }> {
   const server = child(['path-serve', path])
   const served = await ask<Served>(server)
   const attacker = child(['path-attack', String(served.port), String(plan.sources), String(plan.perSource), isLibp2p(path) ? 'libp2p' : 'shs'])
@@ -194,19 +194,19 @@ async function runPhase (path: Path, plan: Attack): Promise<{ served: number, sa
   const sample = await ask<Sample>(server, 'report')
   const { connections } = await ask<{ connections: number }>(attacker, 'stop')
   server.disconnect()
-  return { served: succeeded, sample, connections }
+  return { served: succeeded, idleRssMiB: served.rssMiB, sample, connections }
 }
 
 /** Prints the table; dos.ts calls it after its own. */
 export async function pathRows (): Promise<void> {
   console.log(`\nthe other server paths: ${HONEST} sequential honest clients per phase (at most ${PHASE_LIMIT_MS / 1000} s), server and stallers in child processes\n`)
-  console.log('| path | attack | honest served | peak pending | server peak RSS | attacker connections |')
+  console.log('| path | attack | honest served | peak pending | server RSS before / peak | attacker connections |')
   console.log('|---|---|---|---|---|---|')
   for (const path of PATHS) {
     for (const plan of ATTACKS) {
       const result = await runPhase(path, plan)
       const pending = path === 'libp2p defaults' ? '-' : String(result.sample.peakPending)
-      console.log(`| ${path} | ${plan.label} | ${result.served} / ${HONEST} | ${pending} | ${result.sample.peakRssMiB.toFixed(0)} MiB | ${result.connections} |`)
+      console.log(`| ${path} | ${plan.label} | ${result.served} / ${HONEST} | ${pending} | ${result.idleRssMiB.toFixed(0)} / ${result.sample.peakRssMiB.toFixed(0)} MiB | ${result.connections} |`)
     }
   }
 }
