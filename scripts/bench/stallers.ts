@@ -25,6 +25,16 @@ export function multistreamSelect (protocol: string): Uint8Array {
   return Buffer.concat(lines.flatMap((line) => [Buffer.from([line.byteLength]), line]))
 }
 
+/** One staller: connects from `source`, sends `greeting`, and waits; `onClose` hears when it was dropped. */
+export function openStaller (port: number, source: string, greeting: Uint8Array, onClose: (socket: net.Socket) => void): net.Socket {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
+  // A staller's errors are the server dropping it: what counts is the close.
+  socket.on('error', () => {})
+  socket.once('connect', () => { socket.write(greeting) })
+  socket.once('close', () => { onClose(socket) })
+  return socket
+}
+
 export function startStallers (port: number, attack: Attack, maxConnections: number, greeting: Uint8Array = HELLO_BYTE): Stallers {
   let connections = 0
   let stopped = false
@@ -32,15 +42,11 @@ export function startStallers (port: number, attack: Attack, maxConnections: num
   const open = (source: string): void => {
     if (stopped || connections >= maxConnections) return
     connections++
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.once('connect', () => { socket.write(greeting) })
-    socket.once('close', () => {
+    sockets.add(openStaller(port, source, greeting, (socket) => {
       sockets.delete(socket)
       // Reconnect on the next turn, so the event loop stays responsive.
       setImmediate(() => { open(source) })
-    })
+    }))
   }
   for (let s = 0; s < attack.sources; s++) {
     for (let i = 0; i < attack.perSource; i++) open(`127.0.0.${s + 2}`)

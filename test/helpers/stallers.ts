@@ -1,9 +1,11 @@
 /**
  * Stallers for hostile-load tests: raw TCP sockets from a chosen loopback address (Linux routes
- * all of 127.0.0.0/8 to loopback) that send a few bytes (one of a hello, by default) and wait. Every loop is bounded
- * in count: each staller reconnects at most `reconnects` times after the server drops it.
+ * all of 127.0.0.0/8 to loopback) that send a few bytes and wait (the benchmarks' stallers,
+ * scripts/bench/stallers.ts). Every loop is bounded in count: each staller reconnects at most
+ * `reconnects` times after the server drops it.
  */
-import net from 'node:net'
+import type net from 'node:net'
+import { HELLO_BYTE, multistreamSelect, openStaller } from '../../scripts/bench/stallers.ts'
 
 /** The attacker's open sockets. */
 export class RawSockets {
@@ -23,27 +25,21 @@ export class RawSockets {
   }
 }
 
-/** What a staller sends before it stalls, by default: one byte of a hello. */
-const ONE_BYTE = new Uint8Array([0x42])
-
 /**
- * `count` stallers from `source` to `port`, each sending `greeting` and nothing more; the sockets
- * still open are the ones the server holds. Call `destroyAll` when done (a test hands it to its cleanups).
+ * `count` stallers from `source` to `port`, each sending `greeting` (default: one byte of a
+ * hello) and nothing more; the sockets still open are the ones the server holds. Call
+ * `destroyAll` when done (a test hands it to its cleanups).
  */
-export function stallers (port: number, source: string, count: number, reconnects: number, greeting: Uint8Array = ONE_BYTE): RawSockets {
+export function stallers (port: number, source: string, count: number, reconnects: number, greeting: Uint8Array = HELLO_BYTE): RawSockets {
   const sockets = new RawSockets()
   for (let i = 0; i < count; i++) {
     let attempts = 0
     const open = (): void => {
       attempts++
-      const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-      sockets.add(socket)
-      socket.on('error', () => {})
-      socket.once('connect', () => { socket.write(greeting) })
-      socket.once('close', () => {
+      sockets.add(openStaller(port, source, greeting, (socket) => {
         sockets.delete(socket)
         if (attempts <= reconnects && !sockets.stopped) open()
-      })
+      }))
     }
     open()
   }
@@ -55,8 +51,4 @@ export function attackerSources (count: number): string[] {
   return Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`)
 }
 
-/** multistream-select 1.0 lines (a varint length, then the line; all of ours are under 128 bytes). */
-export function multistreamSelect (protocol: string): Uint8Array {
-  const lines = ['/multistream/1.0.0\n', `${protocol}\n`].map((line) => Buffer.from(line))
-  return Buffer.concat(lines.flatMap((line) => [Buffer.from([line.byteLength]), line]))
-}
+export { multistreamSelect }
