@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { generateKeyPair, type ShsError, SSB_NETWORK_KEY, toSsbKeys } from '../../src/index.ts'
 import ourShs, { type PluginAdmissionOptions, type ShsPlugin } from '../../src/multiserver/index.ts'
+import { streamSource } from '../../src/multiserver/admission.ts'
 import secretStackShs from '../../src/secret-stack/index.ts'
 import { pull, pullEcho, startStockServer, stockConnect, type StockServer } from '../helpers/multiserver.ts'
 import { useLeakChecks, waitFor } from '../helpers/resources.ts'
@@ -95,6 +96,16 @@ describe('the multiserver and secret-stack plugins under stallers: admission per
     assert.match(server.errors[0]?.message ?? '', /no complete hello \(message 1\) within 200 ms/)
     assert.equal(plugin.admission.pending, 0)
     await waitFor(() => attack.size === 0, 'the staller\'s socket to close', WAIT_MS)
+  })
+
+  it('counts a stream by the host of its net: or ws: address; other transports are one source each', () => {
+    assert.equal(streamSource('net:127.0.0.2:50123'), '127.0.0.2')
+    assert.equal(streamSource('net:::1:50123'), '::1')
+    assert.equal(streamSource('net:::ffff:10.0.0.7:8008'), '::ffff:10.0.0.7')
+    assert.equal(streamSource('ws:192.168.1.4:8989'), '192.168.1.4')
+    assert.equal(streamSource('unix:/run/ssb/socket'), 'unix')
+    assert.equal(streamSource('http://example.org'), 'http')
+    assert.equal(streamSource(undefined), 'unknown')
   })
 
   it('a bad admission option fails when the plugin is made, naming it', () => {
