@@ -46,21 +46,22 @@ describe('rekey extension over it-pipe duplexes and the stream wrappers', functi
   const onCleanup = useLeakChecks()
 
   for (const serverMode of ['prefer', 'require'] as const) {
-    it(`client 'require', server '${serverMode}': rekey() and afterBytes rekeys, 4 MiB each way arrive byte-exact`, async () => {
+    it(`client 'require', server '${serverMode}': rekey() and afterBytes rekeys, a 4 MiB echo arrives byte-exact`, async () => {
       const [dialed, accepted] = handshakes({ mode: 'require', afterBytes: MiB }, { mode: serverMode, afterBytes: MiB })
       const [stream, theirs] = await Promise.all([dialed, accepted])
       assert.equal(stream.rekeying, true)
       assert.equal(theirs.rekeying, true)
       await stream.rekey()
       assert.equal(stream.rekeys, 1)
-      const up = randomPayload(4 * MiB)
-      const down = randomPayload(4 * MiB)
-      const [upArrived, downArrived] = [collect(theirs.source), collect(stream.source)]
-      await Promise.all([stream.sink(inPieces(up)), theirs.sink(inPieces(down))])
-      assert.equal(sha(await upArrived), sha(up))
-      assert.equal(sha(await downArrived), sha(down))
-      assert.ok(stream.rekeys >= 3, `afterBytes rekeyed the client too (${stream.rekeys} rekeys)`)
-      assert.ok(theirs.rekeys >= 3, `and the server (${theirs.rekeys} rekeys)`)
+      const payload = randomPayload(4 * MiB)
+      const echoed = collect(stream.source)
+      const echoing = theirs.sink(theirs.source)
+      await stream.sink(inPieces(payload))
+      assert.equal(sha(await echoed), sha(payload))
+      await echoing
+      // The server answered our afterBytes request before echoing what followed it.
+      assert.ok(stream.rekeys >= 2, `afterBytes rekeyed too (${stream.rekeys} rekeys)`)
+      assert.ok(theirs.rekeys >= 1, `the server counted them (${theirs.rekeys})`)
     })
   }
 
