@@ -58,7 +58,7 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
   // The whole config is checked here, at startup, naming each bad field by its path.
   const global = checkGroup(config.global, 'global') ?? {}
   const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
-  const rekey = checkRekeyOption(ours.rekey ?? flatRekey(checked), 'multiserverShs.rekey')
+  const rekey = checkRekeyOption(ours.rekey === undefined ? flatRekey(checked) : ours.rekey, 'multiserverShs.rekey')
   const timers = checkGroup(global.timers, 'global.timers')
   let timeout = timers?.handshake !== undefined
     ? checkTimeout(timers.handshake, 'global.timers.handshake')
