@@ -71,19 +71,26 @@ export function netEntries (fixture: FuzzFixture): FuzzEntry[] {
         }
       }
     },
-    handshakeEntry('clientHandshake', CLIENT_OPTIONS, client, server),
-    handshakeEntry('serverHandshake', ['keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize'], client, server)
+    // A one-shot client takes only rekey 'require': every hostile value, {} (mode 'prefer') too, is refused.
+    handshakeEntry('clientHandshake', [...CLIENT_OPTIONS, 'rekey', 'rekey.mode'], client, server),
+    handshakeEntry('serverHandshake', ['keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize', ...REKEY_OPTIONS], client, server, REKEY_VALID)
   ]
 }
+
+/** A server's rekey option and its triggers; `{}` is 'prefer' with the defaults, 2^31 bytes a valid afterBytes. */
+export const REKEY_OPTIONS = ['rekey', 'rekey.mode', 'rekey.afterBytes', 'rekey.afterMs', 'rekey.timeout'] as const
+export const REKEY_VALID: Readonly<Record<string, readonly string[]>> = { rekey: ['{}'], 'rekey.afterBytes': ['2^31'] }
 
 /** A handshake over an in-memory duplex, the other role played by the library with sane options. */
 function handshakeEntry (
   name: 'clientHandshake' | 'serverHandshake', options: readonly string[],
-  client: Parameters<typeof clientHandshake>[1], server: Parameters<typeof serverHandshake>[1]
+  client: Parameters<typeof clientHandshake>[1], server: Parameters<typeof serverHandshake>[1],
+  valid?: FuzzEntry['valid']
 ): FuzzEntry {
   return {
     name,
     options: ['(duplex)', ...options],
+    valid,
     async call (path, value) {
       const [clientEnd, serverEnd] = memoryDuplexPair()
       const hangUp = (): void => { clientEnd.abort?.(new Error('fuzz case over')); serverEnd.abort?.(new Error('fuzz case over')) }

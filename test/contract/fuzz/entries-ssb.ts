@@ -6,6 +6,7 @@ import secretStackPlugin from '../../../src/secret-stack/index.ts'
 import type { Accepted, FuzzEntry } from './entry.ts'
 import { type FuzzFixture, exchange } from './fixture.ts'
 import { withOption } from './values.ts'
+import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
 
 const require = createRequire(import.meta.url)
 const pull = require('pull-stream')
@@ -36,7 +37,8 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
     addressEntry('ws'),
     {
       name: 'multiserver shs() with keys',
-      options: ['keys', 'seed', 'appKey', 'auth', 'authenticate', 'timeout'],
+      options: ['keys', 'seed', 'appKey', 'auth', 'authenticate', 'timeout', ...REKEY_OPTIONS],
+      valid: REKEY_VALID,
       async call (path, value) {
         const base = { keys: asSodium(fixture.serverKeys), appKey: Buffer.from(fixture.networkKey) }
         const plugin = ourShs(withOption(base, path, value) as unknown as Parameters<typeof ourShs>[0])
@@ -55,10 +57,10 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
     {
       name: 'secret-stack plugin init',
       // A timers object without `handshake` means secret-stack's default for configured timers.
-      valid: { 'global.timers': ['{}'] },
+      valid: { 'global.timers': ['{}'], 'multiserverShs.rekey': ['{}'], 'multiserverShs.rekey.afterBytes': ['2^31'] },
       options: [
         'global.caps.shs', 'global.appKey', 'global.keys', 'global.seed', 'global.timers', 'global.timers.handshake',
-        'global.timeout', 'multiserverShs.cap', 'multiserverShs.seed'
+        'global.timeout', 'multiserverShs.cap', 'multiserverShs.seed', 'multiserverShs.rekey', 'multiserverShs.rekey.afterBytes'
       ],
       async call (path, value) {
         const base = {
