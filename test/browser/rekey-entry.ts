@@ -49,3 +49,11 @@ export async function rekeyFailure (url: string, serverPublicKey: number[], reke
     return `${(err as Error).name} ${err instanceof ShsError ? err.code : ''}${option === undefined ? '' : ` ${option}`}`
   }
 }
+
+/** `connect({ address })` with `rekey` and `earlyData`; the page sends nothing else and reads to the end. */
+export async function earlyDataViaAddress (address: string, early: number[], rekey: RekeyOption): Promise<{ rekeying: boolean }> {
+  const stream = await connect({ address, keys: generateKeyPair(), networkKey: SSB_NETWORK_KEY, rekey, earlyData: [Uint8Array.from(early)] })
+  await stream.sink([])
+  for await (const chunk of stream.source) void chunk
+  return { rekeying: stream.rekeying }
+}

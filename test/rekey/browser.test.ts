@@ -2,13 +2,15 @@
  * The rekey extension from a web page (headless Chromium, the browser's own WebSocket): the
  * page's `connectWebSocket` and `connect({ address })` negotiate it with our listenWebSocket and
  * rekey, every byte of the echo checked; with `prefer` it opens a second WebSocket with plain
- * SHS1 against a server without the extension; `require` fails there; bad values are typed.
+ * SHS1 against a server without the extension; `require` fails there; bad values are typed; and
+ * the page's `connect({ address })` hands `earlyData` on with `rekey`.
  */
 import assert from 'node:assert/strict'
 import type { Browser, Page } from 'puppeteer-core'
 import { type RekeyOption, SSB_NETWORK_KEY, type SecureStream, formatWsAddress, generateKeyPair, listenWebSocket } from '../../src/index.ts'
 import { bundle, launchChromium, pageWith } from '../../scripts/browser/harness.ts'
 import type { RekeyEchoReport } from '../browser/rekey-entry.ts'
+import { collect } from '../helpers/bytes.ts'
 
 const ECHO_BYTES = 1024 * 1024
 const serverKeys = generateKeyPair()
@@ -76,6 +78,25 @@ describe('rekey extension in headless Chromium: the page\'s WebSocket client', f
       assert.equal(await failureFromPage(page, server.url, 'require'), 'HandshakeError ERR_SHS_REKEY_REQUIRED')
     } finally {
       await server.close()
+    }
+  })
+
+  it('connect({ address }) in a page passes rekey and earlyData to the ws: alternative: the server gets the early bytes, under the extension', async () => {
+    const received: Array<Promise<Uint8Array>> = []
+    const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey: SSB_NETWORK_KEY, rekey: 'require' }, (stream) => {
+      const bytes = collect(stream.source)
+      received.push(bytes)
+      bytes.then(async () => { await stream.sink([]) }, () => {})
+    })
+    try {
+      const address = formatWsAddress({ host: '127.0.0.1', port: listener.address().port }, serverKeys.publicKey)
+      const early = [1, 2, 3, 250]
+      const report = await page.evaluate(async (address, early) =>
+        await (globalThis as unknown as { shsBundle: Entry }).shsBundle.earlyDataViaAddress(address, early, 'require'), address, early)
+      assert.deepEqual(report, { rekeying: true })
+      assert.deepEqual(Array.from(await (received[0] as Promise<Uint8Array>)), early)
+    } finally {
+      await listener.close()
     }
   })
 
