@@ -6,7 +6,6 @@
  * server refuses plain clients; bad option values fail at the call, before any socket.
  */
 import assert from 'node:assert/strict'
-import { createHash } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
 import {
@@ -17,57 +16,35 @@ import { collect, randomPayload } from '../helpers/bytes.ts'
 import { pull, startStockServer, stockShs } from '../helpers/multiserver.ts'
 import { freePort, useLeakChecks, waitFor } from '../helpers/resources.ts'
 import { clientKeys, networkKey, serverKeys } from './helpers.ts'
+import { type Collecting, assertRekeyedTransfer, collecting, isShs, sha } from './transfer.ts'
 
 const MiB = 1024 * 1024
 const client = { keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey }
-const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
-
-function isShs (code: string): (err: unknown) => boolean {
-  return (err: unknown) => err instanceof ShsError && err.code === code
-}
 
 describe('rekey extension over WebSocket', function () {
   this.timeout(30_000)
   const onCleanup = useLeakChecks()
 
-  interface Served { url: string, port: number, streams: SecureStream[], received: Array<Promise<Uint8Array>>, errors: ShsError[], connections: () => number }
+  interface Served extends Collecting { url: string, port: number, errors: ShsError[], connections: () => number }
 
   /** A WebSocket listener that collects what each client sends, then answers `reply` and says goodbye. */
   async function server (rekey: RekeyOption, reply: Uint8Array = new Uint8Array(0)): Promise<Served> {
-    const streams: SecureStream[] = []
-    const received: Array<Promise<Uint8Array>> = []
+    const served = collecting(reply)
     const errors: ShsError[] = []
     let connections = 0
     const listener = await listenWebSocket({
       port: 0, keys: serverKeys, networkKey, rekey, onConnection: () => { connections++ }, onHandshakeError: (err) => { errors.push(err) }
-    }, (stream) => {
-      streams.push(stream)
-      const bytes = collect(stream.source)
-      received.push(bytes)
-      bytes.then(async () => { await stream.sink([reply]) }, () => {})
-    })
+    }, served.onStream)
     onCleanup(listener.close)
     const { port } = listener.address()
-    return { url: `ws://127.0.0.1:${port}`, port, streams, received, errors, connections: () => connections }
+    return { url: `ws://127.0.0.1:${port}`, port, errors, connections: () => connections, ...served }
   }
 
   it('two of ours rekey on demand and after bytes: 8 MiB with afterBytes 1 MiB arrive byte-exact, and the reply too', async () => {
     const reply = randomPayload(100_000)
-    const { url, streams, received } = await server({ mode: 'require', afterBytes: MiB }, reply)
-    const stream = await connectWebSocket({ ...client, url, rekey: { mode: 'require', afterBytes: MiB } })
-    assert.equal(stream.rekeying, true)
-    await stream.rekey()
-    assert.equal(stream.rekeys, 1)
-    const payload = randomPayload(8 * MiB)
-    const answer = collect(stream.source)
-    await stream.sink((function * () { for (let i = 0; i < payload.byteLength; i += 65536) yield payload.subarray(i, i + 65536) })())
-    assert.equal(sha(await (received[0] as Promise<Uint8Array>)), sha(payload))
-    assert.equal(sha(await answer), sha(reply))
-    const [theirs] = streams as [SecureStream]
-    assert.equal(theirs.rekeying, true)
-    assert.ok(stream.rekeys >= 2, `the client rekeyed after bytes too (${stream.rekeys} rekeys)`)
-    // A rekey the client started just before its goodbye completes on its side only (docs/REKEY.md, "Ends").
-    assert.ok(theirs.rekeys === stream.rekeys || theirs.rekeys === stream.rekeys - 1, `client ${stream.rekeys}, server ${theirs.rekeys}`)
+    const served = await server({ mode: 'require', afterBytes: MiB }, reply)
+    const stream = await connectWebSocket({ ...client, url: served.url, rekey: { mode: 'require', afterBytes: MiB } })
+    await assertRekeyedTransfer(stream, served, reply, 8 * MiB)
   })
 
   it('a \'prefer\' server serves an extension client and a plain client on the same port', async () => {
