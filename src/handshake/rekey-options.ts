@@ -62,7 +62,8 @@ export function checkRekeyOption (value: unknown, name = 'rekey'): RekeySettings
       `({ mode, afterBytes, afterMs, timeout }), got ${describeValue(value)}`)
   }
   const given = value as Record<string, unknown>
-  const mode = given.mode ?? 'prefer'
+  // Only an absent mode defaults: null is a mistake, as it is for every other option here.
+  const mode = given.mode === undefined ? 'prefer' : given.mode
   if (mode !== 'prefer' && mode !== 'require') {
     throw new InvalidOptionError(`${name}.mode`, `${name}.mode must be 'prefer' or 'require', got ${describeValue(mode)}`)
   }

@@ -181,7 +181,7 @@ describe('rekey extension over WebSocket', function () {
   it('bad rekey values are InvalidOptionErrors naming the option, at the call: no WebSocket opens', async () => {
     const { url, port, connections } = await server('prefer')
     const address = formatWsAddress({ host: '127.0.0.1', port }, serverKeys.publicKey)
-    const bad: Array<[unknown, string]> = [['always', 'rekey'], [{ mode: 'sometimes' }, 'rekey.mode'],
+    const bad: Array<[unknown, string]> = [['always', 'rekey'], [{ mode: 'sometimes' }, 'rekey.mode'], [{ mode: null }, 'rekey.mode'],
       [{ afterBytes: 1000 }, 'rekey.afterBytes'], [{ afterMs: 10 }, 'rekey.afterMs'], [{ timeout: 0 }, 'rekey.timeout'], [[], 'rekey']]
     for (const [rekey, option] of bad) {
       const named = (err: unknown): boolean => err instanceof InvalidOptionError && err.option === option
