@@ -9,16 +9,23 @@ import { withOption } from './values.ts'
 
 const CALLBACKS = ['authorize', 'onConnection', 'onHandshakeError', 'onHandshakeProgress', 'onError'] as const
 
+/** The rekey extension's option and its settings (docs/REKEY.md), on every entry point that takes it. */
+export const REKEY_OPTIONS = ['rekey', 'rekey.mode', 'rekey.afterBytes', 'rekey.afterMs', 'rekey.timeout'] as const
+
+/** `{}` is `prefer` with the defaults; 2^31 bytes is inside afterBytes' range (2^31 ms is past the timers'). */
+export const REKEY_VALID: Readonly<Record<string, readonly string[]>> = { rekey: ['{}'], 'rekey.afterBytes': ['2^31'] }
+
 /** Every option `listen` and `listenWebSocket` share (the hostile-load guard's included). */
 export const SERVER_OPTIONS = [
   'port', 'host', 'keys', 'networkKey', 'timeout', 'helloTimeout', 'idleTimeout', 'maxPendingHandshakes', 'earlyDropFrom',
   'earlyDropRate', 'maxPendingPerSource', 'sourcePrefixes', 'sourcePrefixes.ipv4', 'sourcePrefixes.ipv6', 'penalties',
   'penalties.perFailure', 'penalties.blockAbove', 'penalties.max', 'penalties.maxSources', 'maxConnections',
-  'maxConnectionsPerKey', ...CALLBACKS, '(onStream)'
+  'maxConnectionsPerKey', ...REKEY_OPTIONS, ...CALLBACKS, '(onStream)'
 ] as const
 
 /** Values inside the documented ranges of the server options. */
 export const SERVER_VALID: Readonly<Record<string, readonly string[]>> = {
+  ...REKEY_VALID,
   port: ['0'],
   // A host name like any other (it is not ours, so binding to it fails at the network).
   host: ["'5'"],
@@ -49,8 +56,8 @@ export function netEntries (fixture: FuzzFixture): FuzzEntry[] {
   return [
     {
       name: 'connect (host and port)',
-      options: ['host', 'port', ...CLIENT_OPTIONS, 'idleTimeout'],
-      valid: { host: ["'5'"] },
+      options: ['host', 'port', ...CLIENT_OPTIONS, 'idleTimeout', ...REKEY_OPTIONS],
+      valid: { host: ["'5'"], ...REKEY_VALID },
       async call (path, value) {
         const base = { ...client, host: '127.0.0.1', port: fixture.tcp.address().port }
         return streamAccepted(await connect(withOption(base, path, value) as unknown as Parameters<typeof connect>[0]))

@@ -4,6 +4,7 @@ import { connect, formatKey } from '../../../src/index.ts'
 import ourShs, { type ShsPlugin, type ShsPullStream } from '../../../src/multiserver/index.ts'
 import secretStackPlugin from '../../../src/secret-stack/index.ts'
 import type { Accepted, FuzzEntry } from './entry.ts'
+import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
 import { type FuzzFixture, exchange } from './fixture.ts'
 import { withOption } from './values.ts'
 import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
@@ -23,7 +24,8 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
   const saneClient = ourShs({ keys: asSodium(fixture.clientKeys), appKey: Buffer.from(fixture.networkKey) })
   const addressEntry = (transport: 'net' | 'ws'): FuzzEntry => ({
     name: `connect (${transport} address)`,
-    options: ADDRESS_OPTIONS,
+    options: [...ADDRESS_OPTIONS, ...REKEY_OPTIONS],
+    valid: REKEY_VALID,
     async call (path, value) {
       const address = transport === 'net'
         ? `net:127.0.0.1:${fixture.tcp.address().port}~shs:${key}`
