@@ -84,10 +84,6 @@ export function netEntries (fixture: FuzzFixture): FuzzEntry[] {
   ]
 }
 
-/** A server's rekey option and its triggers; `{}` is 'prefer' with the defaults, 2^31 bytes a valid afterBytes. */
-export const REKEY_OPTIONS = ['rekey', 'rekey.mode', 'rekey.afterBytes', 'rekey.afterMs', 'rekey.timeout'] as const
-export const REKEY_VALID: Readonly<Record<string, readonly string[]>> = { rekey: ['{}'], 'rekey.afterBytes': ['2^31'] }
-
 /** A handshake over an in-memory duplex, the other role played by the library with sane options. */
 function handshakeEntry (
   name: 'clientHandshake' | 'serverHandshake', options: readonly string[],

@@ -7,7 +7,6 @@ import type { Accepted, FuzzEntry } from './entry.ts'
 import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
 import { type FuzzFixture, exchange } from './fixture.ts'
 import { withOption } from './values.ts'
-import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
 
 const require = createRequire(import.meta.url)
 const pull = require('pull-stream')
