@@ -10,7 +10,7 @@ import type { MessageStream, PrivateKey } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { byteStream, multiaddrConnectionPair } from '@libp2p/utils'
-import { SecretHandshake } from '../../src/index.ts'
+import { SecretHandshake, generateKeyPair as shsKeyPair } from '../../src/index.ts'
 import { SHS_REKEY_PROTOCOL, ShsEncrypter, type ShsInit, type ShsMessageStream, type ShsSecured } from '../../src/libp2p/index.ts'
 import { CountingMetrics } from './helpers.ts'
 
@@ -78,14 +78,9 @@ describe('shs rekey extension: the encrypter', () => {
 
   it('refuses a plain SHS1 hello under the extension\'s id with ERR_SHS_REKEY_REQUIRED', async () => {
     const server = await party()
-    const clientKey = await generateKeyPair('Ed25519')
     const [rawClient, rawServer] = multiaddrConnectionPair()
     const serving = server.encrypter.secureInbound(rawServer)
-    const plain = SecretHandshake.client({
-      keys: { publicKey: clientKey.publicKey.raw, secretKey: clientKey.raw },
-      networkKey: NETWORK_KEY,
-      remotePublicKey: server.privateKey.publicKey.raw
-    })
+    const plain = SecretHandshake.client({ keys: shsKeyPair(), networkKey: NETWORK_KEY, remotePublicKey: server.privateKey.publicKey.raw })
     const hello = plain.next()
     assert.equal(hello.type, 'write')
     rawClient.send((hello as { bytes: Uint8Array }).bytes)
