@@ -6,6 +6,8 @@
  * createLibp2p({ transports: [tcp()], connectionEncrypters: [shs({ networkKey })], streamMuxers: [yamux()] })
  * ```
  *
+ * With the rekey extension: `connectionEncrypters: shsEncrypters({ networkKey, rekey: 'prefer' })`.
+ *
  * Dial addresses must end in `/p2p/<peer id>`: SHS only answers callers that already know the
  * server's public key. This module is the only part of shs-transport that loads libp2p.
  */
