@@ -11,8 +11,9 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { byteStream, multiaddrConnectionPair } from '@libp2p/utils'
 import { SecretHandshake, generateKeyPair as shsKeyPair } from '../../src/index.ts'
+import { MIN_REKEY_AFTER_MS } from '../../src/handshake/rekey-options.ts'
 import { SHS_REKEY_PROTOCOL, ShsEncrypter, type ShsInit, type ShsMessageStream, type ShsSecured } from '../../src/libp2p/index.ts'
-import { CountingMetrics } from './helpers.ts'
+import { type CountingCounter, CountingMetrics } from './helpers.ts'
 
 const NETWORK_KEY = randomBytes(32)
 const REKEYS_COUNTER = 'libp2p_shs_rekeys_total'
@@ -74,6 +75,19 @@ describe('shs rekey extension: the encrypter', () => {
     await assert.rejects(ours.rekey(), { code: 'ERR_BOX_STREAM_CLOSED' }, 'no rekey after our goodbye')
     await assert.rejects(theirs.rekey(), { code: 'ERR_BOX_STREAM_CLOSED' }, 'nor after the peer\'s')
     await theirs.close()
+  })
+
+  it(`rekeys on its own after rekey.afterMs (${MIN_REKEY_AFTER_MS} ms), with no data and no rekey() call`, async () => {
+    const client = await party({ rekey: { mode: 'require', afterMs: MIN_REKEY_AFTER_MS } })
+    const server = await party()
+    const [ours, theirs] = await securedPair(client, server)
+    const counter = client.metrics.counters.get(REKEYS_COUNTER) as CountingCounter
+    const count = counter.increment.bind(counter)
+    // The counter's increment is the event: the rekey completed on our side.
+    await new Promise<void>((resolve) => { counter.increment = (value) => { count(value); resolve() } })
+    assert.equal(ours.rekeys, 1)
+    ours.abort(new Error('test over'))
+    theirs.abort(new Error('test over'))
   })
 
   it('refuses a plain SHS1 hello under the extension\'s id with ERR_SHS_REKEY_REQUIRED', async () => {
