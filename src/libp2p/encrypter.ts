@@ -97,7 +97,7 @@ export function checkShsInit (init: ShsInit | undefined): CheckedInit {
     throw new InvalidOptionError('onSecured', `onSecured must be a function, got ${describeValue(given.onSecured)}`)
   }
   const timeout = checkTimeout(given.timeout)
-  const helloTimeout = checkTimeout(given.helloTimeout ?? DEFAULT_HELLO_TIMEOUT_MS, 'helloTimeout')
+  const helloTimeout = given.helloTimeout === undefined ? DEFAULT_HELLO_TIMEOUT_MS : checkTimeout(given.helloTimeout, 'helloTimeout')
   return {
     networkKey: copyBytes(asNetworkKey(given.networkKey === undefined ? DEFAULT_LIBP2P_NETWORK_KEY : given.networkKey)),
     timeout,

@@ -49,7 +49,7 @@ export class PluginAdmission {
       }
     }
     // The plugin's streams live on in multiserver: nothing closes the guard.
-    this.#guard = new ListenGuard(given, new AbortController().signal)
+    this.#guard = underPath(path, () => new ListenGuard(given, new AbortController().signal))
   }
 
   /** Server-side handshakes in progress now: at most `maxPendingHandshakes`. */
@@ -60,6 +60,22 @@ export class PluginAdmission {
   /** A guarded handshake for the stream at `address`, or the refusal to report. */
   admit (address: unknown, handshakeTimeout: number): GuardedHandshake | HandshakeError {
     return this.#guard.admit(streamSource(address), handshakeTimeout)
+  }
+}
+
+/** Checks `options` as the plugin will, naming a bad one by its path in the caller's config (secret-stack's `multiserverShs.admission`). */
+export function checkPluginAdmission (options: unknown, path: string): PluginAdmissionOptions | undefined {
+  if (options !== undefined) void new PluginAdmission(options as PluginAdmissionOptions, path)
+  return options as PluginAdmissionOptions | undefined
+}
+
+/** listen()'s checks name an option bare (`helloTimeout`); here it is `admission.helloTimeout`. */
+function underPath<T> (path: string, make: () => T): T {
+  try {
+    return make()
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err
+    throw new InvalidOptionError(`${path}.${err.option}`, err.message.startsWith(err.option) ? `${path}.${err.message}` : err.message)
   }
 }
 

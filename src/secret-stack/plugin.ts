@@ -15,7 +15,7 @@ import { checkGroup, checkOptions, checkTimeout, describeValue } from '../option
 import { formatKey } from '../ssb/id.ts'
 import { fromSsbKeys } from '../ssb/keys.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
-import type { PluginAdmissionOptions } from '../multiserver/admission.ts'
+import { type PluginAdmissionOptions, checkPluginAdmission } from '../multiserver/admission.ts'
 import { inVersion8Layout } from './config.ts'
 
 type KeyText = string | Uint8Array
@@ -61,7 +61,9 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
   // The whole config is checked here, at startup, naming each bad field by its path.
   const global = checkGroup(config.global, 'global') ?? {}
   const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
-  const rekey = checkRekeyOption(ours.rekey === undefined ? flatRekey(checked) : ours.rekey, 'multiserverShs.rekey')
+  const flat = flatSection(checked)
+  const rekey = checkRekeyOption(ours.rekey === undefined ? flat?.rekey : ours.rekey, 'multiserverShs.rekey')
+  const admission = checkPluginAdmission(ours.admission === undefined ? flat?.admission : ours.admission, 'multiserverShs.admission')
   const timers = checkGroup(global.timers, 'global.timers')
   let timeout = timers?.handshake !== undefined
     ? checkTimeout(timers.handshake, 'global.timers.handshake')
@@ -88,7 +90,7 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
     appKey: cap,
     timeout,
     rekey,
-    admission: ours.admission,
+    admission,
     authenticate (publicKey, cb) {
       api.auth(`@${formatKey(publicKey)}.ed25519`, (err, auth) => {
         if (err !== null && err !== undefined) cb(err)
@@ -108,12 +110,13 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
 
 /**
  * A flat config (secret-stack 6 and 7) has no plugin sections for the stock plugin's settings,
- * but `multiserverShs.rekey` is ours alone: it is read there too, so those versions can use it.
+ * but `multiserverShs.rekey` and `multiserverShs.admission` are ours alone: they are read there
+ * too, so those versions can use them.
  */
-function flatRekey (given: SecretStackShsConfig | SecretStackShsConfig['global']): unknown {
+function flatSection (given: SecretStackShsConfig | SecretStackShsConfig['global']): SecretStackShsConfig['multiserverShs'] {
   if ('global' in given) return undefined
   const flat = given as { multiserverShs?: SecretStackShsConfig['multiserverShs'] }
-  return checkGroup(flat.multiserverShs, 'multiserverShs')?.rekey
+  return checkGroup(flat.multiserverShs, 'multiserverShs')
 }
 
 /** What secret-stack's core puts on each connection under the transform's name (`rpc.shs.pubkey`). */
