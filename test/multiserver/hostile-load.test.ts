@@ -113,5 +113,12 @@ describe('the multiserver and secret-stack plugins under stallers: admission per
       (err: ShsError) => err.code === 'ERR_SHS_INVALID_OPTION' && /maxPendingPerSource/.test(err.message))
     assert.throws(() => ourShs({ keys: asSodium(serverKeys), appKey, admission: { idleTimeout: 10 } as PluginAdmissionOptions }),
       (err: ShsError) => err.code === 'ERR_SHS_INVALID_OPTION' && /admission\.idleTimeout is an option of listen\(\)/.test(err.message))
+    // secret-stack 8's layout, and the flat one of 6 and 7: the path in the app's config.
+    const global = { keys: toSsbKeys(serverKeys), caps: { shs: appKey.toString('base64') } }
+    const api = { multiserver: { transform: () => {} } } as unknown as Parameters<typeof secretStackShs.init>[0]
+    for (const config of [{ global, multiserverShs: { admission: { helloTimeout: 0 } } }, { ...global, multiserverShs: { admission: { helloTimeout: 0 } } }]) {
+      assert.throws(() => { secretStackShs.init(api, config) },
+        (err: ShsError & { option?: string }) => err.option === 'multiserverShs.admission.helloTimeout' && /^multiserverShs\.admission\.helloTimeout must be/.test(err.message))
+    }
   })
 })
