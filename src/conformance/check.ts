@@ -1,6 +1,7 @@
 /** What a check is inside the suite: a body per role, and the context each role's body gets. */
 import type { KeyPair } from '../crypto/keys.ts'
 import type { PeerProcess } from './process.ts'
+import type { RekeyOffer } from './rekey-play.ts'
 import type { Limits, Verdict } from './types.ts'
 import type { RawConnection } from './wire/connection.ts'
 
@@ -11,6 +12,8 @@ export interface ServerRoleContext extends Limits {
   /** Our identity as a client. */
   readonly keys: KeyPair
   readonly networkKey: Uint8Array
+  /** Whether the server answered a hello under K' (probed once per run when rekey checks run; docs/CONFORMANCE.md). */
+  readonly rekeyOffer: RekeyOffer
   /** A fresh connection to the server, closed when the check ends; a failure to connect fails the check. */
   open: () => Promise<RawConnection>
 }
