@@ -25,6 +25,13 @@ const UNKNOWN_TYPE = 9
 /** A REQUEST body cut short: a type and half a key. */
 const SHORT_KEY_BYTES = PUBLIC_KEY_BYTES / 2
 
+/** Why the RESPONSE to our rekey `index` (from 0) did not come. */
+function causesOf (index: number): { cause: string, badCause: string } {
+  return index === 0
+    ? { cause: CAUSES.noAnswer, badCause: 'its box stream is broken before any rekey' }
+    : { cause: `${CAUSES.receivingSwitch} (our REQUEST came after our SWITCH)`, badCause: CAUSES.sendingSwitch }
+}
+
 /** Judges the public keys of the peer's RESPONSEs, once every rekey completed. */
 type KeysJudge = (keys: readonly Uint8Array[]) => Verdict | undefined
 
@@ -41,7 +48,7 @@ async function ourRekeysOfServer (channel: RekeyChannel, timeout: number, count:
     channel.send(channel.sealer.data(data))
     const ephemeral = side.request()
     const response = await expectControl(channel, RESPONSE, `its RESPONSE to our REQUEST (rekey ${index + 1} of ${count})`, { timeout, maxBytes },
-      { cause: CAUSES.noAnswer, badCause: index === 0 ? 'its box stream is broken before any rekey' : CAUSES.sendingSwitch })
+      causesOf(index))
     echoed.push(response.data)
     side.complete(ephemeral, response.key)
     keys.push(response.key)
@@ -74,7 +81,7 @@ async function ourRekeysOfClient (context: ClientRoleContext, channel: RekeyChan
     channel.send(channel.sealer.data(data))
     const ephemeral = side.request()
     const response = await expectControl(channel, RESPONSE, `its RESPONSE to our REQUEST (rekey ${index + 1} of ${count})`, { timeout, maxBytes: 0 },
-      { cause: CAUSES.noAnswer, badCause: index === 0 ? 'its box stream is broken before any rekey' : CAUSES.sendingSwitch })
+      causesOf(index))
     side.complete(ephemeral, response.key)
     keys.push(response.key)
   }
