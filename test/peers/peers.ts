@@ -39,9 +39,13 @@ export interface Peer {
 const LISTEN = '-listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -secret "$SHS_CONFORMANCE_SECRET"'
 const DIAL = '-addr "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -remote "$SHS_CONFORMANCE_SERVER_KEY" -secret "$SHS_CONFORMANCE_SECRET"'
 
-/** Our own server and client, as commands (their stderr is theirs to keep: it is scanned for crashes). */
+/**
+ * Our own server and client, as commands (their stderr is theirs to keep: it is scanned for
+ * crashes). The server offers the rekey extension (shs listen does by default) and starts rekeys
+ * of its own after 1 MiB, so rk.peer-starts and rk.crossing run; the client speaks plain SHS1.
+ */
 export const OURS = {
-  server: `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat`,
+  server: `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat --rekey-after-bytes 1M`,
   client: `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY"`
 }
 
