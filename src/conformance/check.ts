@@ -1,9 +1,15 @@
 /** What a check is inside the suite: a body per role, and the context each role's body gets. */
 import type { KeyPair } from '../crypto/keys.ts'
 import type { PeerProcess } from './process.ts'
-import type { RekeyOffer } from './rekey-play.ts'
 import type { Limits, Verdict } from './types.ts'
 import type { RawConnection } from './wire/connection.ts'
+
+/** Whether the server answered a hello under K' (found once per run, before the checks). */
+export interface RekeyOffer {
+  readonly offered: boolean
+  /** What the probe saw, in words. */
+  readonly seen: string
+}
 
 /** Server role: we play clients against the server under test. */
 export interface ServerRoleContext extends Limits {

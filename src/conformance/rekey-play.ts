@@ -8,7 +8,7 @@ import { type CurveKeyPair, HMAC_BYTES, diffieHellman, generateCurveKeyPair, ver
 import { type Direction, REQUEST, RESPONSE, SWITCH, controlBody, nextKeys } from '../connection/rekey-schedule.ts'
 import { rekeyNetworkKey } from '../handshake/rekey-options.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import type { ClientRoleContext, ClientRun, ServerRoleContext } from './check.ts'
+import type { ClientRoleContext, ClientRun, RekeyOffer, ServerRoleContext } from './check.ts'
 import { CheckFailure } from './errors.ts'
 import { PacketSealer } from './packet-sealer.ts'
 import { handshakeAsClient, handshakeAsServer, readExactly } from './play.ts'
@@ -24,13 +24,6 @@ export const REKEY_PREFIX = 'rk.'
 
 export function isRekeyCheck (check: { readonly id: string }): boolean {
   return check.id.startsWith(REKEY_PREFIX)
-}
-
-/** Whether the server answered a hello under K' (found once per run, before the checks). */
-export interface RekeyOffer {
-  readonly offered: boolean
-  /** What the probe saw, in words. */
-  readonly seen: string
 }
 
 /** K' = hmac_K("shs-rekey/1"): an extension handshake is SHS1 under it. */
