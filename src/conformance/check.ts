@@ -33,6 +33,12 @@ export interface ClientRun {
 export interface LaunchOptions {
   /** What the client reads on stdin: bytes then end of input, or `'open'` to hold it open until the check feeds it. */
   readonly stdin: Uint8Array | 'open'
+  /**
+   * The check plays a server with the rekey extension. Without it we are a stock SHS1 server: a
+   * client that asks for the extension (a hello under K') is hung up on, and its retry with
+   * plain SHS1, the next connection, is the one the check gets (docs/REKEY.md, "Negotiation").
+   */
+  readonly extension?: boolean
 }
 
 /** Client role: we play servers for the client under test, started once per connection. */

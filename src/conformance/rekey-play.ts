@@ -54,6 +54,11 @@ export async function probeServer (context: Omit<ServerRoleContext, 'open' | 're
   return { offered: true, seen: 'it completed a handshake under K\'' }
 }
 
+/** Whether `hello` carries a valid MAC under `networkKey`. */
+export function helloUnder (hello: Uint8Array, networkKey: Uint8Array): boolean {
+  return verifyHmac(hello.subarray(0, HMAC_BYTES), hello.subarray(HMAC_BYTES, HELLO_BYTES), networkKey)
+}
+
 /** Server role: the whole handshake under K', as a client that asks for the extension. */
 export async function extensionHandshakeAsClient (context: ServerRoleContext, connection: RawConnection): Promise<SessionKeys> {
   return (await handshakeAsClient({ ...context, networkKey: extensionKey(context.networkKey) }, connection)).session
@@ -67,7 +72,7 @@ export async function extensionHandshakeAsClient (context: ServerRoleContext, co
 export async function extensionHandshakeAsServer (context: ClientRoleContext, run: ClientRun): Promise<SessionKeys | undefined> {
   const hello = await readExactly(run.connection, HELLO_BYTES, 'the client hello (message 1)', context.replyTimeout)
   const networkKey = extensionKey(context.networkKey)
-  const asks = verifyHmac(hello.subarray(0, HMAC_BYTES), hello.subarray(HMAC_BYTES), networkKey)
+  const asks = helloUnder(hello, networkKey)
   const { session } = await handshakeAsServer({ ...context, networkKey: asks ? networkKey : context.networkKey }, run.connection, hello)
   if (asks) return session
   run.connection.write(new PacketSealer(session).goodbye())

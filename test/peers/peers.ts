@@ -41,12 +41,13 @@ const DIAL = '-addr "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_
 
 /**
  * Our own server and client, as commands (their stderr is theirs to keep: it is scanned for
- * crashes). The server offers the rekey extension (shs listen does by default) and starts rekeys
- * of its own after 1 MiB, so rk.peer-starts and rk.crossing run; the client speaks plain SHS1.
+ * crashes). Both have the rekey extension (shs listen by default, shs connect with --rekey
+ * prefer, which the plain checks make fall back to SHS1) and start rekeys of their own after
+ * 1 MiB, so rk.peer-starts and rk.crossing run.
  */
 export const OURS = {
   server: `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat --rekey-after-bytes 1M`,
-  client: `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY"`
+  client: `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --rekey prefer --rekey-after-bytes 1M`
 }
 
 export interface BuiltPeers {

@@ -42,7 +42,7 @@ export function rekeyCheck (id: string, title: string, hostile: boolean, bodies:
         await bodies.server(context, new RekeyChannel(connection, await extensionHandshakeAsClient(context, connection))))
     },
     client: async (context) => {
-      const run = await context.launch({ stdin: 'open' })
+      const run = await context.launch({ stdin: 'open', extension: true })
       const session = await extensionHandshakeAsServer(context, run)
       if (session === undefined) return skip(`${NOT_OFFERED} (its hello verified under K, not K')`)
       return await bodies.client(context, new RekeyChannel(run.connection, session), run)
