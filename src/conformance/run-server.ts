@@ -87,7 +87,6 @@ class ServerRunner implements RoleRunner {
     } finally {
       connection.close()
     }
-    await this.#target.waitForExit(0)
     await this.settle()
     await this.#target.ensureRunning()
   }

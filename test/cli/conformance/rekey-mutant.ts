@@ -10,12 +10,13 @@ import net from 'node:net'
 import sodium from 'sodium-native'
 import { incrementNonce } from '../../../src/boxstream/nonce.ts'
 import { type NextKeys, REQUEST, RESPONSE, SWITCH, controlBody, nextKeys, parseControl } from '../../../src/connection/rekey-schedule.ts'
-import { asKeyPair, asNetworkKey, checkPublicKey } from '../../../src/crypto/keys.ts'
+import { checkPublicKey } from '../../../src/crypto/keys.ts'
 import { type CurveKeyPair, diffieHellman, generateCurveKeyPair } from '../../../src/crypto/primitives.ts'
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, SERVER_ACCEPT_BYTES, acceptClientAuth, acceptHello, acceptServerAccept,
   createClientAuth, createHandshakeState, createHello, createServerAccept, deriveSession
 } from '../../../src/handshake/steps.ts'
+import { Reader, env, identity, start } from './mutant-io.ts'
 
 const FLAWS = [
   // Answers a REQUEST but keeps both its keys.
@@ -40,43 +41,12 @@ const CONTROL_FLAG = 0x8000
 /** Its own rekeys: one after each MiB sent, the extension's smallest afterBytes. */
 const REKEY_AFTER_BYTES = 1024 * 1024
 
-function env (name: string): string {
-  const value = process.env[name]
-  if (value === undefined) throw new Error(`${name} is not set`)
-  return value
-}
-
-const secret = Buffer.from(env('SHS_CONFORMANCE_SECRET'), 'base64')
-const keys = asKeyPair({ publicKey: secret.subarray(32), secretKey: secret })
-const networkKey = asNetworkKey(Buffer.from(env('SHS_CONFORMANCE_NETWORK_KEY'), 'base64'))
+const { keys, networkKey } = identity()
 const sending = role === 'client' ? 'client-to-server' : 'server-to-client'
 const receiving = role === 'client' ? 'server-to-client' : 'client-to-server'
 
 /** The peer broke a rule: the connection ends. */
 class Violation extends Error {}
-
-/** Exactly n bytes from the socket, in order; undefined once it ended. */
-class Reader {
-  #buffer = Buffer.alloc(0)
-  #ended = false
-  #wake: (() => void) | undefined
-
-  constructor (socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => { this.#buffer = Buffer.concat([this.#buffer, chunk]); this.#wake?.() })
-    const end = (): void => { this.#ended = true; this.#wake?.() }
-    socket.on('end', end)
-    socket.on('close', end)
-    socket.on('error', end)
-  }
-
-  async read (length: number): Promise<Buffer> {
-    while (this.#buffer.byteLength < length && !this.#ended) await new Promise<void>((resolve) => { this.#wake = resolve })
-    if (this.#buffer.byteLength < length) throw new Violation('the connection ended')
-    const bytes = this.#buffer.subarray(0, length)
-    this.#buffer = this.#buffer.subarray(length)
-    return bytes
-  }
-}
 
 /** One direction's key and next nonce. */
 class Keys {
@@ -168,13 +138,13 @@ class Session {
   async * packets (reader: Reader): AsyncGenerator<Buffer> {
     for (;;) {
       const header = Buffer.alloc(HEADER_BYTES - MAC_BYTES)
-      if (!sodium.crypto_secretbox_open_easy(header, await reader.read(HEADER_BYTES), this.#in.next(), this.#in.key)) throw new Violation('bad header')
+      if (!sodium.crypto_secretbox_open_easy(header, await exactly(reader, HEADER_BYTES), this.#in.next(), this.#in.key)) throw new Violation('bad header')
       if (header.every((byte) => byte === 0)) return
       const announced = header.readUInt16BE(0)
       const control = (announced & CONTROL_FLAG) !== 0
       const length = announced & ~CONTROL_FLAG
       if (length > MAX_BODY_BYTES) throw new Violation('oversized')
-      const sealed = await reader.read(length)
+      const sealed = await exactly(reader, length)
       const body = Buffer.alloc(length)
       const nonce = this.#in.next()
       if (control && has('accept-unauthenticated')) {
@@ -235,8 +205,14 @@ function agree (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   }
 }
 
+async function exactly (reader: Reader, length: number): Promise<Buffer> {
+  const bytes = await reader.read(length)
+  if (bytes === undefined) throw new Violation('the connection ended')
+  return bytes
+}
+
 async function expect (reader: Reader, length: number, accept: (message: Uint8Array) => boolean): Promise<void> {
-  if (!accept(await reader.read(length))) throw new Violation('bad handshake message')
+  if (!accept(await exactly(reader, length))) throw new Violation('bad handshake message')
 }
 
 async function handshake (socket: net.Socket, reader: Reader): Promise<Session> {
@@ -284,11 +260,4 @@ function failed (socket: net.Socket, err: unknown): void {
   if (role === 'client') process.exit(3)
 }
 
-if (role === 'server') {
-  net.createServer({ allowHalfOpen: true }, (socket) => {
-    serve(socket).catch((err: unknown) => { failed(socket, err) })
-  }).listen(Number(env('SHS_CONFORMANCE_PORT')), env('SHS_CONFORMANCE_HOST'))
-} else {
-  const socket = net.connect({ port: Number(env('SHS_CONFORMANCE_PORT')), host: env('SHS_CONFORMANCE_HOST'), allowHalfOpen: true })
-  connect(socket).catch((err: unknown) => { failed(socket, err) })
-}
+start(role, role === 'server' ? serve : connect, failed)
