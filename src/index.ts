@@ -16,7 +16,7 @@ export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
 export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
-export { toNodeDuplex } from './node-stream/node-duplex.ts'
+export { type SecureNodeDuplex, toNodeDuplex } from './node-stream/node-duplex.ts'
 export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
 export { connectWebSocket, type Pem, type WebSocketConnectOptions } from './ws/connect.ts'
 export {

@@ -86,8 +86,8 @@ export async function dial (target: DialTarget, options: DialOptions): Promise<S
   timer.stage(`handshake complete: the server proved it is ${formatId(stream.remotePublicKey)}`)
   if (lacksRequiredRekey(stream, options.rekey)) {
     stream.abort()
-    throw new CliError(EXIT.HANDSHAKE_REFUSED, `${where} came up as plain SHS1: its transport does not carry the ` +
-      'rekey extension, which --rekey require insists on; use a net: address, or --rekey prefer to accept plain SHS1')
+    throw new CliError(EXIT.HANDSHAKE_REFUSED, `${where} came up as plain SHS1 although --rekey require insists on the ` +
+      'rekey extension: the transport did not enforce it (a bug of shs); use --rekey prefer to accept plain SHS1')
   }
   timer.stage(describeSessionKeys(stream, options.rekey, 'client'))
   return stream

@@ -3,11 +3,14 @@
  * config (`caps.shs` or `appKey`, `keys`, `seed`, `timers.handshake`, `timeout`,
  * `multiserverShs`), sets the same `api.id`, `api.publicKey` and `api.shs`, asks `api.auth` about
  * each client, and registers the `shs` transform with `identify`, all on this library's handshake.
+ * `multiserverShs.rekey` (ours alone) turns on the rekey extension (docs/REKEY.md) as the
+ * multiserver plugin's `rekey` does; each connection's `rpc.meta` tells what was agreed.
  */
 import { fromString } from 'uint8arrays/from-string'
 import { asKeyPair } from '../crypto/keys.ts'
 import { NETWORK_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
 import { InvalidOptionError } from '../errors.ts'
+import { type RekeyOption, checkRekeyOption } from '../handshake/rekey-options.ts'
 import { checkGroup, checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { formatKey } from '../ssb/id.ts'
 import { fromSsbKeys } from '../ssb/keys.ts'
@@ -26,7 +29,12 @@ export interface SecretStackShsConfig {
     timers?: { handshake?: number }
     timeout?: number
   }
-  multiserverShs?: { cap?: KeyText, seed?: Uint8Array }
+  multiserverShs?: {
+    cap?: KeyText
+    seed?: Uint8Array
+    /** The rekey extension, as the multiserver plugin's `rekey` (accepting: `prefer` or `require`; dialing: only `require` asks for it). */
+    rekey?: RekeyOption
+  }
 }
 
 interface SecretStackApi {
@@ -45,10 +53,12 @@ export const version = '1.0.0'
 
 /** `config` is secret-stack 8's (`{ global, multiserverShs }`) or the flat one of versions 6 and 7. */
 export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretStackShsConfig['global']): void {
-  const config = inVersion8Layout(checkOptions(given, 'config'))
+  const checked = checkOptions(given, 'config')
+  const config = inVersion8Layout(checked)
   // The whole config is checked here, at startup, naming each bad field by its path.
   const global = checkGroup(config.global, 'global') ?? {}
   const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
+  const rekey = checkRekeyOption(ours.rekey === undefined ? flatRekey(checked) : ours.rekey, 'multiserverShs.rekey')
   const timers = checkGroup(global.timers, 'global.timers')
   let timeout = timers?.handshake !== undefined
     ? checkTimeout(timers.handshake, 'global.timers.handshake')
@@ -74,6 +84,7 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
     seed,
     appKey: cap,
     timeout,
+    rekey,
     authenticate (publicKey, cb) {
       api.auth(`@${formatKey(publicKey)}.ed25519`, (err, auth) => {
         if (err !== null && err !== undefined) cb(err)
@@ -89,6 +100,16 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
   const identified = identify(publicKey)
   Object.defineProperty(api, 'shs', { get: () => identified })
   api.multiserver.transform({ name: 'shs', create: () => plugin, identify })
+}
+
+/**
+ * A flat config (secret-stack 6 and 7) has no plugin sections for the stock plugin's settings,
+ * but `multiserverShs.rekey` is ours alone: it is read there too, so those versions can use it.
+ */
+function flatRekey (given: SecretStackShsConfig | SecretStackShsConfig['global']): unknown {
+  if ('global' in given) return undefined
+  const flat = given as { multiserverShs?: SecretStackShsConfig['multiserverShs'] }
+  return checkGroup(flat.multiserverShs, 'multiserverShs')?.rekey
 }
 
 /** What secret-stack's core puts on each connection under the transform's name (`rpc.shs.pubkey`). */

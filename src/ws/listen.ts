@@ -17,6 +17,7 @@ import { DEFAULT_HOST, listening } from '../net/listen.ts'
 import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import { acceptWebSocket } from './accept.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions } from './node-socket.ts'
 
@@ -48,6 +49,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   const tls = checkCertificate(options)
   const { pingInterval } = checkWebSocketOptions({ pingInterval: options.pingInterval })
   const timeout = checkTimeout(options.timeout)
+  const rekey = checkRekeyOption(options.rekey)
   const callbacks = new ContainedCallbacks(options, onStream)
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
@@ -84,6 +86,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,
+      rekey,
       signal: admitted.abortSignal(),
       // The guard checks the connection caps first; then the application decides.
       authorize: async (publicKey) => await admitted.authorize(publicKey, async () =>

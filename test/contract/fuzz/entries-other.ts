@@ -16,13 +16,19 @@ export function otherEntries (fixture: FuzzFixture): FuzzEntry[] {
   return [
     {
       name: 'libp2p shs()',
-      options: ['(init)', 'networkKey', 'timeout'],
-      valid: { '(init)': ['{}'] },
+      options: ['(init)', 'networkKey', 'timeout', 'rekey', 'rekey.afterBytes', 'rekey.afterMs', 'rekey.timeout', 'onSecured'],
+      // 2^31 bytes is within afterBytes' range (1 MiB up); {} is a 'prefer', which one encrypter cannot do.
+      valid: { '(init)': ['{}'], 'rekey.afterBytes': ['2^31'] },
       async call (path, value) {
         const [ourKey, theirKey] = await Promise.all([generateLibp2pKey('Ed25519'), generateLibp2pKey('Ed25519')])
-        const init = positional(path, 'init', value, withOption({}, path, value))
+        // The rekey settings are tried on the extension's encrypter, which shs() makes for 'require'.
+        const base = path.startsWith('rekey.') ? { rekey: { mode: 'require' } } : {}
+        const init = positional(path, 'init', value, withOption(base, path, value))
         const ours: ConnectionEncrypter = shs(init as Parameters<typeof shs>[0])({ privateKey: ourKey, logger: defaultLogger() })
-        const theirs = shs({ networkKey: (init as { networkKey?: Uint8Array } | null)?.networkKey })({ privateKey: theirKey, logger: defaultLogger() })
+        const theirs = shs({
+          networkKey: (init as { networkKey?: Uint8Array } | null)?.networkKey,
+          rekey: ours.protocol.startsWith('/shs-rekey/') ? 'require' : undefined
+        })({ privateKey: theirKey, logger: defaultLogger() })
         const [rawOurs, rawTheirs] = multiaddrConnectionPair()
         return {
           async exercise () {
