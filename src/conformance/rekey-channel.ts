@@ -10,7 +10,7 @@ import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_B
 import { incrementNonce } from '../boxstream/nonce.ts'
 import type { NextKeys } from '../connection/rekey-schedule.ts'
 import type { SessionKeys } from '../handshake/session.ts'
-import { PacketSealer } from './packet-sealer.ts'
+import { ChannelOut } from './box-channel.ts'
 import type { RawConnection } from './wire/connection.ts'
 
 /** How much we take from the connection at a time. */
@@ -100,24 +100,12 @@ class PacketOpener {
   }
 }
 
-export class RekeyChannel {
-  readonly sealer: PacketSealer
+export class RekeyChannel extends ChannelOut {
   readonly #opener: PacketOpener
-  readonly #connection: RawConnection
 
   constructor (connection: RawConnection, session: SessionKeys) {
-    this.#connection = connection
-    this.sealer = new PacketSealer(session)
+    super(connection, session)
     this.#opener = new PacketOpener(session)
-  }
-
-  send (...parts: Uint8Array[]): void {
-    this.#connection.write(Buffer.concat(parts))
-  }
-
-  /** TCP FIN, after our goodbye. */
-  end (): void {
-    this.#connection.endWrite()
   }
 
   /** From the packet after the one just read on, the peer's packets open under the key `derive` makes. */
@@ -142,11 +130,11 @@ export class RekeyChannel {
         continue
       }
       if (opened !== undefined) return { data: Buffer.concat(data), packet: opened }
-      if (this.#opener.done) return { data: Buffer.concat(data), packet: { kind: 'end', hungUp: this.#connection.hungUp } }
-      if (this.#connection.hungUp && this.#connection.buffered === 0) return { data: Buffer.concat(data), packet: { kind: 'end', hungUp: true } }
+      if (this.#opener.done) return { data: Buffer.concat(data), packet: { kind: 'end', hungUp: this.connection.hungUp } }
+      if (this.connection.hungUp && this.connection.buffered === 0) return { data: Buffer.concat(data), packet: { kind: 'end', hungUp: true } }
       const left = deadline - performance.now()
       if (left <= 0) return { data: Buffer.concat(data), packet: { kind: 'end', hungUp: false } }
-      this.#opener.push(await this.#connection.readSome(left, READ_CHUNK_BYTES))
+      this.#opener.push(await this.connection.readSome(left, READ_CHUNK_BYTES))
     }
   }
 }
