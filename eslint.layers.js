@@ -22,8 +22,8 @@ const LAYERS = [
   ['conformance']
 ]
 
-/** Imports allowed across folders of one layer: the WebSocket server shares the TCP server's admission and callbacks. */
-const SAME_LAYER = { ws: ['net'] }
+/** Imports allowed across folders of one layer: the WebSocket server and libp2p share the TCP server's admission (and ws its callbacks). */
+const SAME_LAYER = { ws: ['net'], libp2p: ['net'] }
 
 /** The package's entry points, above every layer. */
 const ENTRIES = ['index', 'portable', 'browser']

@@ -18,6 +18,7 @@ export type ShsErrorCode =
   | 'ERR_SHS_HANDSHAKE_TIMEOUT'
   | 'ERR_SHS_ABORTED'
   | 'ERR_SHS_CONNECTION'
+  | 'ERR_SHS_ACCEPT_FAILED'
   | 'ERR_SHS_BUSY'
   | 'ERR_SHS_SOURCE_BUSY'
   | 'ERR_SHS_PENALIZED'
@@ -97,6 +98,30 @@ export class ConnectionError extends ShsError {
   constructor (message: string, options?: { cause?: unknown }) {
     super('ERR_SHS_CONNECTION', message, options)
     this.name = 'ConnectionError'
+  }
+}
+
+/**
+ * A server could not take connections: the process or the system is out of file descriptors or
+ * memory. `errno` is the system's code (EMFILE, ENFILE, ENOMEM...).
+ */
+export class AcceptError extends ShsError {
+  readonly errno: string
+
+  constructor (errno: string, options?: { cause?: unknown }) {
+    super('ERR_SHS_ACCEPT_FAILED', `the server cannot accept connections (${errno}): ${explainAcceptFailure(errno)}; ` +
+      'connections arriving meanwhile are dropped unread, and the server serves again once resources free up', options)
+    this.name = 'AcceptError'
+    this.errno = errno
+  }
+}
+
+function explainAcceptFailure (errno: string): string {
+  switch (errno) {
+    case 'EMFILE': return 'this process has no file descriptor left; raise its limit (ulimit -n) or lower maxConnections and maxPendingHandshakes'
+    case 'ENFILE': return 'the system has no file descriptor left; raise fs.file-max or close other programs\' files'
+    case 'ENOMEM': case 'ENOBUFS': return 'the system is out of memory for sockets'
+    default: return 'the operating system refused to hand over a connection'
   }
 }
 

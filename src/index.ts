@@ -5,7 +5,9 @@
  */
 export * from './portable.ts'
 export type { ConnectOptions as HostConnectOptions } from './net/connect.ts'
-export { listen, type ListenOptions, type Listener, type RemoteAddress } from './net/listen.ts'
+export { listen, NO_REMOTE, type ListenOptions, type Listener, type ListenerStats, type RemoteAddress } from './net/listen.ts'
+export { AcceptError } from './errors.ts'
+export { ACCEPT_PROBE_INTERVAL_MS } from './net/accept-errors.ts'
 export {
   Admission, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PENDING_PER_SOURCE, type AdmissionEnvironment, type AdmissionOptions,
   type AdmissionTicket, type PenaltyOptions
@@ -16,7 +18,7 @@ export type { ConnectionLimitOptions } from './net/connection-limits.ts'
 export { openTcpSocket, type TcpTarget } from './net/tcp.ts'
 export { formatHostPort } from './net/address.ts'
 export type { OnStream, ServerCallbacks, ServerOptions } from './net/server-callbacks.ts'
-export { toNodeDuplex } from './node-stream/node-duplex.ts'
+export { type SecureNodeDuplex, toNodeDuplex } from './node-stream/node-duplex.ts'
 export { type AddressConnectOptions, type ConnectOptions, connect, connectEndpoint } from './ssb/dial.ts'
 export { connectWebSocket, type Pem, type WebSocketConnectOptions } from './ws/connect.ts'
 export {

@@ -13,6 +13,7 @@ export { clientHandshake, serverHandshake } from './duplex/handshake.ts'
 export type {
   Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
 } from './driver/types.ts'
+export type { RekeyView } from './driver/rekey-view.ts'
 export type { MessageName } from './handshake/explain.ts'
 export {
   SecretHandshake, type ClientHandshakeInit, type HandshakeAction, type HandshakeRole, type ServerHandshakeInit

@@ -1,5 +1,5 @@
 /**
- * The hostile-load table of issue 10, at a size that runs in seconds: stallers from 127.0.0.2
+ * The hostile-load table of docs/HOSTILE-LOAD.md, at a size that runs in seconds: stallers from 127.0.0.2
  * and up (Linux routes all of 127.0.0.0/8 to loopback) while honest clients from 127.0.0.1
  * are served; caps on established connections; idle and stalled peers dropped. Every load loop
  * is bounded in count; every wait is for an event (or a bounded poll of a counter).
@@ -9,6 +9,7 @@ import net from 'node:net'
 import { connect, generateKeyPair, listen, type ListenOptions, type SecureStream, type ShsError, SSB_NETWORK_KEY } from '../src/index.ts'
 import { BOX_HEADER_BYTES, ClientSteps, craftPacket, drain, handRolledClient, HELLO_BYTES, RawPeer } from './helpers/adversary.ts'
 import { useLeakChecks, waitFor } from './helpers/resources.ts'
+import { type RawSockets, stallers as openStallers } from './helpers/stallers.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -22,7 +23,7 @@ interface Refusal {
   message: string
 }
 
-describe('hostile load (issue 10): admission control, connection caps, idle timeout', function () {
+describe('hostile load: admission control, connection caps, idle timeout', function () {
   this.timeout(60_000)
   const onCleanup = useLeakChecks()
 
@@ -55,29 +56,9 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
     assert.deepEqual(echoed.delivered, message)
   }
 
-  /**
-   * `count` stallers from `source`: each connects, sends 1 byte of a hello and waits; when the
-   * server drops it, it reconnects, at most `reconnects` times. Resolves once every staller is
-   * connected or out of attempts; the sockets still open are the ones the server holds.
-   */
   function stallers (port: number, source: string, count: number, reconnects: number): RawSockets {
-    const sockets = new RawSockets()
+    const sockets = openStallers(port, source, count, reconnects)
     onCleanup(() => { sockets.destroyAll() })
-    for (let i = 0; i < count; i++) {
-      let attempts = 0
-      const open = (): void => {
-        attempts++
-        const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-        sockets.add(socket)
-        socket.on('error', () => {})
-        socket.once('connect', () => { socket.write(new Uint8Array([0x42])) })
-        socket.once('close', () => {
-          sockets.delete(socket)
-          if (attempts <= reconnects && !sockets.stopped) open()
-        })
-      }
-      open()
-    }
     return sockets
   }
 
@@ -265,22 +246,4 @@ describe('hostile load (issue 10): admission control, connection caps, idle time
 
 function echo (stream: SecureStream): void {
   stream.sink(stream.source).catch(() => {})
-}
-
-/** The attacker's open sockets. */
-class RawSockets {
-  readonly #sockets = new Set<net.Socket>()
-  stopped = false
-
-  get size (): number {
-    return this.#sockets.size
-  }
-
-  add (socket: net.Socket): void { this.#sockets.add(socket) }
-  delete (socket: net.Socket): void { this.#sockets.delete(socket) }
-
-  destroyAll (): void {
-    this.stopped = true
-    for (const socket of this.#sockets) socket.destroy()
-  }
 }

@@ -1,5 +1,5 @@
 /**
- * Options of `npm run bench` and the sizes every section uses. The defaults follow issue 14
+ * Options of `npm run bench` and the sizes every section uses. The defaults follow docs/PERFORMANCE.md
  * (256 MiB per throughput run, medians of 5 runs, 16 clients); `--quick` is a smoke run.
  *
  *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE] [--trace]
@@ -29,7 +29,7 @@ export interface BenchConfig {
   readonly roundTrips: number
   /** In-memory handshake pairs per sample. */
   readonly pairs: number
-  /** Issue 14: the server under load from 16 concurrent clients in another process. */
+  /** The server under load from 16 concurrent clients in another process. */
   readonly loadClients: number
   readonly loadWarmupMs: number
   readonly loadWindowMs: number

@@ -1,212 +1,212 @@
 /**
- * `npm run bench:dos`, second table: one row per server path (listen over TCP, listenWebSocket)
- * and attack, with how many of 24 honest clients were served during the attack and the server's
- * peak RSS. The server runs in a child process (its RSS is its own), the attackers in another,
- * the honest clients here; loopback only, attackers from 127.0.0.2 and up. Every attack is
- * bounded in connections and time.
+ * The rows of `npm run bench:dos` for the other server paths: stock multiserver's net server
+ * with our plugin (directly, and made by the secret-stack plugin from its config), and a
+ * js-libp2p node with shs(), with shsAdmission() and with libp2p's defaults alone. For each path
+ * and attack: honest clients served (of 24, sequential), the most handshakes pending at once, and
+ * the server's peak RSS. The server runs in a child process, the stallers in another; every phase
+ * is bounded in honest clients, time and attacker connections.
  */
 import { fork } from 'node:child_process'
 import net from 'node:net'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { connect, connectWebSocket, generateKeyPair, listen, listenWebSocket, SSB_NETWORK_KEY, type SecureStream } from '../../src/index.ts'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair as generateLibp2pKey } from '@libp2p/crypto/keys'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { SSB_NETWORK_KEY, generateKeyPair, toSsbKeys } from '../../src/index.ts'
+import { SHS_MUXER_PROTOCOL, shs, shsAdmission } from '../../src/libp2p/index.ts'
+import ourShs, { type ShsPlugin } from '../../src/multiserver/index.ts'
+import secretStackShs from '../../src/secret-stack/index.ts'
+import { type Attack, HELLO_BYTE, multistreamSelect, startStallers } from './stallers.ts'
 
-export type ServerPath = 'tcp' | 'ws'
-type AttackKind = 'half-upgrade' | 'stalled-hello' | 'flood-no-read'
+const require = createRequire(import.meta.url)
+const MultiServer = require('multiserver')
+const Net = require('multiserver/plugins/net')
 
-interface PathAttack {
-  label: string
-  kind: AttackKind
-  sources: number
-  perSource: number
-}
-
-/**
- * Sockets a slowloris keeps open at once: past the descriptor limit (`ulimit -n`, 20 000 on the
- * development machine), which is where it stops a server that holds them all. Opened from
- * ATTACKER_PROCESSES processes, each under the same limit.
- */
-const UP_TO_THE_FD_LIMIT = 22_000
-const ATTACKER_PROCESSES = 2
-
-export const PATH_ATTACKS: readonly PathAttack[] = [
-  { label: `half-sent HTTP upgrades, 1 source, ${UP_TO_THE_FD_LIMIT} sockets`, kind: 'half-upgrade', sources: 1, perSource: UP_TO_THE_FD_LIMIT },
-  { label: `half-sent HTTP upgrades, 16 sources, ${UP_TO_THE_FD_LIMIT} sockets`, kind: 'half-upgrade', sources: 16, perSource: Math.ceil(UP_TO_THE_FD_LIMIT / 16) },
-  { label: 'stalled hellos, 16 sources, 1 024 sockets', kind: 'stalled-hello', sources: 16, perSource: 64 },
-  { label: '8 peers that send and never read', kind: 'flood-no-read', sources: 1, perSource: 8 }
+const PATHS = ['multiserver plugin', 'secret-stack plugin', 'libp2p + shsAdmission()', 'libp2p defaults'] as const
+type Path = typeof PATHS[number]
+const ATTACKS: readonly Attack[] = [
+  { label: '4 096 stallers, 1 source', sources: 1, perSource: 4_096 },
+  { label: '4 096 stallers, 16 sources', sources: 16, perSource: 256 }
 ]
-
-const HONEST_CLIENTS = 24
-const HONEST_TIMEOUT_MS = 5_000
-/** Attacker connections per phase at most (stallers reconnect as fast as they are dropped). */
+const HONEST = 24
+const HONEST_TIMEOUT_MS = 10_000
+const PHASE_LIMIT_MS = 60_000
 const MAX_ATTACK_CONNECTIONS = 200_000
-/** How long the attack runs before the honest clients start, and how much a flooder sends at most. */
-const ATTACK_SETTLE_MS = 1_500
-/** Stallers connecting at once while they ramp up, and the longest ramp. */
-const RAMP_CONCURRENCY = 256
-const RAMP_LIMIT_MS = 30_000
-const FLOOD_LIMIT_BYTES = 256 * 1024 * 1024
-const FLOOD_CHUNK = new Uint8Array(64 * 1024)
-/** Everything an upgrade request needs but its final blank line. */
-const UPGRADE_HEAD = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n'
-const MiB = 1024 * 1024
-
-interface ServerInfo { port: number, publicKey: string }
-
-if (process.argv[2] === 'serve-path') await serve(process.argv[3] as ServerPath)
-if (process.argv[2] === 'attack-path') attackChild(process.argv[3] as ServerPath, Number(process.argv[4]), process.argv[5] as string, Number(process.argv[6]))
-
-async function serve (path: ServerPath): Promise<void> {
-  const keys = generateKeyPair()
-  const options = { port: 0, keys, networkKey: SSB_NETWORK_KEY }
-  const echo = (stream: SecureStream): void => { stream.sink(stream.source).catch(() => {}) }
-  const listener = path === 'tcp' ? await listen(options, echo) : await listenWebSocket(options, echo)
-  process.send?.({ port: listener.address().port, publicKey: Buffer.from(keys.publicKey).toString('hex') })
-  process.on('message', () => {
-    // maxRSS (KiB) comes from getrusage; memoryUsage() reads /proc, which needs a descriptor
-    // that a server at its descriptor limit does not have: then it is reported as unknown.
-    let usage: { rss: number, arrayBuffers: number } = { rss: Number.NaN, arrayBuffers: Number.NaN }
-    try {
-      usage = process.memoryUsage()
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EMFILE') throw err
-    }
-    process.send?.({ peakRss: process.resourceUsage().maxRSS * 1024, rss: usage.rss, arrayBuffers: usage.arrayBuffers })
-  })
-  process.once('disconnect', () => { void listener.close().then(() => process.exit(0)) })
-}
-
-function attackChild (path: ServerPath, port: number, kind: string, perSource: number): void {
-  const sources = Number(process.argv[7])
-  const server = JSON.parse(process.argv[8] as string) as ServerInfo
-  const attack: Running & { ramped?: Promise<void> } = kind === 'flood-no-read'
-    ? flooders(path, server, perSource)
-    : stallers(port, stallerBytes(path, kind as AttackKind), sources, perSource)
-  void (attack.ramped ?? Promise.resolve()).then(() => process.send?.({ started: true }))
-  process.once('message', () => {
-    attack.stop()
-    process.send?.({ connections: attack.connections() }, () => { process.exit(0) })
-  })
-}
-
-interface Running { connections: () => number, stop: () => void }
-
-/** What a staller sends before it goes quiet: half an upgrade; or, for a hello, 1 byte of it (after a whole upgrade over ws). */
-function stallerBytes (path: ServerPath, kind: AttackKind): string | Uint8Array {
-  if (kind === 'half-upgrade') return UPGRADE_HEAD
-  return path === 'ws' ? `${UPGRADE_HEAD}\r\n` : new Uint8Array([0x42])
-}
-
+/** How long the attack runs before the honest clients start, and how often the server samples itself. */
+const SETTLE_MS = 2_000
+const SAMPLE_MS = 100
+const MIB = 1024 * 1024
 /**
- * Stallers that keep `perSource` sockets per source open, reconnecting when dropped. They ramp up
- * RAMP_CONCURRENCY connects at a time (all at once, most would wait in the accept backlog instead
- * of reaching the server); `ramped` resolves once every first connect is done, or RAMP_LIMIT_MS.
+ * libp2p refuses more than 5 connections a second from one host by default; the honest clients
+ * here all dial from 127.0.0.1, faster than that. Raised, it limits the stallers no more either:
+ * the gater alone holds them.
  */
-function stallers (port: number, bytes: string | Uint8Array, sources: number, perSource: number): Running & { ramped: Promise<void> } {
-  let connections = 0
-  let stopped = false
-  let connecting = 0
-  const sockets = new Set<net.Socket>()
-  const firsts: string[] = []
-  for (let s = 0; s < sources; s++) for (let i = 0; i < perSource; i++) firsts.push(`127.0.0.${s + 2}`)
-  let rampedNow = (): void => {}
-  const ramped = new Promise<void>((resolve) => { rampedNow = resolve; setTimeout(resolve, RAMP_LIMIT_MS).unref() })
-  const next = (): void => {
-    while (connecting < RAMP_CONCURRENCY && firsts.length > 0) open(firsts.pop() as string)
-    if (firsts.length === 0 && connecting === 0) rampedNow()
-  }
-  const open = (source: string): void => {
-    if (stopped || connections >= MAX_ATTACK_CONNECTIONS) return
-    connections++
-    connecting++
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-    sockets.add(socket)
-    let settled = false
-    const settle = (): void => { if (!settled) { settled = true; connecting--; next() } }
-    socket.on('error', () => {})
-    socket.once('connect', () => { socket.write(bytes); settle() })
-    socket.once('close', () => {
-      settle()
-      sockets.delete(socket)
-      setImmediate(() => { open(source) })
+const HONEST_HOST_RATE = 1_000
+const appKey = Buffer.from(SSB_NETWORK_KEY)
+const asSodium = (keys: { publicKey: Uint8Array, secretKey: Uint8Array }): { publicKey: Buffer, secretKey: Buffer } =>
+  ({ publicKey: Buffer.from(keys.publicKey), secretKey: Buffer.from(keys.secretKey) })
+
+interface Served { address: string, port: number, rssMiB: number }
+interface Sample { peakPending: number, peakRssMiB: number }
+
+const isLibp2p = (path: Path): boolean => path.startsWith('libp2p')
+
+if (process.argv[2] === 'path-serve') await serve(process.argv[3] as Path)
+else if (process.argv[2] === 'path-attack') attack(process.argv.slice(3))
+
+/** In the server's child: starts the path's server, then samples its pending count and RSS until told to report. */
+async function serve (path: Path): Promise<void> {
+  const { served, pending } = await startServer(path)
+  const sample: Sample = { peakPending: 0, peakRssMiB: 0 }
+  setInterval(() => {
+    sample.peakPending = Math.max(sample.peakPending, pending())
+    sample.peakRssMiB = Math.max(sample.peakRssMiB, process.memoryUsage().rss / MIB)
+  }, SAMPLE_MS).unref()
+  process.send?.({ ...served, rssMiB: process.memoryUsage().rss / MIB })
+  process.on('message', () => { process.send?.(sample) })
+  process.once('disconnect', () => { process.exit(0) })
+}
+
+async function startServer (path: Path): Promise<{ served: Omit<Served, 'rssMiB'>, pending: () => number }> {
+  if (isLibp2p(path)) {
+    const admission = path === 'libp2p + shsAdmission()' ? shsAdmission() : undefined
+    const node = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [shs()],
+      streamMuxers: [yamux()],
+      ...(admission === undefined
+        ? {}
+        : { connectionGater: admission.connectionGater, connectionManager: { ...admission.connectionManager, inboundConnectionThreshold: HONEST_HOST_RATE } }),
+      connectionMonitor: { enabled: false },
+      services: { ping: ping() }
     })
+    const address = node.getMultiaddrs()[0]
+    if (address === undefined) throw new Error('the libp2p node has no address')
+    const port = Number(address.getComponents().find((component) => component.name === 'tcp')?.value)
+    return { served: { address: address.toString(), port }, pending: () => admission?.pending ?? 0 }
   }
-  next()
-  return { connections: () => connections, stop: () => { stopped = true; for (const socket of sockets) socket.destroy() }, ramped }
-}
-
-/** Authenticated peers that write as fast as they are let and never read what comes back. */
-function flooders (path: ServerPath, server: ServerInfo, count: number): Running {
-  const streams: SecureStream[] = []
-  for (let i = 0; i < count; i++) {
-    void dial(path, server).then((stream) => {
-      streams.push(stream)
-      stream.sink((function * () { for (let sent = 0; sent < FLOOD_LIMIT_BYTES; sent += FLOOD_CHUNK.byteLength) yield FLOOD_CHUNK })()).catch(() => {})
-    }, () => {})
-  }
-  return { connections: () => streams.length, stop: () => { for (const stream of streams) stream.abort() } }
-}
-
-async function dial (path: ServerPath, server: ServerInfo, timeout?: number): Promise<SecureStream> {
-  const client = { keys: generateKeyPair(), networkKey: SSB_NETWORK_KEY, remotePublicKey: new Uint8Array(Buffer.from(server.publicKey, 'hex')), timeout }
-  return path === 'tcp'
-    ? await connect({ ...client, host: '127.0.0.1', port: server.port })
-    : await connectWebSocket({ ...client, url: `ws://127.0.0.1:${server.port}` })
-}
-
-async function honestRoundTrip (path: ServerPath, server: ServerInfo): Promise<boolean> {
-  try {
-    const stream = await dial(path, server, HONEST_TIMEOUT_MS)
-    const chunks: Uint8Array[] = []
-    await Promise.all([stream.sink([new Uint8Array([1, 2, 3])]), (async () => { for await (const chunk of stream.source) chunks.push(chunk) })()])
-    return Buffer.concat(chunks).equals(Buffer.from([1, 2, 3]))
-  } catch {
-    return false
-  }
-}
-
-interface PathResult { served: number, peakRss: number, arrayBuffers: number, attackConnections: number, baselineRss: number }
-
-async function runPathPhase (path: ServerPath, attack: PathAttack): Promise<PathResult> {
-  const self = fileURLToPath(import.meta.url)
-  const child = fork(self, ['serve-path', path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const server = await new Promise<ServerInfo>((resolve) => child.once('message', (m) => { resolve(m as ServerInfo) }))
-  const memory = async (): Promise<{ peakRss: number, rss: number, arrayBuffers: number }> => await new Promise((resolve) => {
-    child.once('message', (m) => { resolve(m as { peakRss: number, rss: number, arrayBuffers: number }) })
-    child.send('memory')
+  const plugin = path === 'multiserver plugin' ? ourShs({ keys: asSodium(generateKeyPair()), appKey }) : secretStackPlugin()
+  const port = await freePort()
+  const ms = MultiServer([[Net({ host: '127.0.0.1', port }), plugin]])
+  await new Promise<void>((resolve) => {
+    ms.server((stream: { sink: (read: unknown) => void, source: unknown }) => { stream.sink(stream.source) }, () => {}, resolve)
   })
-  const baselineRss = (await memory()).rss
-  // Slowloris past the server's descriptor limit needs more sockets than one attacker process may open.
-  const processes = attack.kind === 'half-upgrade' ? ATTACKER_PROCESSES : 1
-  const perProcess = String(Math.ceil(attack.perSource / processes))
-  const attackers = Array.from({ length: processes }, () =>
-    fork(self, ['attack-path', path, String(server.port), attack.kind, perProcess, String(attack.sources), JSON.stringify(server)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
-  await Promise.all(attackers.map(async (attacker) => await new Promise((resolve) => attacker.once('message', resolve))))
-  await new Promise((resolve) => setTimeout(resolve, ATTACK_SETTLE_MS))
-  let served = 0
-  for (let i = 0; i < HONEST_CLIENTS; i++) if (await honestRoundTrip(path, server)) served++
-  const { peakRss, arrayBuffers } = await memory()
-  const counts = await Promise.all(attackers.map(async (attacker) => await new Promise<number>((resolve) => {
-    attacker.once('message', (m) => { resolve((m as { connections: number }).connections) })
-    attacker.send('stop')
-  })))
-  const attackConnections = counts.reduce((sum, count) => sum + count, 0)
-  child.disconnect()
-  return { served, peakRss, arrayBuffers, attackConnections, baselineRss }
+  return { served: { address: ms.stringify('device') as string, port }, pending: () => plugin.admission.pending }
 }
 
-/** Prints the table; the ws-only attacks are skipped on TCP (no HTTP stage there). */
-export async function printPathTable (only?: string): Promise<void> {
-  const paths = (['tcp', 'ws'] as const).filter((path) => only === undefined || only === path)
-  console.log(`\nper server path: honest clients served (of ${HONEST_CLIENTS}, ${HONEST_TIMEOUT_MS / 1000} s each) during the attack, the server's memory (child process)\n`)
-  console.log('| path | attack | honest served | server peak RSS | RSS over idle | arrayBuffers at the end | attacker connections |')
-  console.log('|---|---|---|---|---|---|---|')
-  for (const path of paths) {
-    for (const attack of PATH_ATTACKS) {
-      if (path === 'tcp' && attack.kind === 'half-upgrade') continue
-      const r = await runPathPhase(path, attack)
-      console.log(`| ${path} | ${attack.label} | ${r.served} | ${(r.peakRss / MiB).toFixed(0)} MiB | ${((r.peakRss - r.baselineRss) / MiB).toFixed(0)} MiB | ` +
-        `${(r.arrayBuffers / MiB).toFixed(1)} MiB | ${r.attackConnections} |`)
+function secretStackPlugin (): ShsPlugin {
+  let plugin: ShsPlugin | undefined
+  const api = {
+    auth: (_id: string, cb: (err: null, auth: boolean) => void) => { cb(null, true) },
+    multiserver: { transform: (transform: { create: () => ShsPlugin }) => { plugin = transform.create() } }
+  }
+  secretStackShs.init(api as unknown as Parameters<typeof secretStackShs.init>[0], { global: { keys: toSsbKeys(generateKeyPair()), caps: { shs: appKey.toString('base64') } } })
+  if (plugin === undefined) throw new Error('the secret-stack plugin registered no transform')
+  return plugin
+}
+
+/** In the attacker's child: stallers until told to stop; then how many connections they made. */
+function attack ([port, sources, perSource, libp2p]: string[]): void {
+  const greeting = libp2p === 'libp2p' ? multistreamSelect(SHS_MUXER_PROTOCOL) : HELLO_BYTE
+  const stallers = startStallers(Number(port), { label: '', sources: Number(sources), perSource: Number(perSource) }, MAX_ATTACK_CONNECTIONS, greeting)
+  process.send?.({ started: true })
+  process.once('message', () => {
+    stallers.stop()
+    process.send?.({ connections: stallers.connections() }, () => { process.exit(0) })
+  })
+}
+
+function child (args: string[]): ReturnType<typeof fork> {
+  return fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+}
+
+async function ask<T> (process: ReturnType<typeof fork>, message?: string): Promise<T> {
+  return await new Promise<T>((resolve) => {
+    process.once('message', (answer) => { resolve(answer as T) })
+    if (message !== undefined) process.send(message)
+  })
+}
+
+async function freePort (): Promise<number> {
+  const probe = net.createServer()
+  await new Promise<void>((resolve) => { probe.listen(0, '127.0.0.1', resolve) })
+  const { port } = probe.address() as net.AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
+
+interface HonestClient { dial: () => Promise<void>, stop: () => Promise<void> }
+
+/** One honest client: each dial is a whole handshake, then a clean end. */
+async function honestClient (path: Path, address: string): Promise<HonestClient> {
+  if (isLibp2p(path)) {
+    const node = await createLibp2p({
+      privateKey: await generateLibp2pKey('Ed25519'),
+      transports: [tcp()],
+      connectionEncrypters: [shs()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { enabled: false },
+      services: { ping: ping() }
+    })
+    const target = multiaddr(address)
+    return {
+      dial: async () => {
+        await node.services.ping.ping(target, { signal: AbortSignal.timeout(HONEST_TIMEOUT_MS) })
+        await node.hangUp(target)
+      },
+      stop: async () => { await node.stop() }
+    }
+  }
+  const client = MultiServer([[Net({}), ourShs({ keys: asSodium(generateKeyPair()), appKey, timeout: HONEST_TIMEOUT_MS })]])
+  return { dial: async () => await multiserverDial(client, address), stop: async () => {} }
+}
+
+async function multiserverDial (client: { client: (address: string, cb: (err: Error | null, stream: unknown) => void) => void }, address: string): Promise<void> {
+  return await new Promise<void>((resolve, reject) => {
+    client.client(address, (err, connected) => {
+      if (err !== null) { reject(err); return }
+      const stream = connected as { sink: (read: unknown) => void, source: (abort: unknown, cb: () => void) => void }
+      stream.sink((_abort: unknown, cb: (end: boolean) => void) => { cb(true) })
+      stream.source(true, () => {})
+      resolve()
+    })
+  })
+}
+
+async function runPhase (path: Path, plan: Attack): Promise<{ served: number, idleRssMiB: number, sample: Sample, connections: number }> {
+  const server = child(['path-serve', path])
+  const served = await ask<Served>(server)
+  const attacker = child(['path-attack', String(served.port), String(plan.sources), String(plan.perSource), isLibp2p(path) ? 'libp2p' : 'shs'])
+  await ask(attacker)
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  const honest = await honestClient(path, served.address)
+  let succeeded = 0
+  const started = performance.now()
+  for (let i = 0; i < HONEST && performance.now() - started < PHASE_LIMIT_MS; i++) {
+    await honest.dial().then(() => { succeeded++ }, () => {})
+  }
+  await honest.stop()
+  const sample = await ask<Sample>(server, 'report')
+  const { connections } = await ask<{ connections: number }>(attacker, 'stop')
+  server.disconnect()
+  return { served: succeeded, idleRssMiB: served.rssMiB, sample, connections }
+}
+
+/** Prints the table; dos.ts calls it after its own. */
+export async function pathRows (): Promise<void> {
+  console.log(`\nthe other server paths: ${HONEST} sequential honest clients per phase (at most ${PHASE_LIMIT_MS / 1000} s), server and stallers in child processes\n`)
+  console.log('| path | attack | honest served | peak pending | server RSS before / peak | attacker connections |')
+  console.log('|---|---|---|---|---|---|')
+  for (const path of PATHS) {
+    for (const plan of ATTACKS) {
+      const result = await runPhase(path, plan)
+      const pending = path === 'libp2p defaults' ? '-' : String(result.sample.peakPending)
+      console.log(`| ${path} | ${plan.label} | ${result.served} / ${HONEST} | ${pending} | ${result.idleRssMiB.toFixed(0)} / ${result.sample.peakRssMiB.toFixed(0)} MiB | ${result.connections} |`)
     }
   }
 }

@@ -1,18 +1,18 @@
 /**
- * Honest handshakes per second while stallers attack (docs/HOSTILE-LOAD.md), next to the same
- * server unattacked, and next to a server without the per-source limit (how `listen` behaved
- * before); then one row per server path and attack (dos-paths.ts). Not a test: it prints
- * numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths [tcp|ws]` for the second table only).
+ * Honest handshakes per second while stallers attack (docs/HOSTILE-LOAD.md, "Measured"), next to the same server
+ * unattacked, and next to a server without the per-source limit (how `listen` behaved before).
+ * Not a test: it prints numbers. Run with `npm run bench:dos` (`npm run bench:dos -- paths` for only the
+ * rows of the other server paths, dos-paths.ts, of a server out of descriptors, dos-fd-limit.ts,
+ * and of listenWebSocket, dos-ws.ts).
  *
  * The server runs in a child process, the attackers in another, the honest client here. Stallers connect from 127.0.0.2 and up (all of 127/8 is loopback on Linux), send 1
  * byte of a hello, wait, and reconnect as soon as they are dropped. Each phase is bounded in
  * handshakes, time and attacker connections.
  */
 import { fork } from 'node:child_process'
-import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { connect, generateKeyPair, listen, type ListenOptions, SSB_NETWORK_KEY } from '../../src/index.ts'
-import { printPathTable } from './dos-paths.ts'
+import { type Attack, startStallers } from './stallers.ts'
 
 /** Honest handshakes per phase, and the most time a phase may take. */
 const HONEST_HANDSHAKES = 300
@@ -20,12 +20,6 @@ const PHASE_LIMIT_MS = 20_000
 /** Attacker connections per phase at most (stallers reconnect as fast as they are dropped). */
 const MAX_ATTACK_CONNECTIONS = 200_000
 const HONEST_TIMEOUT_MS = 10_000
-
-interface Attack {
-  label: string
-  sources: number
-  perSource: number
-}
 
 const ATTACKS: readonly Attack[] = [
   { label: 'unattacked', sources: 0, perSource: 0 },
@@ -37,7 +31,7 @@ type ServerMode = 'defaults' | 'no-per-source-limit'
 
 const SERVER_OPTIONS: Readonly<Record<ServerMode, Partial<ListenOptions>>> = {
   defaults: {},
-  // What listen did before admission control: one global cap, no per-source cap, the full timeout for a hello.
+  // What listen did before admission per source: one global cap, no per-source cap, the full timeout for a hello.
   'no-per-source-limit': { maxPendingPerSource: Infinity, earlyDropFrom: 256, helloTimeout: 10_000 }
 }
 
@@ -45,12 +39,15 @@ if (process.argv[2] === 'serve') {
   await serve(process.argv[3] as ServerMode)
 } else if (process.argv[2] === 'attack') {
   attack(Number(process.argv[3]), { label: '', sources: Number(process.argv[4]), perSource: Number(process.argv[5]) })
-} else if (process.argv[2] === 'paths') {
-  // `paths tcp` or `paths ws` for one path's rows.
-  await printPathTable(process.argv[3])
 } else {
-  await main()
-  await printPathTable()
+  // `paths` runs only the rows of the other server paths (dos-paths.ts).
+  if (process.argv[2] !== 'paths') await main()
+  const { pathRows } = await import('./dos-paths.ts')
+  await pathRows()
+  const { fdLimitRows } = await import('./dos-fd-limit.ts')
+  await fdLimitRows()
+  const { wsRows } = await import('./dos-ws.ts')
+  await wsRows()
 }
 
 async function serve (mode: ServerMode): Promise<void> {
@@ -64,7 +61,7 @@ async function serve (mode: ServerMode): Promise<void> {
 
 /** Runs the stallers until told to stop over IPC; then reports how many connections they made. */
 function attack (port: number, plan: Attack): void {
-  const stallers = startStallers(port, plan)
+  const stallers = startStallers(port, plan, MAX_ATTACK_CONNECTIONS)
   process.send?.({ started: true })
   process.once('message', () => {
     stallers.stop()
@@ -90,40 +87,6 @@ async function startServer (mode: ServerMode): Promise<{ port: number, publicKey
     child.once('exit', () => { reject(new Error('the bench server exited before it was ready')) })
   })
   return { port: ready.port, publicKey: new Uint8Array(Buffer.from(ready.publicKey, 'hex')), stop: () => { child.disconnect() } }
-}
-
-interface Stallers {
-  connections: () => number
-  stop: () => void
-}
-
-function startStallers (port: number, attack: Attack): Stallers {
-  let connections = 0
-  let stopped = false
-  const sockets = new Set<net.Socket>()
-  const open = (source: string): void => {
-    if (stopped || connections >= MAX_ATTACK_CONNECTIONS) return
-    connections++
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-    sockets.add(socket)
-    socket.on('error', () => {})
-    socket.once('connect', () => { socket.write(new Uint8Array([0x42])) })
-    socket.once('close', () => {
-      sockets.delete(socket)
-      // Reconnect on the next turn, so the event loop stays responsive.
-      setImmediate(() => { open(source) })
-    })
-  }
-  for (let s = 0; s < attack.sources; s++) {
-    for (let i = 0; i < attack.perSource; i++) open(`127.0.0.${s + 2}`)
-  }
-  return {
-    connections: () => connections,
-    stop: () => {
-      stopped = true
-      for (const socket of sockets) socket.destroy()
-    }
-  }
 }
 
 interface PhaseResult {

@@ -162,7 +162,7 @@ export async function measureHandshakes (config: BenchConfig, report: Report): P
     label: 'handshake pair in memory (client + server)', unit: 'ms', ours: s['ours pair'],
     peer: { name: 'reference', samples: s['reference pair'] },
     bound: { name: 'crypto floor of a pair', samples: floorUs.map((us) => 2 * us / US_PER_MS) },
-    remark: 'no goal in issue 14'
+    remark: 'no goal set'
   })
   report.add({
     label: 'one rekey of the extension in memory (both ends)', unit: 'µs', ours: s.rekey,

@@ -6,7 +6,8 @@
  * next), and one stream sending the bulk bytes to a sink that answers
  * once it has read them all. Seal and open run in the same loop: the bound is
  * 1 / (1/one-thread floor + 1/plaintext), the box stream's crypto on top of libp2p's own cost;
- * an informational row adds the header boxes the one-thread floor leaves out.
+ * an informational row adds the header boxes the one-thread floor leaves out. shs with the rekey
+ * extension (`/shs-rekey/1.1.0`, a rekey every 64 MiB each way) runs beside plain shs.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -19,10 +20,13 @@ import { type BenchConfig, HOST, KiB, MiB, US_PER_MS, log, mibPerSecond } from '
 import { measureHeaderBoxes, measureOpen, measureSeal, measureServerHandshakeFloor } from './floors.ts'
 import type { Report } from './report.ts'
 import { interleave, perRun, serial, summarize } from './stats.ts'
+import { BENCH_REKEY } from './transports/ours.ts'
 import { ONE_BYTE, writes } from './transports/types.ts'
 
 type Encrypter = NonNullable<Libp2pOptions['connectionEncrypters']>[number]
-export const ENCRYPTERS = { shs: () => shs(), noise: () => noise(), plaintext: () => plaintext() } as const
+export const ENCRYPTERS = {
+  shs: () => shs(), 'shs-rekey': () => shs({ rekey: BENCH_REKEY }), noise: () => noise(), plaintext: () => plaintext()
+} as const
 export type EncrypterName = keyof typeof ENCRYPTERS
 
 const WRITE_BYTES = 64 * KiB
@@ -112,9 +116,9 @@ async function measureOnce (name: EncrypterName, bytes: number): Promise<{ dialM
 
 export async function measureLibp2p (config: BenchConfig, report: Report): Promise<void> {
   const { bytes } = config
-  log(`libp2p (TCP + yamux): shs, noise, plaintext, ${bytes / MiB} MiB per transfer, ${config.runs} runs, seal, open and header boxes interleaved`)
-  const dial: Record<EncrypterName, number[]> = { shs: [], noise: [], plaintext: [] }
-  const s = await interleave(config.runs, ['seal', 'open', 'headers', 'shs', 'noise', 'plaintext'], async (name, run) => {
+  log(`libp2p (TCP + yamux): shs, shs-rekey, noise, plaintext, ${bytes / MiB} MiB per transfer, ${config.runs} runs, seal, open and header boxes interleaved`)
+  const dial: Record<EncrypterName, number[]> = { shs: [], 'shs-rekey': [], noise: [], plaintext: [] }
+  const s = await interleave(config.runs, ['seal', 'open', 'headers', 'shs', 'shs-rekey', 'noise', 'plaintext'], async (name, run) => {
     if (name === 'seal') return measureSeal(bytes)
     if (name === 'open') return measureOpen(bytes)
     if (name === 'headers') return measureHeaderBoxes(bytes)
@@ -138,6 +142,12 @@ export async function measureLibp2p (config: BenchConfig, report: Report): Promi
     bound: { name: '1 / (1/seal + 1/open + 1/headers + 1/plaintext)', samples: perRun(serial, s.seal, s.open, s.headers, s.plaintext) },
     remark: 'informational: the bound SHS1\'s framing allows'
   })
+  // Between rekeys the extension costs what SHS1 costs, as over plain TCP (throughput.ts).
+  report.add({
+    label: 'libp2p TCP + yamux with the rekey extension (a rekey every 64 MiB), one process', unit: 'MiB/s', ours: s['shs-rekey'],
+    peer: { name: 'plain shs', samples: s.shs },
+    goals: [{ of: 'peer', compare: '>=', target: 0.98 }]
+  })
   // The least a dial with any encrypter can take: plaintext's dial (TCP, multistream-select, the
   // muxer) plus the libsodium calls of both sides of SHS1, which one process makes in turn.
   const pairFloorMs = dial.plaintext.map(() => 2 * measureServerHandshakeFloor() / US_PER_MS)
@@ -147,5 +157,10 @@ export async function measureLibp2p (config: BenchConfig, report: Report): Promi
     peer: { name: 'noise', samples: dial.noise },
     bound: { name: 'plaintext dial + crypto floor of a pair', samples: perRun((a, b) => a + b, dial.plaintext, pairFloorMs) },
     goals: [{ of: 'peer', compare: '<=', target: 0.5 }]
+  })
+  report.add({
+    label: 'libp2p dial + upgrade with the rekey extension', unit: 'ms', ours: dial['shs-rekey'],
+    peer: { name: 'plain shs', samples: dial.shs },
+    remark: 'informational: the same handshake under K\', one HMAC more'
   })
 }

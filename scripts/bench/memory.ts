@@ -8,7 +8,7 @@ import { type BenchConfig, log } from './config.ts'
 import type { Report } from './report.ts'
 import { interleave } from './stats.ts'
 
-/** Issue 14's budget per idle connection end, in KiB. */
+/** The budget per idle connection end, in KiB (docs/PERFORMANCE.md). */
 const HEAP_BUDGET_KIB = 4
 
 export async function measureMemory (config: BenchConfig, report: Report): Promise<void> {

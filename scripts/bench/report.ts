@@ -1,6 +1,6 @@
 /**
  * The one table `npm run bench` prints: per scenario our median and range, the peer's, the bound
- * this run allows, the two ratios of issue 14 (ours / bound, ours / peer) and each goal met or not.
+ * this run allows, the two ratios the goals use (ours / bound, ours / peer) and each goal met or not.
  * Ratios are of medians measured side by side in this run; absolute numbers move with the machine.
  */
 import os from 'node:os'

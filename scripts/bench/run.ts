@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: issue 14's measurements side by side on this machine, loopback only. Progress
+ * `npm run bench`: the goals of docs/PERFORMANCE.md measured side by side on this machine, loopback
+ * only. Progress
  * goes to stderr; stdout gets one Markdown table (medians, min–max, the bound each row is held to,
  * ours / bound, ours / peer, and each goal met or not); `--json FILE` writes every sample too.
  * Sections run one after another, never in parallel: two-process runs need both cores. A section

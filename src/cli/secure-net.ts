@@ -11,6 +11,7 @@ import { type DialTarget, type HostPort, formatHostPort } from './address.ts'
 import { formatId } from './identity.ts'
 import type { Log, StageTimer } from './log.ts'
 import { CliError } from './errors/cli-error.ts'
+import { serverErrorLogger } from './server-errors.ts'
 import { EXIT } from './exit-codes.ts'
 import { type RekeyPlan, describeSessionKeys, lacksRequiredRekey, rekeyOption } from './rekey.ts'
 
@@ -86,8 +87,8 @@ export async function dial (target: DialTarget, options: DialOptions): Promise<S
   timer.stage(`handshake complete: the server proved it is ${formatId(stream.remotePublicKey)}`)
   if (lacksRequiredRekey(stream, options.rekey)) {
     stream.abort()
-    throw new CliError(EXIT.HANDSHAKE_REFUSED, `${where} came up as plain SHS1: its transport does not carry the ` +
-      'rekey extension, which --rekey require insists on; use a net: address, or --rekey prefer to accept plain SHS1')
+    throw new CliError(EXIT.HANDSHAKE_REFUSED, `${where} came up as plain SHS1 although --rekey require insists on the ` +
+      'rekey extension: the transport did not enforce it (a bug of shs); use --rekey prefer to accept plain SHS1')
   }
   timer.stage(describeSessionKeys(stream, options.rekey, 'client'))
   return stream
@@ -159,7 +160,8 @@ export async function serve (options: ServeOptions): Promise<SecureServer> {
     onConnection: (peer: Peer) => { connections.accepted(peer) },
     authorize: async (publicKey: Uint8Array, peer: Peer) => await options.authorize(publicKey, connections.get(peer).info),
     onHandshakeProgress: (progress: HandshakeProgress, peer: Peer) => { connections.get(peer).timer.stage(stageText(progress)) },
-    onHandshakeError: (err: ShsError, peer: Peer) => { options.onHandshakeError(err, connections.done(peer).info) }
+    onHandshakeError: (err: ShsError, peer: Peer) => { options.onHandshakeError(err, connections.done(peer).info) },
+    onError: serverErrorLogger(options.log)
   }
   const onStream = (stream: SecureStream, peer: Peer): void => {
     const { info, timer } = connections.done(peer)

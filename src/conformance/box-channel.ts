@@ -20,19 +20,18 @@ export interface Received {
   readonly overflow: boolean
 }
 
-export class BoxChannel {
+/** What every channel of the checks sends: packets as the check sealed them, and the FIN. */
+export class ChannelOut {
   readonly sealer: PacketSealer
-  readonly #reader: PacketReader
-  readonly #connection: RawConnection
+  protected readonly connection: RawConnection
 
   constructor (connection: RawConnection, session: SessionKeys) {
-    this.#connection = connection
+    this.connection = connection
     this.sealer = new PacketSealer(session)
-    this.#reader = createPacketReader(session)
   }
 
   send (...parts: Uint8Array[]): void {
-    this.#connection.write(Buffer.concat(parts))
+    this.connection.write(Buffer.concat(parts))
   }
 
   /**
@@ -40,7 +39,16 @@ export class BoxChannel {
    * go-secretstream servers do; alone, it is a stream cut without goodbye.
    */
   end (): void {
-    this.#connection.endWrite()
+    this.connection.endWrite()
+  }
+}
+
+export class BoxChannel extends ChannelOut {
+  readonly #reader: PacketReader
+
+  constructor (connection: RawConnection, session: SessionKeys) {
+    super(connection, session)
+    this.#reader = createPacketReader(session)
   }
 
   /**
@@ -55,8 +63,8 @@ export class BoxChannel {
     let error: string | undefined
     let goodbye = false
     while (!goodbye && error === undefined && total <= maxBytes + OVERFLOW_SLACK_BYTES && performance.now() < deadline) {
-      const bytes = await this.#connection.readSome(Math.max(1, deadline - performance.now()), READ_CHUNK_BYTES)
-      if (bytes.byteLength === 0 && this.#connection.hungUp) break
+      const bytes = await this.connection.readSome(Math.max(1, deadline - performance.now()), READ_CHUNK_BYTES)
+      if (bytes.byteLength === 0 && this.connection.hungUp) break
       for (const packet of this.#reader.push(bytes)) {
         if (packet.kind === 'data') {
           received.push(packet.plaintext)

@@ -2,12 +2,13 @@
 import type { CheckDefinition } from './check.ts'
 import { boxStreamChecks } from './checks/box.ts'
 import { handshakeChecks } from './checks/handshake.ts'
+import { rekeyChecks } from './checks/rekey.ts'
 import { stallChecks } from './checks/stall.ts'
 import { ConformanceError } from './errors.ts'
 import type { CheckInfo, Limits, Role } from './types.ts'
 
 export function allChecks (): CheckDefinition[] {
-  return [...handshakeChecks(), ...stallChecks(), ...boxStreamChecks()]
+  return [...handshakeChecks(), ...stallChecks(), ...boxStreamChecks(), ...rekeyChecks()]
 }
 
 const ROLES: readonly Role[] = ['server', 'client']

@@ -4,6 +4,13 @@ import type { PeerProcess } from './process.ts'
 import type { Limits, Verdict } from './types.ts'
 import type { RawConnection } from './wire/connection.ts'
 
+/** Whether the server answered a hello under K' (found once per run, before the checks). */
+export interface RekeyOffer {
+  readonly offered: boolean
+  /** What the probe saw, in words. */
+  readonly seen: string
+}
+
 /** Server role: we play clients against the server under test. */
 export interface ServerRoleContext extends Limits {
   /** The long-term public key the server must prove it holds. */
@@ -11,6 +18,8 @@ export interface ServerRoleContext extends Limits {
   /** Our identity as a client. */
   readonly keys: KeyPair
   readonly networkKey: Uint8Array
+  /** Whether the server answered a hello under K' (probed once per run when rekey checks run; docs/CONFORMANCE.md). */
+  readonly rekeyOffer: RekeyOffer
   /** A fresh connection to the server, closed when the check ends; a failure to connect fails the check. */
   open: () => Promise<RawConnection>
 }
@@ -24,6 +33,12 @@ export interface ClientRun {
 export interface LaunchOptions {
   /** What the client reads on stdin: bytes then end of input, or `'open'` to hold it open until the check feeds it. */
   readonly stdin: Uint8Array | 'open'
+  /**
+   * The check plays a server with the rekey extension. Without it we are a stock SHS1 server: a
+   * client that asks for the extension (a hello under K') is hung up on, and its retry with
+   * plain SHS1, the next connection, is the one the check gets (docs/REKEY.md, "Negotiation").
+   */
+  readonly extension?: boolean
 }
 
 /** Client role: we play servers for the client under test, started once per connection. */

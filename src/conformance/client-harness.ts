@@ -11,6 +11,9 @@ import { type KeysFolder, LOOPBACK, commandEnvironment } from './environment.ts'
 import { CheckFailure } from './errors.ts'
 import { PeerProcess } from './process.ts'
 import type { Limits } from './types.ts'
+import { extensionKey, helloUnder } from './rekey-play.ts'
+import { HELLO_BYTES } from './seam.ts'
+import type { RawConnection } from './wire/connection.ts'
 import { acceptTcp } from './wire/tcp.ts'
 
 export interface ClientHarnessInit extends Limits {
@@ -29,6 +32,26 @@ export interface ClientScope {
   crashes: () => Evidence[]
   /** Stops every client this check started (also to end a check that ran out of time). */
   stop: () => Promise<void>
+}
+
+/** The client's next connection to `server`, within `timeout`; a CheckFailure saying what it did instead. */
+async function accept (server: net.Server, process: PeerProcess, timeout: number, what: string): Promise<RawConnection> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await new Promise<RawConnection>((resolve, reject) => {
+      server.once('connection', (socket) => { resolve(acceptTcp(socket)) })
+      timer = setTimeout(() => { reject(new CheckFailure(`the client did not ${what} within ${timeout} ms`)) }, timeout)
+      void process.exited.then((exit) => { reject(new CheckFailure(`the client ${describeExit(exit)} without a connection (it had to ${what})`)) })
+    })
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Its hello is MAC'd with K': it asks for the rekey extension. Nothing is read. */
+async function asksForExtension (connection: RawConnection, init: ClientHarnessInit): Promise<boolean> {
+  const hello = await connection.peek(HELLO_BYTES, init.replyTimeout)
+  return hello !== undefined && helloUnder(hello, extensionKey(init.networkKey))
 }
 
 export class ClientHarness {
@@ -57,26 +80,25 @@ export class ClientHarness {
         process.writeStdin(options.stdin)
         process.endStdin()
       }
-      let timer: NodeJS.Timeout | undefined
+      const opened: RawConnection[] = []
       try {
-        const connection = await new Promise<ClientRun['connection']>((resolve, reject) => {
-          server.once('connection', (socket) => { resolve(acceptTcp(socket)) })
-          timer = setTimeout(() => { reject(new CheckFailure(`the client did not connect within ${init.replyTimeout} ms`)) }, init.replyTimeout)
-          void process.exited.then((exit) => {
-            reject(new CheckFailure(`the client ${describeExit(exit)} without connecting to $SHS_CONFORMANCE_ADDRESS`))
-          })
-        })
+        let connection = await accept(server, process, init.replyTimeout, 'connect to $SHS_CONFORMANCE_ADDRESS')
+        opened.push(connection)
+        if (options.extension !== true && await asksForExtension(connection, init)) {
+          connection.close()
+          connection = await accept(server, process, init.replyTimeout, 'connect again with plain SHS1 after we hung up on its hello under K\'')
+          opened.push(connection)
+        }
         const run = { connection, process }
         runs.push(run)
         if (stopped) throw new CheckFailure('the check was stopped while the client connected')
         return run
       } catch (err) {
-        runs.find((run) => run.process === process)?.connection.close()
+        for (const connection of opened) connection.close()
         await process.stop()
         throw err
       } finally {
-        clearTimeout(timer)
-        // One connection per launch: later ones would be someone else's.
+        // The connections of this launch only: later ones would be someone else's.
         server.close()
       }
     }

@@ -6,6 +6,7 @@ import type { ServerTarget } from './server-target.ts'
 interface ServerRunFacts {
   readonly stopped: { readonly during: string, readonly opened: number } | undefined
   readonly firstMark: number
+  readonly probeMark: number
 }
 
 export function serverNotices (target: ServerTarget, run: ServerRunFacts, results: readonly CheckResult[]): string[] {
@@ -18,6 +19,11 @@ export function serverNotices (target: ServerTarget, run: ServerRunFacts, result
   if (target.starts > 1) notices.push(`the server was started ${target.starts} times: it exited ${target.starts - 1} times during the run (see the checks marked CRASH or FAIL)`)
   const early = target.crashes.between(0, run.firstMark).filter((entry) => entry.deferred !== true)
   if (early.length > 0) notices.push(`before the first check, while we saw that it listens, the server process ${early[0]?.what ?? ''}`)
+  const probe = target.crashes.between(run.firstMark, run.probeMark).filter((entry) => entry.deferred !== true)
+  if (probe.length > 0) {
+    notices.push('while we asked whether it offers shs-rekey/1 (one hello under K\', which a server without the extension must refuse as a hello ' +
+      `of another network, hs.wrong-network-key), the server process ${probe[0]?.what ?? ''}`)
+  }
   const late = target.crashes.since(0).filter((entry) => entry.deferred === true)
   if (late.length > 0) {
     notices.push(`the server process printed ${late.length} late crash reports (asyncio's "Task exception was never retrieved", printed when a failed task ` +

@@ -3,9 +3,10 @@
  * goodbye. The library's encoder refuses all three on purpose, which is why the suite has its own.
  */
 import { sodium } from '#crypto-backend'
-import { HEADER_BYTES, MAX_BODY_BYTES } from '../boxstream/constants.ts'
+import { CONTROL_FLAG, HEADER_BYTES, MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import { incrementNonce } from '../boxstream/nonce.ts'
 import { MAC_BYTES } from '../crypto/primitives.ts'
+import type { NextKeys } from '../connection/rekey-schedule.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 
 export interface PacketOptions {
@@ -36,6 +37,18 @@ export class PacketSealer {
     const sealedHeader = Buffer.alloc(HEADER_BYTES)
     sodium.crypto_secretbox_easy(sealedHeader, header, headerNonce, this.#key)
     return Buffer.concat([sealedHeader, sealedBody])
+  }
+
+  /** A rekey control packet (docs/REKEY.md, "Packets"); `announce` still bends the length it claims. */
+  control (body: Uint8Array, announce = body.byteLength): Uint8Array {
+    return this.packet(body, { announce: CONTROL_FLAG | announce })
+  }
+
+  /** Goes on under the next key and first nonce that `derive` makes from the current key (a rekey). */
+  rekey (derive: (key: Uint8Array) => NextKeys): void {
+    const next = derive(this.#key)
+    this.#key.set(next.key)
+    this.#nonce.set(next.nonce)
   }
 
   /** Packets of at most 4096 bytes each, as a correct encoder splits them. */

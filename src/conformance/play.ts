@@ -26,11 +26,15 @@ export interface ClientSide {
 }
 
 /** Server role: we are a correct client, all four messages. */
-export async function handshakeAsClient (context: Omit<ServerRoleContext, 'open'>, connection: RawConnection): Promise<ClientSide> {
-  const seam = HandshakeSeam.client(context.keys, context.networkKey, context.serverKey)
-  connection.write(seam.hello())
-  const hello = await readExactly(connection, HELLO_BYTES, 'the server hello (message 2)', context.replyTimeout)
-  if (!seam.acceptHello(hello)) throw new CheckFailure('the server hello (message 2) did not verify: another network key, or not SHS')
+export async function handshakeAsClient (
+  context: Omit<ServerRoleContext, 'open' | 'rekeyOffer'>, connection: RawConnection, begun?: { readonly seam: HandshakeSeam, readonly hello: Uint8Array }
+): Promise<ClientSide> {
+  const seam = begun?.seam ?? HandshakeSeam.client(context.keys, context.networkKey, context.serverKey)
+  if (begun === undefined) {
+    connection.write(seam.hello())
+    const hello = await readExactly(connection, HELLO_BYTES, 'the server hello (message 2)', context.replyTimeout)
+    if (!seam.acceptHello(hello)) throw new CheckFailure('the server hello (message 2) did not verify: another network key, or not SHS')
+  }
   const clientAuth = seam.clientAuth()
   connection.write(clientAuth)
   const accept = await readExactly(connection, SERVER_ACCEPT_BYTES, 'the server accept (message 4)', context.replyTimeout)
@@ -44,9 +48,11 @@ export interface ServerSide {
 }
 
 /** Client role: we are a correct server, all four messages. */
-export async function handshakeAsServer (context: ClientRoleContext, connection: RawConnection): Promise<ServerSide> {
+export async function handshakeAsServer (
+  context: Pick<ClientRoleContext, 'keys' | 'networkKey' | 'replyTimeout'>, connection: RawConnection, read?: Uint8Array
+): Promise<ServerSide> {
   const seam = HandshakeSeam.server(context.keys, context.networkKey)
-  const hello = await readExactly(connection, HELLO_BYTES, 'the client hello (message 1)', context.replyTimeout)
+  const hello = read ?? await readExactly(connection, HELLO_BYTES, 'the client hello (message 1)', context.replyTimeout)
   if (!seam.acceptHello(hello)) throw new CheckFailure('the client hello (message 1) did not verify: another network key, or not SHS')
   connection.write(seam.hello())
   const auth = await readExactly(connection, CLIENT_AUTH_BYTES, 'the client authentication (message 3)', context.replyTimeout)

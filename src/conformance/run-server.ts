@@ -9,13 +9,14 @@ import { type KeyPair, asKeyPair, asNetworkKey, generateKeyPair } from '../crypt
 import { NETWORK_KEY_BYTES } from '../crypto/primitives.ts'
 import { type ShsEndpoint, parseEndpoints } from '../ssb/endpoint.ts'
 import { allChecks, selectChecks } from './catalog.ts'
-import { type CheckDefinition, type ServerRoleContext, fail, skip } from './check.ts'
+import { type CheckDefinition, type RekeyOffer, type ServerRoleContext, fail, skip } from './check.ts'
 import { KeysFolder } from './environment.ts'
 import { CheckFailure, PeerConnectError } from './errors.ts'
 import { serverNotices } from './notices.ts'
 import { type ServerCheckOptions, checkCommand, resolveLimits, resolveStartTimeout } from './options.ts'
 import { PacketSealer } from './packet-sealer.ts'
 import { handshakeAsClient } from './play.ts'
+import { isRekeyCheck, probeServer } from './rekey-play.ts'
 import { buildReport } from './report.ts'
 import { type RoleRunner, runChecks, withinBudget } from './run.ts'
 import { CommandTarget, type ServerTarget, addressTarget } from './server-target.ts'
@@ -40,10 +41,13 @@ class ServerRunner implements RoleRunner {
   readonly subject = 'the server process'
   readonly crashes
   readonly #target: ServerTarget
-  readonly #context: Omit<ServerRoleContext, 'open'>
+  readonly #context: Omit<ServerRoleContext, 'open' | 'rekeyOffer'>
+  #rekeyOffer: RekeyOffer = { offered: false, seen: 'not probed: no rekey check runs' }
   #stopped: Stopped | undefined
   /** Crash reports before this mark came before the first check (while we saw that it listens). */
   firstMark = 0
+  /** Those from firstMark to this one came while we asked whether it offers the rekey extension. */
+  probeMark = 0
 
   constructor (target: ServerTarget, keys: KeyPair, networkKey: Uint8Array, limits: Limits) {
     this.#target = target
@@ -59,11 +63,36 @@ class ServerRunner implements RoleRunner {
    * The first connection tells whether the server is there at all (a failure ends the run); it
    * is a whole valid handshake, as a connection closed unused looks like a client hanging up.
    */
-  async begin (): Promise<void> {
+  async begin (probeRekey: boolean): Promise<void> {
     const dead = await this.#liveness()
     if (dead?.refused === true) throw new PeerConnectError(`${dead.connectError}: check the address and that the server runs`)
     await this.settle()
     this.firstMark = this.crashes.mark()
+    if (probeRekey) await this.#probeRekey()
+    this.probeMark = this.crashes.mark()
+  }
+
+  /** One connection for the whole run: a server without the extension refuses it as a hello of another network. */
+  async #probeRekey (): Promise<void> {
+    let connection: RawConnection
+    try {
+      connection = await this.#target.open(this.#context.replyTimeout)
+    } catch (err) {
+      if (!(err instanceof PeerConnectError)) throw err
+      this.#rekeyOffer = { offered: false, seen: `the connection for the probe was refused (${err.message})` }
+      return
+    }
+    try {
+      this.#rekeyOffer = await probeServer(this.#context, connection)
+    } finally {
+      connection.close()
+    }
+    await this.settle()
+    await this.#target.ensureRunning()
+  }
+
+  get rekeyOffer (): RekeyOffer {
+    return this.#rekeyOffer
   }
 
   async run (check: CheckDefinition, budget: number): Promise<Verdict> {
@@ -74,6 +103,7 @@ class ServerRunner implements RoleRunner {
     const closeAll = (): void => { for (const connection of connections) connection.close() }
     const context: ServerRoleContext = {
       ...this.#context,
+      rekeyOffer: this.#rekeyOffer,
       open: async () => {
         const connection = await this.#target.open(this.#context.replyTimeout)
         connections.add(connection)
@@ -178,7 +208,7 @@ export async function runServerChecks (options: ServerCheckOptions): Promise<Con
     const { target, keys, networkKey } = await openTarget(options, folder)
     try {
       const runner = new ServerRunner(target, keys, networkKey, limits)
-      await runner.begin()
+      await runner.begin(checks.some(isRekeyCheck))
       options.onStart?.(target.label)
       const results = await runChecks(checks, runner, limits, options.onResult ?? (() => {}))
       return buildReport('server', target.label, results, serverNotices(target, runner, results))

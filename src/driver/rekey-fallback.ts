@@ -4,11 +4,12 @@
  * python-ssb's does, never answers). Under `prefer` the client then connects again with plain
  * SHS1; under `require` it reports why.
  */
-import { ShsError } from '../errors.ts'
+import { InvalidOptionError, ShsError } from '../errors.ts'
 import type { HandshakeError } from '../errors.ts'
 import { rekeyRefused } from '../handshake/explain.ts'
 import type { SecretHandshake } from '../handshake/machine.ts'
-import type { RekeySettings } from '../handshake/rekey-options.ts'
+import { type RekeySettings, checkRekeyOption } from '../handshake/rekey-options.ts'
+import { describeValue } from '../options.ts'
 import { UnansweredHelloError } from './handshake.ts'
 
 /**
@@ -38,4 +39,21 @@ export async function withRekeyFallback<T> (
     if (rekey.mode === 'require') throw rekeyRefused(err as HandshakeError)
     return await attempt(plain(), undefined)
   }
+}
+
+/**
+ * The `rekey` option of a client whose transport is one-shot (a duplex it was handed, a
+ * multiserver transform): it cannot connect again, so `prefer` (and `true`) could not fall back
+ * and would fail against every plain SHS1 server. Refused at the call, saying what to use instead.
+ */
+export function checkOneShotClientRekey (value: unknown, name: string, where: string): RekeySettings | undefined {
+  const rekey = checkRekeyOption(value, name)
+  if (rekey?.mode === 'prefer') {
+    const given = typeof value === 'object' ? 'an object whose mode is \'prefer\' (the default)' : describeValue(value)
+    throw new InvalidOptionError(name, `${name} is ${given}, and 'prefer' falls back to plain SHS1 by connecting ` +
+      `again, which ${where} cannot: it runs on the one transport it was given. Use ${name}: 'require' (or ` +
+      `{ mode: 'require', ... }) where the server has the extension, leave ${name} off for plain SHS1, ` +
+      'or dial with connect() or connectWebSocket(), which can connect again')
+  }
+  return rekey
 }

@@ -6,7 +6,11 @@
 import type { BoxStream } from '../connection/box-stream.ts'
 import type { SessionRekey } from '../handshake/session.ts'
 import { BoxStreamError } from '../errors.ts'
-import type { Outbox } from './outbox.ts'
+
+/** Where control packets go: the outbox (in order with the data), or any adapter that sends at once. */
+export interface SealedSink {
+  writeSealed (sealed: Uint8Array): void
+}
 
 type Timer = ReturnType<typeof setTimeout>
 
@@ -26,7 +30,7 @@ export class RekeyClock {
   readonly #box: BoxStream
   readonly #settings: SessionRekey
   readonly #fail: (error: Error) => void
-  #outbox: Outbox | undefined
+  #outbox: SealedSink | undefined
   #afterMs: Timer | undefined
   #retry: Timer | undefined
   #deadline: Timer | undefined
@@ -43,7 +47,7 @@ export class RekeyClock {
     this.#afterMs = background(() => { this.#onAfterMs() }, settings.afterMs)
   }
 
-  attach (outbox: Outbox): void {
+  attach (outbox: SealedSink): void {
     this.#outbox = outbox
   }
 
@@ -58,6 +62,9 @@ export class RekeyClock {
     this.#waiters = []
     for (const waiter of waiters) waiter.resolve()
     if (this.#stopped) return
+    // Whatever a retry waited to start is done: fresh keys, both ways.
+    clearTimeout(this.#retry)
+    this.#retry = undefined
     clearTimeout(this.#afterMs)
     this.#afterMs = background(() => { this.#onAfterMs() }, this.#settings.afterMs)
   }

@@ -65,7 +65,8 @@ export interface ClientHandshakeOptions extends CommonHandshakeOptions {
   /**
    * The rekey extension (docs/REKEY.md): `'prefer'` asks for it and connects with plain SHS1 to a
    * server without it, `'require'` fails with `ERR_SHS_REKEY_REQUIRED` there; an object sets the
-   * mode and when to rekey. Default: plain SHS1.
+   * mode and when to rekey. Default: plain SHS1. `clientHandshake()` takes only `'require'`: it
+   * cannot connect again on the duplex it was given.
    */
   rekey?: RekeyOption
 }

@@ -4,21 +4,32 @@
  */
 import { InvalidOptionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
 import type { Deadline } from '../driver/deadline.ts'
 import { type HandshakeTransport, acceptEveryone, runHandshake, withDeadline } from '../driver/handshake.ts'
+import { checkOneShotClientRekey, withRekeyFallback } from '../driver/rekey-fallback.ts'
 import type {
   Authorize, ByteDuplex, ClientHandshakeOptions, HandshakeProgress, SecureStream, ServerHandshakeOptions
 } from '../driver/types.ts'
 import { ByteReader } from './reader.ts'
 import { Outbound, createSecureStream } from './transport.ts'
 
-/** Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server accepted us. */
+/**
+ * Runs the client side of SHS1 over `duplex`; resolves with the secure stream once the server
+ * accepted us. `rekey` may be `'require'` (or an object with that mode), not `'prefer'`: a
+ * client cannot fall back to SHS1 on a duplex it cannot reopen (docs/REKEY.md, "Where it is available").
+ */
 export async function clientHandshake (duplex: ByteDuplex, options: ClientHandshakeOptions): Promise<SecureStream> {
   const { keys, networkKey, remotePublicKey } = checkOptions(options)
   const checked = checkHandshakeOptions(duplex, options)
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
-  return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, acceptEveryone, checked.onProgress))
+  const rekey = checkOneShotClientRekey(options.rekey, 'rekey', 'clientHandshake()')
+  const init = { keys, networkKey, remotePublicKey, earlyData: options.earlyData }
+  const machine = SecretHandshake.client({ ...init, rekey })
+  // Under 'require' (the only mode here) a hang-up after our hello, or no answer to it, becomes
+  // ERR_SHS_REKEY_REQUIRED; the plain machine is never asked for.
+  return await withDeadline(checked, async (deadline) => await withRekeyFallback(rekey, checked.timeout, machine, () => SecretHandshake.client(init),
+    async (attempt, helloWait) => await secureDuplex(duplex, attempt, deadline, acceptEveryone, checked.onProgress, helloWait)))
 }
 
 /** Runs the server side of SHS1 over `duplex`; resolves once the client proved its key and was authorized. */
@@ -26,7 +37,8 @@ export async function serverHandshake (duplex: ByteDuplex, options: ServerHandsh
   const { keys, networkKey } = checkOptions(options)
   const checked = checkHandshakeOptions(duplex, options)
   const authorize = checkCallback(options.authorize, 'authorize') ?? acceptEveryone
-  const machine = SecretHandshake.server({ keys, networkKey })
+  const rekey = checkRekeyOption(options.rekey)
+  const machine = SecretHandshake.server({ keys, networkKey, rekey })
   return await withDeadline(checked, async (deadline) => await secureDuplex(duplex, machine, deadline, authorize, checked.onProgress))
 }
 
@@ -64,7 +76,8 @@ export async function secureDuplex (
   machine: SecretHandshake,
   deadline: Deadline,
   authorize?: Authorize,
-  onProgress?: (progress: HandshakeProgress) => void
+  onProgress?: (progress: HandshakeProgress) => void,
+  helloWait?: number
 ): Promise<SecureStream> {
   const reader = new ByteReader(duplex.source)
   const outbound = new Outbound(duplex)
@@ -77,6 +90,6 @@ export async function secureDuplex (
       duplex.abort?.(error)
     }
   }
-  const session = await runHandshake(transport, machine, deadline, authorize, onProgress)
+  const session = await runHandshake(transport, machine, deadline, authorize, onProgress, helloWait)
   return createSecureStream(duplex, reader, outbound, session)
 }

@@ -62,7 +62,8 @@ export function checkRekeyOption (value: unknown, name = 'rekey'): RekeySettings
       `({ mode, afterBytes, afterMs, timeout }), got ${describeValue(value)}`)
   }
   const given = value as Record<string, unknown>
-  const mode = given.mode ?? 'prefer'
+  // Only an absent mode means the default: null is a wrong value, as for every other option.
+  const mode = given.mode === undefined ? 'prefer' : given.mode
   if (mode !== 'prefer' && mode !== 'require') {
     throw new InvalidOptionError(`${name}.mode`, `${name}.mode must be 'prefer' or 'require', got ${describeValue(mode)}`)
   }

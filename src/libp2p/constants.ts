@@ -5,6 +5,12 @@ import { fromString } from 'uint8arrays/from-string'
 export const SHS_PROTOCOL = '/shs/1.0.0'
 /** SHS1 with the stream muxer agreed inside the handshake (./muxer-negotiation.ts): `shs()`'s default. */
 export const SHS_MUXER_PROTOCOL = '/shs/1.1.0'
+/**
+ * The rekey extension (docs/REKEY.md) on top of each: the version says what it says for `/shs`,
+ * so `/shs-rekey/1.1.0` is `/shs/1.1.0` with the handshake under the extension's network key.
+ */
+export const SHS_REKEY_PROTOCOL = '/shs-rekey/1.0.0'
+export const SHS_REKEY_MUXER_PROTOCOL = '/shs-rekey/1.1.0'
 
 /**
  * The network key `shs()` uses when none is given: sha256 of the UTF-8 text

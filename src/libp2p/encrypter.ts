@@ -12,10 +12,14 @@ import { type KeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { copyBytes } from '../crypto/primitives.ts'
 import { checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
-import { DEFAULT_LIBP2P_NETWORK_KEY, SHS_MUXER_PROTOCOL, SHS_PROTOCOL } from './constants.ts'
+import { type RekeyOption, type RekeySettings, checkRekeyOption } from '../handshake/rekey-options.ts'
+import {
+  DEFAULT_LIBP2P_NETWORK_KEY, SHS_MUXER_PROTOCOL, SHS_PROTOCOL, SHS_REKEY_MUXER_PROTOCOL, SHS_REKEY_PROTOCOL
+} from './constants.ts'
 import { encodeMuxers, readMuxers } from './muxer-negotiation.ts'
 import { withDeadline } from '../driver/handshake.ts'
 import { InvalidOptionError } from '../errors.ts'
+import { DEFAULT_HELLO_TIMEOUT_MS } from '../net/listen-guard.ts'
 import { RemotePeerRequiredError } from './errors.ts'
 import { type HandshakeOutcome, runHandshake } from './handshake.ts'
 import { peerIdFromShsKey, remoteShsKey, shsKeyPair } from './identity.ts'
@@ -38,6 +42,30 @@ export interface ShsInit {
    * accept them too (docs/LIBP2P.md).
    */
   muxerNegotiation?: boolean
+  /**
+   * Milliseconds an inbound client may take to send its whole hello (message 1) once it chose
+   * this protocol (default 5 000, as listen(); none of its own when `timeout` is shorter).
+   */
+  helloTimeout?: number
+  /**
+   * The rekey extension (docs/REKEY.md, docs/LIBP2P.md): this encrypter then speaks
+   * `/shs-rekey/1.1.0` (or `/shs-rekey/1.0.0` without muxer negotiation) and nothing else.
+   * `shsEncrypters({ rekey: 'prefer' })` lists the plain id after it, for nodes without it.
+   */
+  rekey?: RekeyOption
+  /**
+   * Called with every connection this encrypter secured, before libp2p's upgrade goes on: the
+   * way to its `rekeying`, `rekeys` and `rekey()`. An error it throws fails the upgrade.
+   */
+  onSecured?: (secured: ShsSecured) => void
+}
+
+/** What `onSecured` is told. */
+export interface ShsSecured {
+  readonly connection: ShsMessageStream
+  readonly remotePeer: PeerId
+  /** The protocol id multistream-select agreed on (this encrypter's). */
+  readonly protocol: string
 }
 
 /** What shs() takes from libp2p's components (only the counters of `metrics` are used). */
@@ -49,7 +77,15 @@ export interface ShsComponents {
   upgrader?: Pick<Upgrader, 'getStreamMuxers'>
 }
 
-interface CheckedInit { networkKey: Uint8Array, timeout: number, muxerNegotiation: boolean }
+interface CheckedInit {
+  networkKey: Uint8Array
+  timeout: number
+  muxerNegotiation: boolean
+  helloTimeout: number | undefined
+  /** Both ends agreed on the extension's id: the handshake runs it, whatever the mode said. */
+  rekey: RekeySettings | undefined
+  onSecured: ((secured: ShsSecured) => void) | undefined
+}
 
 /** `shs()`'s options, checked when the factory is called and again when libp2p builds the encrypter. */
 export function checkShsInit (init: ShsInit | undefined): CheckedInit {
@@ -57,11 +93,26 @@ export function checkShsInit (init: ShsInit | undefined): CheckedInit {
   if (given.muxerNegotiation !== undefined && typeof given.muxerNegotiation !== 'boolean') {
     throw new InvalidOptionError('muxerNegotiation', `muxerNegotiation must be true or false, got ${describeValue(given.muxerNegotiation)}`)
   }
+  if (given.onSecured !== undefined && typeof given.onSecured !== 'function') {
+    throw new InvalidOptionError('onSecured', `onSecured must be a function, got ${describeValue(given.onSecured)}`)
+  }
+  const timeout = checkTimeout(given.timeout)
+  const helloTimeout = given.helloTimeout === undefined ? DEFAULT_HELLO_TIMEOUT_MS : checkTimeout(given.helloTimeout, 'helloTimeout')
   return {
     networkKey: copyBytes(asNetworkKey(given.networkKey === undefined ? DEFAULT_LIBP2P_NETWORK_KEY : given.networkKey)),
-    timeout: checkTimeout(given.timeout),
-    muxerNegotiation: given.muxerNegotiation ?? true
+    timeout,
+    muxerNegotiation: given.muxerNegotiation ?? true,
+    // A hello deadline at or beyond the handshake's own adds nothing.
+    helloTimeout: helloTimeout < timeout ? helloTimeout : undefined,
+    rekey: checkRekeyOption(given.rekey),
+    onSecured: given.onSecured
   }
+}
+
+/** The multistream-select id an encrypter of these options speaks. */
+export function protocolOf (init: Pick<CheckedInit, 'muxerNegotiation' | 'rekey'>): string {
+  if (init.rekey !== undefined) return init.muxerNegotiation ? SHS_REKEY_MUXER_PROTOCOL : SHS_REKEY_PROTOCOL
+  return init.muxerNegotiation ? SHS_MUXER_PROTOCOL : SHS_PROTOCOL
 }
 
 export class ShsEncrypter implements ConnectionEncrypter {
@@ -72,20 +123,28 @@ export class ShsEncrypter implements ConnectionEncrypter {
   readonly #keys: KeyPair
   readonly #networkKey: Uint8Array
   readonly #timeout: number
+  readonly #helloTimeout: number | undefined
   readonly #log: Logger
   readonly #metrics: ShsMetrics | undefined
   /** One send buffer for all of this node's connections to reuse (see sealed-output.ts). */
   readonly #spareOutput = new SpareOutput()
 
   readonly #muxerNegotiation: boolean
+  /** Under the extension's id both ends run it: a hello under the plain key is refused. */
+  readonly #rekey: RekeySettings | undefined
+  readonly #onSecured: ((secured: ShsSecured) => void) | undefined
   /** Read when a connection is secured, not at construction: libp2p sets the upgrader up after the encrypters. */
   readonly #components: ShsComponents
 
   /** Fails at node creation, not at the first dial, when the key or the options cannot work. */
   constructor (components: ShsComponents, init: ShsInit = {}) {
-    const { networkKey, timeout, muxerNegotiation } = checkShsInit(init)
-    this.protocol = muxerNegotiation ? SHS_MUXER_PROTOCOL : SHS_PROTOCOL
+    const checked = checkShsInit(init)
+    const { networkKey, timeout, muxerNegotiation, rekey } = checked
+    this.#helloTimeout = checked.helloTimeout
+    this.protocol = protocolOf(checked)
     this.#muxerNegotiation = muxerNegotiation
+    this.#rekey = rekey === undefined ? undefined : { ...rekey, mode: 'require' }
+    this.#onSecured = checked.onSecured
     this.#components = components
     this.#keys = shsKeyPair(components.privateKey)
     this.#networkKey = networkKey
@@ -106,7 +165,8 @@ export class ShsEncrypter implements ConnectionEncrypter {
         networkKey: this.#networkKey,
         remotePublicKey: remoteShsKey(remotePeer),
         // Our muxers ride behind message 3 (./muxer-negotiation.ts).
-        earlyData: this.#muxerNegotiation ? encodeMuxers(this.#muxers(options)) : undefined
+        earlyData: this.#muxerNegotiation ? encodeMuxers(this.#muxers(options)) : undefined,
+        rekey: this.#rekey
       })
     } catch (err) {
       this.#metrics?.handshakeErrors.increment()
@@ -125,7 +185,7 @@ export class ShsEncrypter implements ConnectionEncrypter {
   /** Server side: the client proves its key in message 3; that key is the remote peer id. */
   async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
     const log = this.#connectionLog(connection)
-    const machine = SecretHandshake.server({ keys: this.#keys, networkKey: this.#networkKey })
+    const machine = SecretHandshake.server({ keys: this.#keys, networkKey: this.#networkKey, rekey: this.#rekey })
     const expected = options?.remotePeer
     const checkClient = expected === undefined
       ? undefined
@@ -168,7 +228,8 @@ export class ShsEncrypter implements ConnectionEncrypter {
   ): Promise<HandshakeOutcome> {
     try {
       const outcome = await runHandshake(connection, machine, {
-        signal: options?.signal, timeout: this.#timeout, log, checkClient
+        signal: options?.signal, timeout: this.#timeout, log, checkClient,
+        helloTimeout: machine.role === 'server' ? this.#helloTimeout : undefined
       })
       this.#metrics?.handshakeSuccesses.increment()
       return outcome
@@ -189,7 +250,13 @@ export class ShsEncrypter implements ConnectionEncrypter {
       spareOutput: this.#spareOutput,
       log
     })
-    secure.log('secured %s connection with %p', connection.direction, remotePeer)
+    secure.log('secured %s connection with %p (%s)', connection.direction, remotePeer, this.protocol)
+    try {
+      this.#onSecured?.({ connection: secure, remotePeer, protocol: this.protocol })
+    } catch (err) {
+      secure.abort(err as Error)
+      throw err
+    }
     return { connection: secure, remotePeer }
   }
 

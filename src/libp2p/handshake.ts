@@ -14,6 +14,7 @@ import type { SessionKeys } from '../handshake/session.ts'
 import { HandshakeError, HandshakeTimeoutError } from '../errors.ts'
 import { HANG_UP_TIMEOUT_MS } from './constants.ts'
 import { ChunkQueue } from '../driver/chunks.ts'
+import { HelloDeadline } from './hello-deadline.ts'
 import { type HandshakeTransport, runHandshake as runSharedHandshake, withDeadline } from '../driver/handshake.ts'
 
 export interface HandshakeOptions {
@@ -25,6 +26,8 @@ export interface HandshakeOptions {
    * client (message 4 is never sent) and the handshake rejects with that error.
    */
   checkClient?: ((remotePublicKey: Uint8Array) => Error | undefined) | undefined
+  /** On the server: milliseconds for the client's whole hello (./hello-deadline.ts). */
+  helloTimeout?: number | undefined
 }
 
 export interface HandshakeOutcome {
@@ -68,17 +71,21 @@ export async function runHandshake (
     refusal = options.checkClient?.(remotePublicKey)
     return refusal === undefined
   }
+  const hello = options.helloTimeout === undefined ? undefined : new HelloDeadline(options.helloTimeout)
   try {
-    const session = await withDeadline(options, async (deadline) =>
+    const signal = hello === undefined ? options.signal : hello.signal(options.signal)
+    const session = await withDeadline({ timeout: options.timeout, signal }, async (deadline) =>
       await runSharedHandshake(transport, machine, deadline, authorize, (progress) => {
+        hello?.progress(progress)
         log.trace('shs %s: %s %s', machine.role, progress.event, progress.message)
       }))
+    hello?.settle(undefined)
     const { leftover, transportEnd } = reader.detach()
     log.trace('shs %s: handshake complete, %d bytes of box stream already received', machine.role,
       leftover.reduce((sum, chunk) => sum + chunk.byteLength, 0))
     return { session, leftover, transportEnd }
   } catch (err) {
-    throw refusal ?? err
+    throw refusal ?? hello?.settle(err) ?? err
   }
 }
 

@@ -14,6 +14,8 @@
  *   clean end here, as for noise and TLS in libp2p: the muxer's own frames say whether each of
  *   its streams ended (a yamux stream cut before its FIN is reset). Our own node closing the raw
  *   connection is a local close, never a truncation.
+ * - With the rekey extension, its control packets go out at once (every send here is), its
+ *   timers are `RekeyClock`'s, and a rekey the peer never completes aborts the connection.
  */
 import type {
   AbortOptions, Logger, MessageStream, StreamCloseEvent, StreamMessageEvent
@@ -22,12 +24,14 @@ import { AbstractMessageStream, type SendResult } from '@libp2p/utils'
 import { MAX_BODY_BYTES } from '../boxstream/constants.ts'
 import type { PushOptions } from '../boxstream/decoder.ts'
 import { BoxStream, type BoxStreamEvent } from '../connection/box-stream.ts'
-import { AbortError, BoxStreamError } from '../errors.ts'
+import { RekeyClock } from '../driver/rekey.ts'
+import { BoxStreamError } from '../errors.ts'
 import type { SessionKeys } from '../handshake/session.ts'
 import { MAX_ENCODE_BATCH_BYTES } from './constants.ts'
 import type { TransportEnd } from './handshake.ts'
 import type { ShsMetrics } from './metrics.ts'
 import { type SocketWriteQueue, type SpareOutput, kernelSocketOf } from './sealed-output.ts'
+import { waitForIdle } from './wait-idle.ts'
 
 /**
  * libp2p's byte list, named through the base class so this file does not depend on whichever
@@ -66,6 +70,8 @@ export class ShsMessageStream extends AbstractMessageStream {
   /** The raw connection's `node:net` socket, when it tells us that a sent buffer is free again. */
   readonly #socket: SocketWriteQueue | undefined
   readonly #spareOutput: SpareOutput | undefined
+  /** The rekey extension's timers and `rekey()` promises, when the handshake agreed on it. */
+  readonly #rekey: RekeyClock | undefined
 
   readonly #onRawMessage = (evt: StreamMessageEvent): void => { this.#receive(evt.data, RECEIVE_OPTIONS) }
   readonly #onRawDrain = (): void => { this.safeDispatchEvent('drain') }
@@ -91,7 +97,12 @@ export class ShsMessageStream extends AbstractMessageStream {
     this.#spareOutput = init.spareOutput
     this.#socket = this.#spareOutput === undefined ? undefined : kernelSocketOf(raw)
     // Takes the session over: the session's own key copies are wiped.
-    this.#box = new BoxStream(session)
+    const box = this.#box = new BoxStream(session)
+    const settings = box.rekeySettings
+    if (settings !== undefined) {
+      this.#rekey = new RekeyClock(box, settings, (error) => { this.abort(error) })
+      this.#rekey.attach({ writeSealed: (sealed) => { this.#raw.send(sealed) } })
+    }
 
     raw.addEventListener('message', this.#onRawMessage)
     raw.addEventListener('drain', this.#onRawDrain)
@@ -118,11 +129,35 @@ export class ShsMessageStream extends AbstractMessageStream {
     if (socket !== undefined && this.#raw.writeBufferLength === 0 && socket.writableLength === 0) {
       spares?.giveBack(output !== undefined && sealed.buffer === output.buffer ? output : sealed)
     }
+    // After the batch, so a REQUEST it made due follows it on the wire.
+    this.#rekey?.afterSeal()
     return { sentBytes: plaintext, canSendMore }
   }
 
+  /** Whether the handshake agreed on the rekey extension (`/shs-rekey/...`, docs/REKEY.md). */
+  get rekeying (): boolean {
+    return this.#rekey !== undefined
+  }
+
+  /** Rekeys completed so far (always 0 without the extension). */
+  get rekeys (): number {
+    return this.#box.rekeys
+  }
+
+  /**
+   * Fresh keys now: resolves once a rekey completed after the call. Rejects with
+   * `ERR_SHS_REKEY_NOT_NEGOTIATED` on a plain `/shs` connection, `ERR_BOX_STREAM_CLOSED` once a
+   * goodbye went either way, or with the error that ended the connection.
+   */
+  async rekey (): Promise<void> {
+    const rekey = this.#rekey
+    // Without the extension the machine throws the typed error that says so.
+    if (rekey === undefined) this.#box.rekey()
+    await (rekey as RekeyClock).request()
+  }
+
   sendReset (err: Error): void {
-    this.#release()
+    this.#release(err)
     this.#raw.abort(err)
   }
 
@@ -148,6 +183,7 @@ export class ShsMessageStream extends AbstractMessageStream {
     this.#raw.send(goodbye.bytes)
     this.writeStatus = 'closed'
     this.log.trace('sent box-stream goodbye')
+    this.#rekey?.sync()
     if (goodbye.finished) await this.#closeTransport(options)
   }
 
@@ -192,9 +228,17 @@ export class ShsMessageStream extends AbstractMessageStream {
           if (event.error instanceof BoxStreamError) this.#metrics?.decryptErrors.increment()
           this.abort(event.error)
           break
+        case 'write':
+          this.#rekey?.write(event.bytes)
+          break
+        case 'rekeyed':
+          this.#rekey?.rekeyed()
+          this.#metrics?.rekeys.increment()
+          break
       }
     }
     if (queued) this.dispatchReadBuffer()
+    this.#rekey?.sync()
   }
 
   /** The raw connection will deliver nothing more (see the class comment for what that means here). */
@@ -231,39 +275,17 @@ export class ShsMessageStream extends AbstractMessageStream {
     }
   }
 
-  /** Wipes the session keys and stops listening to the raw connection. */
-  #release (): void {
-    if (this.#box.failure === undefined && !this.#box.finished) {
-      this.#box.abort(new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the libp2p stream was closed'))
+  /** Wipes the session keys, clears the rekey timers and stops listening to the raw connection. */
+  #release (error?: Error): void {
+    const box = this.#box
+    if (box.failure === undefined && !box.finished) {
+      box.abort(error ?? new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the libp2p stream was closed'))
     }
+    this.#rekey?.stop(box.failure ?? new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection ended before a rekey could complete'))
     const raw = this.#raw
     raw.removeEventListener('message', this.#onRawMessage)
     raw.removeEventListener('drain', this.#onRawDrain)
     raw.removeEventListener('remoteCloseWrite', this.#onRawRemoteCloseWrite)
     raw.removeEventListener('close', this.#onRawClose)
   }
-}
-
-/** Resolves once the write queue has been handed to the raw connection; rejects if the stream closes first. */
-async function waitForIdle (stream: ShsMessageStream, signal: AbortSignal | undefined): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.removeEventListener('idle', onIdle)
-      stream.removeEventListener('close', onClose)
-      signal?.removeEventListener('abort', onAbort)
-    }
-    const onIdle = (): void => { cleanup(); resolve() }
-    const onClose = (evt: StreamCloseEvent): void => {
-      cleanup()
-      reject(evt.error ?? new BoxStreamError('ERR_BOX_STREAM_CLOSED', 'the connection closed before the queued data was sent'))
-    }
-    const onAbort = (): void => {
-      cleanup()
-      reject(new AbortError('closing the shs connection was aborted while data was still queued', { cause: signal?.reason }))
-    }
-    if (signal?.aborted === true) { onAbort(); return }
-    stream.addEventListener('idle', onIdle)
-    stream.addEventListener('close', onClose)
-    signal?.addEventListener('abort', onAbort)
-  })
 }

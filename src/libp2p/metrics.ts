@@ -7,6 +7,7 @@ export interface ShsMetrics {
   readonly encryptedPackets: Counter
   readonly decryptedPackets: Counter
   readonly decryptErrors: Counter
+  readonly rekeys: Counter
 }
 
 export function registerMetrics (metrics: Pick<Metrics, 'registerCounter'>): ShsMetrics {
@@ -25,6 +26,9 @@ export function registerMetrics (metrics: Pick<Metrics, 'registerCounter'>): Shs
     }),
     decryptErrors: metrics.registerCounter('libp2p_shs_decrypt_errors_total', {
       help: 'Total count of box-stream packets that failed authentication (the connection was aborted)'
+    }),
+    rekeys: metrics.registerCounter('libp2p_shs_rekeys_total', {
+      help: 'Total count of rekeys of the shs-rekey/1 extension completed (docs/REKEY.md)'
     })
   }
 }

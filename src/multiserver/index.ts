@@ -7,6 +7,7 @@ import shs from './shs.ts'
 
 export default shs
 export { shs as 'module.exports' }
-export { parse, type AuthCallback, type ShsAddress, type ShsPlugin, type ShsPluginOptions, type ShsPullStream } from './shs.ts'
+export { parse, type AuthCallback, type ShsAddress, type ShsPlugin, type ShsPluginOptions, type ShsPullStream, type ShsStreamMeta } from './shs.ts'
+export type { PluginAdmissionOptions } from './admission.ts'
 export type { PullCallback, PullDuplex, PullEnd, PullSink, PullSource } from './pull.ts'
 export { PeerGoneError } from './network-errors.ts'

@@ -4,6 +4,7 @@
  * them to code that dials with `connect()`, in Node or in a page.
  */
 import type { SecureStream } from '../driver/types.ts'
+import { type RekeyView, withRekeyView } from '../driver/rekey-view.ts'
 import { inScuttlebuttWords } from './network-errors.ts'
 import { type PullDuplex, type PullEnd, type PullSource, fromPullSource } from './pull.ts'
 
@@ -18,12 +19,18 @@ interface BufferClass {
  * Buffers where a global `Buffer` exists (Node, or a page that provides one, as muxrpc needs there:
  * pull-stream code calls Buffer methods on what it reads), else as plain Uint8Arrays. When the
  * peer went away, the source ends with a PeerGoneError, in the words ssb-network-errors knows.
+ * `rekeying`, `rekeys` and `rekey()` are the stream's (docs/REKEY.md).
  */
-export function toPullDuplex (stream: SecureStream): PullDuplex<Uint8Array> {
+export function toPullDuplex (stream: SecureStream): SecurePullDuplex {
   const buffer = (globalThis as { Buffer?: BufferClass }).Buffer
-  if (buffer === undefined) return pullDuplexOf(stream, (chunk) => chunk)
-  return pullDuplexOf(stream, (chunk) => buffer.isBuffer(chunk) ? chunk : buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  const duplex = buffer === undefined
+    ? pullDuplexOf(stream, (chunk) => chunk)
+    : pullDuplexOf(stream, (chunk) => buffer.isBuffer(chunk) ? chunk : buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  return withRekeyView(duplex, stream)
 }
+
+/** A pull-stream duplex of a secure stream, with the connection's rekey state (docs/REKEY.md) passed through. */
+export type SecurePullDuplex = PullDuplex<Uint8Array> & RekeyView
 
 /** The same, each chunk made what the pull-stream side expects by `toChunk` (the multiserver plugin: a Buffer). */
 export function pullDuplexOf<T extends Uint8Array> (stream: SecureStream, toChunk: (chunk: Uint8Array) => T): PullDuplex<T> {

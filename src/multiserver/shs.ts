@@ -11,9 +11,12 @@ import { InvalidOptionError, ShsError } from '../errors.ts'
 import { checkCallback, checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { clientHandshake, serverHandshake } from '../duplex/handshake.ts'
 import type { SecureStream } from '../driver/types.ts'
+import { type RekeyView, withRekeyView } from '../driver/rekey-view.ts'
+import { type RekeyOption, type RekeySettings, checkRekeyOption } from '../handshake/rekey-options.ts'
 import { fromSsbKeys, type SsbKeys } from '../ssb/keys.ts'
 import type { PullDuplex } from './pull.ts'
 import { pullDuplexOf } from './secure-pull.ts'
+import { PluginAdmission, type PluginAdmissionOptions, admittedHandshake } from './admission.ts'
 import { pullToByteDuplex } from './transport.ts'
 
 /** What multiserver's shs plugin is given. */
@@ -30,19 +33,41 @@ export interface ShsPluginOptions {
   authenticate?: AuthCallback
   /** Milliseconds for the handshake (default 5000, as the reference's pull-handshake). */
   timeout?: number
+  /**
+   * The rekey extension (docs/REKEY.md). Accepting, `'prefer'` serves clients that ask for it and
+   * plain SHS1 clients alike, `'require'` only the former. Dialing, only `'require'` asks for it: a
+   * transform runs on the connection multiserver made and cannot connect again to fall back, so
+   * under `'prefer'` it dials with plain SHS1. Default: plain SHS1 both ways.
+   */
+  rekey?: RekeyOption
+  /**
+   * What the server side lets in under hostile load, as listen() does: per-source caps, random
+   * early drop, the pending-handshake cap and the hello deadline (docs/HOSTILE-LOAD.md). On by
+   * default, with listen()'s defaults.
+   */
+  admission?: PluginAdmissionOptions
 }
 
 export type AuthCallback = (publicKey: Buffer, cb: (err?: Error | null, auth?: unknown) => void) => void
 
-/** The stream multiserver hands the application: a pull duplex of Buffers and what the handshake proved. */
-export interface ShsPullStream extends PullDuplex<Buffer> {
+/**
+ * The stream multiserver hands the application: a pull duplex of Buffers, what the handshake
+ * proved, and the rekey extension's state (`rekeying`, `rekeys`, `rekey()`).
+ */
+export interface ShsPullStream extends PullDuplex<Buffer>, RekeyView {
   /** The peer's long-term public key. */
   remote: Buffer
   /** On the server: what `auth` called back with. */
   auth?: unknown
   /** `shs:<base64 key of the peer>` */
   address: string
-  meta?: unknown
+  /** The rekey state again, where secret-stack passes it on to the application (`rpc.meta`). */
+  meta: ShsStreamMeta
+}
+
+/** `stream.meta`: the rekey state, and what the transport's stream had as `meta`, if anything. */
+export interface ShsStreamMeta extends RekeyView {
+  transport?: unknown
 }
 
 /** What `parse('shs:KEY[:SEED]')` returns, as multiserver's shs plugin returns it. */
@@ -53,10 +78,12 @@ export interface ShsAddress {
 
 export interface ShsPlugin {
   name: 'shs'
-  create (address?: ShsAddress | null): (stream: PullDuplex<Buffer> & { address?: string }, cb: (err: (Error & { address?: string }) | null, stream?: ShsPullStream) => void) => void
+  create (address?: ShsAddress | null): (stream: PullDuplex<Buffer> & { address?: string, meta?: unknown }, cb: (err: (Error & { address?: string }) | null, stream?: ShsPullStream) => void) => void
   parse (text: string): ShsAddress | null
   stringify (): string | undefined
   publicKey: Buffer | undefined
+  /** The server side's admission, shared by every stream of this plugin: `pending` handshakes now. */
+  admission: { readonly pending: number }
 }
 
 const DEFAULT_TIMEOUT_MS = 5000
@@ -70,7 +97,10 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
   const authenticate = checkCallback(options.authenticate, 'authenticate')
   const auth = checkCallback(options.auth, 'auth') ?? authenticate
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_MS : checkTimeout(options.timeout)
+  const rekey = checkRekeyOption(options.rekey)
+  const dialRekey = dialingRekey(rekey)
   const publicKey = keys === undefined ? undefined : Buffer.from(keys.publicKey)
+  const admission = new PluginAdmission(options.admission, 'admission')
 
   function create (address?: ShsAddress | null): ReturnType<ShsPlugin['create']> {
     return function shsTransform (stream, cb) {
@@ -90,16 +120,20 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
             keys: address.seed === undefined ? requireKeys(keys) : generateKeyPair(address.seed),
             networkKey,
             remotePublicKey: address.key,
-            timeout
+            timeout,
+            rekey: dialRekey
           })
-        : serverHandshake(duplex, {
+        : admittedHandshake(admission, stream.address, timeout, (guard) => serverHandshake(duplex, {
             keys: requireKeys(keys),
             networkKey,
             timeout,
-            authorize: auth === undefined ? undefined : askAuth
-          }))
+            rekey,
+            signal: guard.signal,
+            onHandshakeProgress: guard.onHandshakeProgress,
+            authorize: guard.authorize(auth === undefined ? undefined : askAuth)
+          })))
       secured.then(
-        (secure) => { cb(null, toPullStream(secure, authValue)) },
+        (secure) => { cb(null, toPullStream(secure, authValue, stream.meta)) },
         (err: unknown) => {
           // As the reference: a failed handshake does not say who it was with.
           const error = (err instanceof Error ? err : new Error(String(err))) as Error & { address?: string }
@@ -116,7 +150,8 @@ export default function shs (options: ShsPluginOptions): ShsPlugin {
     create,
     parse,
     stringify: () => publicKey === undefined ? undefined : `shs:${publicKey.toString('base64')}`,
-    publicKey
+    publicKey,
+    admission
   }
 }
 
@@ -166,11 +201,20 @@ function requireKeys (keys: KeyPair | undefined): KeyPair {
   return keys
 }
 
+/**
+ * What the dialing side asks for: only `require` (a transform cannot connect again, so `prefer`
+ * could not fall back to SHS1 on a server without the extension: it dials plain SHS1).
+ */
+function dialingRekey (rekey: RekeySettings | undefined): RekeySettings | undefined {
+  return rekey?.mode === 'require' ? rekey : undefined
+}
+
 /** The secure stream as multiserver's shs streams look: Buffers both ways, the peer's key and address on it. */
-function toPullStream (secure: SecureStream, auth: unknown): ShsPullStream {
+function toPullStream (secure: SecureStream, auth: unknown, transportMeta: unknown): ShsPullStream {
   const remote = Buffer.from(secure.remotePublicKey)
   const { source, sink } = pullDuplexOf(secure, asBuffer)
-  return { source, sink, remote, auth, address: `shs:${toString(remote, 'base64pad')}` }
+  const meta = withRekeyView(transportMeta === undefined ? {} : { transport: transportMeta }, secure)
+  return withRekeyView({ source, sink, remote, auth, address: `shs:${toString(remote, 'base64pad')}`, meta }, secure)
 }
 
 function asBuffer (chunk: Uint8Array): Buffer {

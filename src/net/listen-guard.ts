@@ -53,6 +53,11 @@ export class ListenGuard {
     }, { once: true })
   }
 
+  /** Handshakes admitted and not yet settled. */
+  get pending (): number {
+    return this.#admission.pending
+  }
+
   /** A guarded handshake for a connection from `host`, or the refusal to report (the socket is then to be closed unread). */
   admit (host: string, handshakeTimeout: number | undefined): GuardedHandshake | HandshakeError {
     const ticket = this.#admission.admit(host)
@@ -153,6 +158,15 @@ export class GuardedHandshake {
     this.#settle(NOT_THE_CLIENTS_FAULT.has(reported.code) ? 'done' : 'failed')
     this.#releaseSlot()
     return reported
+  }
+
+  /**
+   * The handshake succeeded on a transport that is not ours to watch (a multiserver stream): its
+   * admission slot is free again. Only for guards without connection caps or idle timeout.
+   */
+  handedOn (): void {
+    this.#settle('done')
+    this.#releaseSlot()
   }
 
   /** The handshake succeeded: the established connection keeps its slot until the socket closes, and gets the idle timeout. */

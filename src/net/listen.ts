@@ -25,14 +25,27 @@ import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptio
 import { SocketHandshakeTransport } from './socket-handshake.ts'
 import { createSocketSecureStream } from './socket-stream.ts'
 import { reportedElsewhere } from './tcp.ts'
+import { AcceptErrors } from './accept-errors.ts'
 
 export type { RemoteAddress }
 
 /** `listen()`'s options: those of every server here (see ServerOptions); the port is a TCP port. */
 export type ListenOptions = ServerOptions
 
+/** What a listener has seen so far. */
+export interface ListenerStats {
+  /** Handshakes in progress now (admitted, not yet settled). */
+  pendingHandshakes: number
+  /** Times the server could not accept (out of file descriptors or memory): each went to `onError` as an `AcceptError`. */
+  acceptErrors: number
+}
+
+/** The "remote" of an accept error: no connection reached us, so there is no peer to name. */
+export const NO_REMOTE: Readonly<RemoteAddress> = Object.freeze({ host: '', port: 0 })
+
 export interface Listener {
   address (): { host: string, port: number }
+  stats (): ListenerStats
   /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
   stopAccepting (): void
   /** Stops accepting, aborts handshakes in progress and closes every connection it accepted. */
@@ -70,6 +83,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
   setMaxListeners(Infinity, closing.signal)
   const guard = new ListenGuard(options, closing.signal)
+  const acceptErrors = new AcceptErrors((error) => { callbacks.error(error, NO_REMOTE) })
   // The identity (checked keys, Curve25519 secret) serves every handshake; close() wipes it,
   // and so does a failure to listen: it is made last, once nothing else can refuse the call.
   const identity = new LocalIdentity(options.keys)
@@ -132,12 +146,14 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
     identity.wipe()
     throw err
   }
-  server.on('error', () => {})
+  server.on('error', acceptErrors.serverError)
+  acceptErrors.start()
 
   // The server's 'close' comes once it stopped listening and every connection it accepted ended.
   const serverClosed = new Promise<void>((resolve) => server.once('close', resolve))
   const stopAccepting = (): void => {
     closing.abort()
+    acceptErrors.stop()
     if (server.listening) server.close()
   }
 
@@ -146,6 +162,7 @@ export async function listen (options: ListenOptions, onStream: OnStream<RemoteA
       const address = server.address() as net.AddressInfo
       return { host: address.address, port: address.port }
     },
+    stats: () => ({ pendingHandshakes: guard.pending, acceptErrors: acceptErrors.count }),
     stopAccepting,
     async close () {
       stopAccepting()

@@ -27,8 +27,9 @@ export interface ServerCallbacks<Remote> {
   onHandshakeProgress?: ((progress: HandshakeProgress, remote: Remote) => void) | undefined
   /**
    * Told when a connection fails after its handshake because `onStream` threw or rejected (the
-   * stream was aborted), or when `onHandshakeError` itself threw. Without it such errors become
-   * process warnings: never an unhandled rejection.
+   * stream was aborted), or when `onHandshakeError` itself threw; and, from `listen()`, when the
+   * server cannot accept (an `AcceptError`: out of file descriptors or memory; `remote` is then
+   * `{ host: '', port: 0 }`). Without it such errors become process warnings: never an unhandled rejection.
    */
   onError?: ((error: ShsError, remote: Remote) => void) | undefined
 }

@@ -42,6 +42,8 @@ function explainConnectError (code: string | undefined): string {
     case 'ECONNREFUSED': return 'nothing is listening there; check the port and that the server runs'
     case 'ENOTFOUND': case 'EAI_AGAIN': return 'the host name does not resolve; check the spelling'
     case 'EHOSTUNREACH': case 'ENETUNREACH': return 'the host cannot be reached from this network'
+    // Our own shortage, not the server's answer: nothing was sent.
+    case 'EMFILE': case 'ENFILE': return 'this process (EMFILE) or the system (ENFILE) has no file descriptor left; close connections or raise the limit (ulimit -n)'
     default: return 'check the address and the network'
   }
 }

@@ -10,11 +10,13 @@
  *   'error' instead, as a reset is on a socket.
  * - `destroy()` before both sides ended cleanly tears the connection down (the peer sees a
  *   truncation), as destroying a socket does.
+ * - `rekeying`, `rekeys` and `rekey()` are the secure stream's (docs/REKEY.md).
  */
 import { Duplex } from 'node:stream'
 import { InvalidOptionError, ShsError } from '../errors.ts'
 import { describeValue } from '../options.ts'
 import type { SecureStream } from '../driver/types.ts'
+import { type RekeyView, withRekeyView } from '../driver/rekey-view.ts'
 
 interface Pending {
   readonly chunk: Uint8Array
@@ -23,13 +25,16 @@ interface Pending {
 
 const END: IteratorResult<Uint8Array> = { value: undefined, done: true }
 
-export function toNodeDuplex (secure: SecureStream): Duplex {
+/** The Node stream, with the connection's rekey state (docs/REKEY.md) passed through. */
+export type SecureNodeDuplex = Duplex & RekeyView
+
+export function toNodeDuplex (secure: SecureStream): SecureNodeDuplex {
   const candidate = secure as Partial<SecureStream> | null
   if (typeof secure !== 'object' || candidate === null || typeof candidate.sink !== 'function' ||
       typeof candidate.abort !== 'function' || typeof (candidate.source as object | undefined)?.[Symbol.asyncIterator as keyof object] !== 'function') {
     throw new InvalidOptionError('secure', `toNodeDuplex needs a secure stream (what connect(), listen() or a handshake gives), got ${describeValue(secure)}`)
   }
-  return new SecureDuplex(secure)
+  return withRekeyView(new SecureDuplex(secure), secure)
 }
 
 class SecureDuplex extends Duplex {

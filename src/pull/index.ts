@@ -8,7 +8,8 @@
  *
  * and the two bridges it is made of, between pull-streams and async iterables.
  */
-export { toPullDuplex } from '../multiserver/secure-pull.ts'
+export { type SecurePullDuplex, toPullDuplex } from '../multiserver/secure-pull.ts'
+export type { RekeyView } from '../driver/rekey-view.ts'
 export {
   type PullCallback, type PullDuplex, type PullEnd, type PullSink, type PullSource, fromPullSource, toPullSource
 } from '../multiserver/pull.ts'

@@ -3,15 +3,19 @@
  * config (`caps.shs` or `appKey`, `keys`, `seed`, `timers.handshake`, `timeout`,
  * `multiserverShs`), sets the same `api.id`, `api.publicKey` and `api.shs`, asks `api.auth` about
  * each client, and registers the `shs` transform with `identify`, all on this library's handshake.
+ * `multiserverShs.rekey` (ours alone) turns on the rekey extension (docs/REKEY.md) as the
+ * multiserver plugin's `rekey` does; each connection's `rpc.meta` tells what was agreed.
  */
 import { fromString } from 'uint8arrays/from-string'
 import { asKeyPair } from '../crypto/keys.ts'
 import { NETWORK_KEY_BYTES, SEED_BYTES } from '../crypto/primitives.ts'
 import { InvalidOptionError } from '../errors.ts'
+import { type RekeyOption, checkRekeyOption } from '../handshake/rekey-options.ts'
 import { checkGroup, checkOptions, checkTimeout, describeValue } from '../options.ts'
 import { formatKey } from '../ssb/id.ts'
 import { fromSsbKeys } from '../ssb/keys.ts'
 import shs, { type ShsPluginOptions } from '../multiserver/shs.ts'
+import { type PluginAdmissionOptions, checkPluginAdmission } from '../multiserver/admission.ts'
 import { inVersion8Layout } from './config.ts'
 
 type KeyText = string | Uint8Array
@@ -26,7 +30,14 @@ export interface SecretStackShsConfig {
     timers?: { handshake?: number }
     timeout?: number
   }
-  multiserverShs?: { cap?: KeyText, seed?: Uint8Array }
+  multiserverShs?: {
+    cap?: KeyText
+    seed?: Uint8Array
+    /** The rekey extension, as the multiserver plugin's `rekey` (accepting: `prefer` or `require`; dialing: only `require` asks for it). */
+    rekey?: RekeyOption
+    /** The server side's admission under hostile load (docs/HOSTILE-LOAD.md); listen()'s defaults. */
+    admission?: PluginAdmissionOptions
+  }
 }
 
 interface SecretStackApi {
@@ -45,10 +56,14 @@ export const version = '1.0.0'
 
 /** `config` is secret-stack 8's (`{ global, multiserverShs }`) or the flat one of versions 6 and 7. */
 export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretStackShsConfig['global']): void {
-  const config = inVersion8Layout(checkOptions(given, 'config'))
+  const checked = checkOptions(given, 'config')
+  const config = inVersion8Layout(checked)
   // The whole config is checked here, at startup, naming each bad field by its path.
   const global = checkGroup(config.global, 'global') ?? {}
   const ours = checkGroup(config.multiserverShs, 'multiserverShs') ?? {}
+  const flat = flatSection(checked)
+  const rekey = checkRekeyOption(ours.rekey === undefined ? flat?.rekey : ours.rekey, 'multiserverShs.rekey')
+  const admission = checkPluginAdmission(ours.admission === undefined ? flat?.admission : ours.admission, 'multiserverShs.admission')
   const timers = checkGroup(global.timers, 'global.timers')
   let timeout = timers?.handshake !== undefined
     ? checkTimeout(timers.handshake, 'global.timers.handshake')
@@ -74,6 +89,8 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
     seed,
     appKey: cap,
     timeout,
+    rekey,
+    admission,
     authenticate (publicKey, cb) {
       api.auth(`@${formatKey(publicKey)}.ed25519`, (err, auth) => {
         if (err !== null && err !== undefined) cb(err)
@@ -89,6 +106,17 @@ export function init (api: SecretStackApi, given: SecretStackShsConfig | SecretS
   const identified = identify(publicKey)
   Object.defineProperty(api, 'shs', { get: () => identified })
   api.multiserver.transform({ name: 'shs', create: () => plugin, identify })
+}
+
+/**
+ * A flat config (secret-stack 6 and 7) has no plugin sections for the stock plugin's settings,
+ * but `multiserverShs.rekey` and `multiserverShs.admission` are ours alone: they are read there
+ * too, so those versions can use them.
+ */
+function flatSection (given: SecretStackShsConfig | SecretStackShsConfig['global']): SecretStackShsConfig['multiserverShs'] {
+  if ('global' in given) return undefined
+  const flat = given as { multiserverShs?: SecretStackShsConfig['multiserverShs'] }
+  return checkGroup(flat.multiserverShs, 'multiserverShs')
 }
 
 /** What secret-stack's core puts on each connection under the transform's name (`rpc.shs.pubkey`). */

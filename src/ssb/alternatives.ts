@@ -5,6 +5,7 @@
  */
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { checkEarlyData } from '../handshake/early-data.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import { AbortError, ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
 import { checkCallback, checkSignal, checkTimeout, describeValue, optionalDuration } from '../options.ts'
 import type { SecureStream } from '../driver/types.ts'
@@ -33,6 +34,7 @@ export function checkAddressOptions (options: AddressConnectOptions): void {
   checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   optionalDuration(options.idleTimeout, 'idleTimeout')
   checkEarlyData(options.earlyData)
+  checkRekeyOption(options.rekey)
 }
 
 /**

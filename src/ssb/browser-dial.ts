@@ -35,10 +35,10 @@ export async function connect (options: ConnectOptions): Promise<SecureStream> {
 export async function connectEndpoint (endpoint: ShsEndpoint, options: Omit<AddressConnectOptions, 'address'>): Promise<SecureStream> {
   refuseNodeOnly(options)
   if (endpoint.transport === 'net') throw new TcpUnavailableError('net: addresses')
-  const { networkKey, timeout, signal, onHandshakeProgress, idleTimeout } = options
+  const { networkKey, timeout, signal, onHandshakeProgress, idleTimeout, earlyData, rekey } = options
   const keys = endpoint.seed === undefined ? options.keys : generateKeyPair(endpoint.seed)
   return await connectWebSocket({
-    keys, networkKey, timeout, signal, onHandshakeProgress, idleTimeout, remotePublicKey: endpoint.remotePublicKey, url: endpoint.url
+    keys, networkKey, timeout, signal, onHandshakeProgress, idleTimeout, earlyData, rekey, remotePublicKey: endpoint.remotePublicKey, url: endpoint.url
   })
 }
 

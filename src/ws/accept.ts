@@ -4,6 +4,7 @@
  */
 import type { WebSocket } from 'ws'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import { checkCallback, checkOptions, checkSignal, checkTimeout } from '../options.ts'
 import { acceptEveryone, runHandshake, withDeadline } from '../driver/handshake.ts'
 import type { SecureStream, ServerHandshakeOptions } from '../driver/types.ts'
@@ -20,7 +21,8 @@ export async function acceptWebSocket (socket: WebSocket, options: AcceptWebSock
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
   const authorize = checkCallback(options.authorize, 'authorize') ?? acceptEveryone
-  const machine = SecretHandshake.server({ keys, networkKey })
+  const rekey = checkRekeyOption(options.rekey)
+  const machine = SecretHandshake.server({ keys, networkKey, rekey })
   return await withDeadline({ timeout, signal }, async (deadline) => {
     const channel = nodeWebSocketChannel(socket, socketOptions)
     return channel.secure(await runHandshake(channel.handshake, machine, deadline, authorize, onProgress))

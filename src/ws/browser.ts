@@ -4,6 +4,8 @@
  */
 import { ConnectionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
+import { withRekeyFallback } from '../driver/rekey-fallback.ts'
 import { checkCallback, checkOptions, checkSignal, checkTimeout, optionalDuration } from '../options.ts'
 import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../driver/handshake.ts'
 import type { Deadline } from '../driver/deadline.ts'
@@ -66,7 +68,10 @@ export interface WebSocketConnectOptions extends ClientHandshakeOptions, Browser
   url: string
 }
 
-/** Opens the browser's WebSocket and runs the client handshake; the timeout covers both. */
+/**
+ * Opens the browser's WebSocket and runs the client handshake; the timeout covers both (and, with
+ * `rekey: 'prefer'` and a server without the extension, the second WebSocket).
+ */
 export async function connectWebSocket (options: WebSocketConnectOptions): Promise<SecureStream> {
   // Checked at the call, before the socket opens: a bad option never costs a connection.
   const { keys, networkKey, remotePublicKey } = checkOptions(options)
@@ -75,11 +80,14 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const timeout = checkTimeout(options.timeout)
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
-  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
-    const channel = browserWebSocketChannel(await openSocket(url, deadline), idleTimeout)
-    return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))
-  }))
+  const init = { keys, networkKey, remotePublicKey, earlyData: options.earlyData }
+  const rekey = checkRekeyOption(options.rekey)
+  const first = SecretHandshake.client({ ...init, rekey })
+  return await withDeadline({ timeout, signal }, async (deadline) => await withRekeyFallback(rekey, timeout, first, () => SecretHandshake.client(init),
+    async (machine, helloWait) => await wipingOnFailure(machine, (async () => {
+      const channel = browserWebSocketChannel(await openSocket(url, deadline), idleTimeout)
+      return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress, helloWait))
+    })())))
 }
 
 async function openSocket (url: string, deadline: Deadline): Promise<WebSocket> {

@@ -3,6 +3,8 @@ import { X509Certificate } from 'node:crypto'
 import { WebSocket } from 'ws'
 import { ConnectionError, InvalidOptionError } from '../errors.ts'
 import { SecretHandshake } from '../handshake/machine.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
+import { withRekeyFallback } from '../driver/rekey-fallback.ts'
 import { checkCallback, checkOptions, checkSignal, checkTimeout, describeValue } from '../options.ts'
 import type { Deadline } from '../driver/deadline.ts'
 import { acceptEveryone, runHandshake, withDeadline, wipingOnFailure } from '../driver/handshake.ts'
@@ -20,7 +22,10 @@ export interface WebSocketConnectOptions extends ClientHandshakeOptions, WebSock
   ca?: Pem | Pem[]
 }
 
-/** The timeout covers opening the WebSocket and the handshake together. */
+/**
+ * The timeout covers opening the WebSocket and the handshake together; with `rekey: 'prefer'`, a
+ * server without the extension costs a second WebSocket within the same timeout.
+ */
 export async function connectWebSocket (options: WebSocketConnectOptions): Promise<SecureStream> {
   // Checked at the call, before the socket opens: a bad option never costs a connection.
   const { keys, networkKey, remotePublicKey } = checkOptions(options)
@@ -30,11 +35,14 @@ export async function connectWebSocket (options: WebSocketConnectOptions): Promi
   const timeout = checkTimeout(options.timeout)
   const signal = checkSignal(options.signal)
   const onProgress = checkCallback(options.onHandshakeProgress, 'onHandshakeProgress')
-  const machine = SecretHandshake.client({ keys, networkKey, remotePublicKey, earlyData: options.earlyData })
-  return await wipingOnFailure(machine, withDeadline({ timeout, signal }, async (deadline) => {
-    const channel = nodeWebSocketChannel(await openSocket(url, ca, deadline), socketOptions)
-    return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress))
-  }))
+  const init = { keys, networkKey, remotePublicKey, earlyData: options.earlyData }
+  const rekey = checkRekeyOption(options.rekey)
+  const first = SecretHandshake.client({ ...init, rekey })
+  return await withDeadline({ timeout, signal }, async (deadline) => await withRekeyFallback(rekey, timeout, first, () => SecretHandshake.client(init),
+    async (machine, helloWait) => await wipingOnFailure(machine, (async () => {
+      const channel = nodeWebSocketChannel(await openSocket(url, ca, deadline), socketOptions)
+      return channel.secure(await runHandshake(channel.handshake, machine, deadline, acceptEveryone, onProgress, helloWait))
+    })())))
 }
 
 /** Each authority must be a PEM certificate: a typo would otherwise only show as an untrusted server. */

@@ -18,6 +18,7 @@ import { DEFAULT_HOST, listening } from '../net/listen.ts'
 import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
+import { checkRekeyOption } from '../handshake/rekey-options.ts'
 import { acceptWebSocket } from './accept.ts'
 import { type AdmittedUpgrade, UpgradeAdmission } from './upgrade-admission.ts'
 import { MAX_MESSAGE_BYTES, type WebSocketOptions, checkWebSocketOptions } from './node-socket.ts'
@@ -50,6 +51,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
   const tls = checkCertificate(options)
   const { pingInterval } = checkWebSocketOptions({ pingInterval: options.pingInterval })
   const timeout = checkTimeout(options.timeout)
+  const rekey = checkRekeyOption(options.rekey)
   const callbacks = new ContainedCallbacks(options, onStream)
   const closing = new AbortController()
   // Every handshake in progress listens on this one signal; hundreds at once is normal here.
@@ -86,6 +88,7 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
       keys: options.keys,
       networkKey: options.networkKey,
       timeout,
+      rekey,
       signal,
       // The guard checks the connection caps first; then the application decides.
       authorize: async (publicKey) => await guarded.authorize(publicKey, async () =>

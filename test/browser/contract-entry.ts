@@ -134,7 +134,9 @@ export async function fuzzOptions (url: string, remotePublicKey: number[], keys:
     remotePublicKey: Uint8Array.from(remotePublicKey),
     networkKey: Uint8Array.from(networkKey)
   }
-  const options = ['url', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData']
+  // The rekey settings without a hostile value in their range (`rekey: {}` and 2^31 afterBytes are valid).
+  const options = ['url', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData',
+    'rekey.mode', 'rekey.afterMs', 'rekey.timeout']
   const cases: PageFuzzCase[] = []
   const NativeWebSocket = globalThis.WebSocket
   let opened = 0

@@ -1,6 +1,6 @@
 /**
- * The CLI rows of issue 10's table: --exec leaves no orphan and is capped, a tunnel survives a
- * burst of concurrent requests, Ctrl-C ends a stdio session with goodbye, the new flags are
+ * The CLI rows of docs/HOSTILE-LOAD.md's table: --exec leaves no orphan and is capped, a tunnel
+ * survives a burst of concurrent requests, Ctrl-C ends a stdio session with goodbye, the new flags are
  * checked. Every wait is for an event or a bounded poll.
  */
 import assert from 'node:assert/strict'
@@ -34,7 +34,7 @@ async function processGone (pid: number): Promise<boolean> {
   }
 }
 
-describe('shs CLI: hostile load (issue 10)', function () {
+describe('shs CLI: hostile load', function () {
   this.timeout(60_000)
   const sandbox = useSandbox()
 

@@ -11,8 +11,8 @@ import { describeFailure } from '../../src/cli/errors/format.ts'
 import { type RekeyPlan, lacksRequiredRekey, rekeyPlan } from '../../src/cli/rekey.ts'
 import { referenceClient, startReferenceServer } from '../helpers/reference.ts'
 import { sha256, useSandboxWithKeys } from './helpers.ts'
+import { assertPlainFallback, exchangeAcrossRekey } from './rekey-exchange.ts'
 
-const MIB = 1024 * 1024
 const NEGOTIATED = /rekey extension negotiated: fresh keys after (\S+ \S+) sent or (\S+ \S+) without a rekey/
 const REKEYS = /took fresh keys (\d+) times? during the session/
 
@@ -53,26 +53,11 @@ describe('shs CLI: the rekey extension', function () {
   })
 
   it('connect --rekey against listen: negotiated, rekeyed on both sides, every byte through unchanged', async () => {
-    const toServer = randomBytes(2 * MIB)
-    const toClient = randomBytes(MIB)
     const listen = keyed.sandbox.start(['listen', '127.0.0.1:0', '--keys', keyed.server.path, '-v', '--rekey-after-ms', '90000'])
     const { address } = await listen.listening()
     await listen.waitForStderr(/serving clients with the rekey extension and plain SHS1 clients alike \(--rekey prefer\)/)
     const connect = keyed.sandbox.start(['connect', address ?? '', '--keys', keyed.client.path, '-v', '--rekey', '--rekey-after-bytes', '1M'])
-    // The client asks for fresh keys once 1 MiB is out, in the middle of these 2 MiB. The server
-    // has read all of them (so the request too, and answered it) once they are on its stdout.
-    connect.child.stdin?.write(toServer)
-    await listen.waitForStdout(toServer.byteLength)
-    // The answer went out before these bytes: once the client printed them it has switched, and
-    // its switch went out before its goodbye (stdin is still open), so both sides count the rekey.
-    listen.child.stdin?.end(toClient)
-    await connect.waitForStdout(toClient.byteLength)
-    connect.child.stdin?.end()
-
-    assert.equal(await connect.exited, 0, connect.stderr)
-    assert.equal(await listen.exited, 0, listen.stderr)
-    assert.equal(sha256(listen.stdout), sha256(toServer))
-    assert.equal(sha256(connect.stdout), sha256(toClient))
+    await exchangeAcrossRekey(connect, listen)
     // Each side's own triggers: the client's --rekey-after-bytes, the server's --rekey-after-ms.
     assert.deepEqual(NEGOTIATED.exec(connect.stderr)?.slice(1), ['1.0 MiB', '120 s'])
     assert.deepEqual(NEGOTIATED.exec(listen.stderr)?.slice(1), ['1.0 GiB', '90 s'])
@@ -100,12 +85,7 @@ describe('shs CLI: the rekey extension', function () {
     const { address } = await listen.listening()
     await listen.waitForStderr(/serving plain SHS1 only, without the rekey extension \(--rekey off\)/)
     const connected = await keyed.sandbox.run(['connect', address ?? '', '--keys', keyed.client.path, '-v', '--rekey', 'prefer'], 'also plain')
-    assert.equal(connected.code, 0, connected.stderr)
-    assert.equal(await listen.exited, 0, listen.stderr)
-    assert.equal(connected.stdout.toString(), 'plain')
-    assert.equal(listen.stdout.toString(), 'also plain')
-    assert.match(connected.stderr, /plain SHS1, one pair of keys for the whole session \(the server does not offer the rekey extension\)/)
-    assert.match(listen.stderr, /#1 from \S+ failed the handshake: .*it asked for the rekey extension, which --rekey off turns away/)
+    await assertPlainFallback(connected, listen)
     assert.match(listen.stderr, /#2 \+[\d.]+ ms plain SHS1, one pair of keys for the whole session \(--rekey off\)/)
   })
 

@@ -43,7 +43,10 @@ describe('docs/CONFORMANCE.md: the CI example', function () {
     const { stdout } = await run(process.execPath, ['conformance.mjs'], { cwd: folder, maxBuffer: 1 << 22 })
     const lines = stdout.trim().split('\n')
     assert.equal(lines.length, listChecks().length + 1, stdout)
-    assert.match(lines.at(-1) ?? '', /^\d+ passed, 0 failed, 1 skipped$/)
-    assert.match(await readFile(path.join(folder, 'conformance.xml'), 'utf8'), /<testsuites name="shs conformance" tests="39" failures="0" errors="0" skipped="1"/)
+    // Skipped: bs.half-close-receive (clients only), and rk.peer-starts and rk.crossing: shs listen
+    // offers the rekey extension, but with its default triggers starts no rekey of its own within a check.
+    assert.match(lines.at(-1) ?? '', /^\d+ passed, 0 failed, 3 skipped$/)
+    assert.match(await readFile(path.join(folder, 'conformance.xml'), 'utf8'),
+      new RegExp(`<testsuites name="shs conformance" tests="${listChecks().length}" failures="0" errors="0" skipped="3"`))
   })
 })

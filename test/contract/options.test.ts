@@ -87,7 +87,7 @@ describe('contract: the browser\'s connectWebSocket, every option with every hos
   after(async () => { await browser?.close() })
 
   it('refuses every hostile value with a typed error naming the option, before any WebSocket is opened', () => {
-    assert.equal(cases.length, 9 * 9)
+    assert.equal(cases.length, 12 * 9)
     const wrong = cases.filter((c) => c.outcome !== 'typed' || !c.named || c.socketsOpened > 0)
     assert.deepEqual(wrong.map((c) => `${c.option}=${c.value}: ${c.outcome}${c.named ? '' : ' (unnamed)'}, ${c.socketsOpened} sockets; ${c.detail}`), [])
   })

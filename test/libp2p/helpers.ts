@@ -142,12 +142,14 @@ export class CountingMetrics {
 
 /**
  * A TCP proxy that flips one bit of the client→server byte stream at `tamperAt` (counted from
- * the first byte the client sends). Everything else passes through unchanged.
+ * the first byte the client sends; Infinity: never). Everything else passes through unchanged,
+ * until `stalled` is set: from then on the client's bytes are dropped, a peer gone silent.
  */
 export class TamperingProxy {
   readonly #server: net.Server
   readonly #sockets = new Set<net.Socket>()
   tampered = false
+  stalled = false
 
   private constructor (server: net.Server) {
     this.#server = server
@@ -181,6 +183,7 @@ export class TamperingProxy {
     this.#sockets.add(upstream)
     let forwarded = 0
     client.on('data', (chunk: Buffer) => {
+      if (this.stalled) return
       const end = forwarded + chunk.byteLength
       if (!this.tampered && tamperAt >= forwarded && tamperAt < end) {
         const copy = Buffer.from(chunk)

@@ -2,14 +2,17 @@
  * `npm run test:peers`: the conformance suite (in this process, through shs-transport/conformance)
  * in both roles against ours, the npm reference, go-secretstream, python-ssb and shs1-c, with the
  * default limits. Each run must give exactly the results docs/CONFORMANCE.md publishes: every
- * check not listed passes (or is the one skipped as not applicable), every listed one has the
+ * check not listed passes (or is the one skipped as not applicable, or a rekey check skipped
+ * because the peer does not offer the extension), every listed one has the
  * status given, and its reason says the cause. A changed result means a peer or the suite changed,
  * and the matrix there is out of date.
  */
 import assert from 'node:assert/strict'
-import { type CheckStatus, type ConformanceReport, runClientChecks, runServerChecks } from '../../src/conformance/index.ts'
+import { type CheckStatus, type ConformanceReport, listChecks, runClientChecks, runServerChecks } from '../../src/conformance/index.ts'
 import { type BuiltPeers, OURS, type PeerName, buildPeers } from './peers.ts'
 
+/** The rekey checks: all pass for ours (server and client have the extension), all SKIPPED for everyone else. */
+const RK = listChecks().filter((check) => check.id.startsWith('rk.')).map((check) => check.id)
 const SMALL_ORDER = ['zero', 'one', 'order8a', 'order8b', 'p-1', 'p', 'p+1'].map((name) => `hs.small-order-${name}`)
 const STALLS = ['hs.stall-before-hello', 'hs.stall-after-hello', 'hs.stall-mid-auth']
 const HANGUPS = ['hs.hangup-before-hello', 'hs.hangup-after-hello', 'hs.hangup-mid-auth']
@@ -114,7 +117,7 @@ describe('the conformance matrix: ours, the reference, go-secretstream, python-s
     await built?.remove()
   })
 
-  for (const [name, { expected }] of Object.entries(MATRIX)) {
+  for (const [name, { peer, expected }] of Object.entries(MATRIX)) {
     const listed = Object.entries(expected).map(([status, ids]) => `${status.toUpperCase()} ${Object.keys(ids).length}`)
     it(`${name}: ${listed.length === 0 ? 'every check passes' : listed.join(', ')}, each with its cause`, async () => {
       const report = await (reports.get(name) as Promise<ConformanceReport>)
@@ -123,7 +126,12 @@ describe('the conformance matrix: ours, the reference, go-secretstream, python-s
         const ids = report.checks.filter((check) => check.status === status).map((check) => check.id)
         assert.deepEqual(ids.sort(), Object.keys(expected[status] ?? {}).sort(), `${status}: ${details}`)
       }
-      assert.equal(report.checks.filter((check) => check.status === 'skip').length, 1, details)
+      // The one check that does not apply to the role, and (but for ours) the rekey checks: no other implementation offers shs-rekey/1.
+      const skipped = report.checks.filter((check) => check.status === 'skip')
+      const rekey = skipped.filter((check) => check.id.startsWith('rk.'))
+      assert.equal(skipped.length - rekey.length, 1, details)
+      assert.equal(rekey.length, peer === 'ours' ? 0 : RK.length, details)
+      for (const check of rekey) assert.match(check.reason, /^the peer does not offer shs-rekey\/1 \(/, check.id)
       for (const check of report.checks) {
         const pattern = check.status === 'pass' || check.status === 'skip' ? undefined : expected[check.status]?.[check.id]
         if (pattern !== undefined) assert.match(check.reason, pattern, `${check.id}: ${check.reason}`)

@@ -39,10 +39,15 @@ export interface Peer {
 const LISTEN = '-listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -secret "$SHS_CONFORMANCE_SECRET"'
 const DIAL = '-addr "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" -netkey "$SHS_CONFORMANCE_NETWORK_KEY" -remote "$SHS_CONFORMANCE_SERVER_KEY" -secret "$SHS_CONFORMANCE_SECRET"'
 
-/** Our own server and client, as commands (their stderr is theirs to keep: it is scanned for crashes). */
+/**
+ * Our own server and client, as commands (their stderr is theirs to keep: it is scanned for
+ * crashes). Both have the rekey extension (shs listen by default, shs connect with --rekey
+ * prefer, which the plain checks make fall back to SHS1) and start rekeys of their own after
+ * 1 MiB, so rk.peer-starts and rk.crossing run.
+ */
 export const OURS = {
-  server: `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat`,
-  client: `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY"`
+  server: `${SHS} listen "$SHS_CONFORMANCE_HOST:$SHS_CONFORMANCE_PORT" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --exec cat --rekey-after-bytes 1M`,
+  client: `${SHS} connect "$SHS_CONFORMANCE_ADDRESS" --keys "$SHS_CONFORMANCE_KEYS_FILE" --network-key "$SHS_CONFORMANCE_NETWORK_KEY" --rekey prefer --rekey-after-bytes 1M`
 }
 
 export interface BuiltPeers {

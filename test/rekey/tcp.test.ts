@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { createHash } from 'node:crypto'
 import { type RekeyOption, type SecureStream, ShsError, connect, listen } from '../../src/index.ts'
 import { SecretHandshake } from '../../src/handshake/machine.ts'
 import { runHandshake, withDeadline } from '../../src/driver/handshake.ts'
@@ -15,52 +14,30 @@ import { collect, randomPayload } from '../helpers/bytes.ts'
 import { referenceClient, startReferenceServer } from '../helpers/reference.ts'
 import { useLeakChecks, waitFor } from '../helpers/resources.ts'
 import { clientKeys, networkKey, serverKeys } from './helpers.ts'
+import { type Collecting, assertRekeyedTransfer, collecting, isShs, sha } from './transfer.ts'
 import { RecordingRelay } from './relay.ts'
 
 const MiB = 1024 * 1024
 const HOST = '127.0.0.1'
 const client = { keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey, host: HOST }
-const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
-
-function isShs (code: string): (err: unknown) => boolean {
-  return (err: unknown) => err instanceof ShsError && err.code === code
-}
 
 describe('rekey extension over TCP', function () {
   this.timeout(30_000)
   const onCleanup = useLeakChecks()
 
   /** A listener that collects what each client sends, then answers `reply` and says goodbye. */
-  async function server (rekey: RekeyOption, reply: Uint8Array = new Uint8Array(0), errors: ShsError[] = []): Promise<{ port: number, streams: SecureStream[], received: Array<Promise<Uint8Array>> }> {
-    const streams: SecureStream[] = []
-    const received: Array<Promise<Uint8Array>> = []
-    const listener = await listen({ port: 0, keys: serverKeys, networkKey, rekey, onHandshakeError: (err) => { errors.push(err) } }, (stream) => {
-      streams.push(stream)
-      const bytes = collect(stream.source)
-      received.push(bytes)
-      bytes.then(async () => { await stream.sink([reply]) }, () => {})
-    })
+  async function server (rekey: RekeyOption, reply: Uint8Array = new Uint8Array(0), errors: ShsError[] = []): Promise<Collecting & { port: number }> {
+    const served = collecting(reply)
+    const listener = await listen({ port: 0, keys: serverKeys, networkKey, rekey, onHandshakeError: (err) => { errors.push(err) } }, served.onStream)
     onCleanup(listener.close)
-    return { port: listener.address().port, streams, received }
+    return { port: listener.address().port, ...served }
   }
 
   it('both ends rekey on demand and after bytes; 16 MiB with afterBytes 1 MiB arrive byte-exact, and both count the same rekeys', async () => {
     const reply = randomPayload(100_000)
-    const { port, streams, received } = await server({ mode: 'require', afterBytes: MiB }, reply)
-    const stream = await connect({ ...client, port, rekey: { mode: 'require', afterBytes: MiB } })
-    assert.equal(stream.rekeying, true)
-    await stream.rekey()
-    assert.equal(stream.rekeys, 1)
-    const payload = randomPayload(16 * MiB)
-    const answer = collect(stream.source)
-    await stream.sink((function * () { for (let i = 0; i < payload.byteLength; i += 65536) yield payload.subarray(i, i + 65536) })())
-    assert.equal(sha(await (received[0] as Promise<Uint8Array>)), sha(payload))
-    assert.equal(sha(await answer), sha(reply))
-    const [theirs] = streams as [SecureStream]
-    assert.equal(theirs.rekeying, true)
-    assert.ok(stream.rekeys >= 2, `the client rekeyed after bytes too (${stream.rekeys} rekeys)`)
-    // A rekey the client started just before its goodbye completes on its side only (docs/REKEY.md, "Ends").
-    assert.ok(theirs.rekeys === stream.rekeys || theirs.rekeys === stream.rekeys - 1, `client ${stream.rekeys}, server ${theirs.rekeys}`)
+    const served = await server({ mode: 'require', afterBytes: MiB }, reply)
+    const stream = await connect({ ...client, port: served.port, rekey: { mode: 'require', afterBytes: MiB } })
+    await assertRekeyedTransfer(stream, served, reply, 16 * MiB)
   })
 
   it('afterMs: an idle connection rekeys on its own once afterMs passed', async () => {

@@ -81,7 +81,10 @@ otherwise.
 Environment of CMD:
 ${ENVIRONMENT_HELP}
 
-Checks (--list prints them all): hs.* handshake, bs.* box stream. Every check
+Checks (--list prints them all): hs.* handshake, bs.* box stream, rk.* the
+rekey extension (shs-rekey/1): a server is asked once whether it offers it (one
+hello under K'; --skip rk leaves that out), a client shows it in its hello, and
+a peer without it has every rk.* check SKIPPED. Every check
 in the server role is followed by a valid handshake: a server that stopped
 answering fails it. CRASH: the peer died on a signal, exited with a panic
 status (101) or an abort, printed a panic or traceback on stderr, or (a server

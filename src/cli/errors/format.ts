@@ -92,6 +92,7 @@ function describeShsError (err: ShsError, context: FailureContext): Failure {
           'being dropped; check the address, or raise --timeout if it needs longer'
       }
     case 'ERR_SHS_CONNECTION':
+    case 'ERR_SHS_ACCEPT_FAILED':
       return { exitCode: EXIT.NETWORK, message: err.message }
     case 'ERR_SHS_INVALID_ADDRESS':
       return { exitCode: EXIT.USAGE, message: err.message }

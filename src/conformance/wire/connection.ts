@@ -93,6 +93,17 @@ export class RawConnection {
     return this.#hungUp ? { kind: 'hung-up', received: this.#queue.length } : { kind: 'timeout', received: this.#queue.length }
   }
 
+  /** A copy of the first `length` bytes once they came, left unread; undefined if the peer hung up or `ms` passed first. */
+  async peek (length: number, ms: number): Promise<Uint8Array | undefined> {
+    await this.#waitUntil(() => this.#queue.length >= length || this.#hungUp, ms)
+    if (this.#queue.length < length) return undefined
+    const head = Uint8Array.from(this.#queue.take(length) as Uint8Array)
+    const rest = this.#queue.drain()
+    this.#queue.push(head)
+    for (const chunk of rest) this.#queue.push(chunk)
+    return Uint8Array.from(head)
+  }
+
   /** Up to `max` bytes of whatever has arrived, waiting up to `ms` for at least one; empty once hung up or timed out. */
   async readSome (ms: number, max: number): Promise<Uint8Array> {
     await this.#waitUntil(() => this.#queue.length > 0 || this.#hungUp, ms)

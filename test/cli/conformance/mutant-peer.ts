@@ -9,13 +9,14 @@ import net from 'node:net'
 import sodium from 'sodium-native'
 import { BoxStreamEncoder } from '../../../src/boxstream/encoder.ts'
 import { incrementNonce } from '../../../src/boxstream/nonce.ts'
-import { asKeyPair, asNetworkKey, checkPublicKey, toCurveSecretKey } from '../../../src/crypto/keys.ts'
+import { checkPublicKey, toCurveSecretKey } from '../../../src/crypto/keys.ts'
 import { concatBytes, copyBytes, diffieHellman, openOnce, sha256, verifyHmac, verifySignature } from '../../../src/crypto/primitives.ts'
 import {
   CLIENT_AUTH_BYTES, HELLO_BYTES, type HandshakeState, SERVER_ACCEPT_BYTES, acceptClientAuth, acceptHello,
   acceptServerAccept, createClientAuth, createHandshakeState, createHello, createServerAccept, deriveSession
 } from '../../../src/handshake/steps.ts'
 import { CRASH_FLAWS, type CrashFlaw, crash, panicOnOversized } from './mutant-crash.ts'
+import { Reader, env, identity, start } from './mutant-io.ts'
 
 const FLAWS = [
   'skip-hello-mac', 'accept-any-signature', 'small-order', 'ignore-box-macs', 'accept-oversized',
@@ -41,43 +42,12 @@ const MAC_BYTES = 16
 const MAX_BODY_BYTES = 4096
 const ZEROS = new Uint8Array(32)
 
-function env (name: string): string {
-  const value = process.env[name]
-  if (value === undefined) throw new Error(`${name} is not set`)
-  return value
-}
-
-const secret = Buffer.from(env('SHS_CONFORMANCE_SECRET'), 'base64')
-const keys = asKeyPair({ publicKey: secret.subarray(32), secretKey: secret })
-const networkKey = asNetworkKey(Buffer.from(env('SHS_CONFORMANCE_NETWORK_KEY'), 'base64'))
+const { keys, networkKey } = identity()
 
 /** The peer sent something invalid (what crash-on-bad-message crashes on). */
 class BadMessage extends Error {}
 /** The connection ended or timed out before a whole message came. */
 class Ended extends Error {}
-
-/** Exactly n bytes from the socket, in order; undefined once it ended. */
-class Reader {
-  #buffer = Buffer.alloc(0)
-  #ended = false
-  #wake: (() => void) | undefined
-
-  constructor (socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => { this.#buffer = Buffer.concat([this.#buffer, chunk]); this.#wake?.() })
-    const end = (): void => { this.#ended = true; this.#wake?.() }
-    socket.on('end', end)
-    socket.on('close', end)
-    socket.on('error', end)
-  }
-
-  async read (length: number): Promise<Buffer | undefined> {
-    while (this.#buffer.byteLength < length && !this.#ended) await new Promise<void>((resolve) => { this.#wake = resolve })
-    if (this.#buffer.byteLength < length) return undefined
-    const bytes = this.#buffer.subarray(0, length)
-    this.#buffer = this.#buffer.subarray(length)
-    return bytes
-  }
-}
 
 function tryDiffieHellman (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | undefined {
   try {
@@ -268,11 +238,4 @@ function failed (socket: net.Socket, err: unknown): void {
   if (role === 'client') process.exit(3)
 }
 
-if (role === 'server') {
-  net.createServer({ allowHalfOpen: true }, (socket) => {
-    serve(socket).catch((err: unknown) => { failed(socket, err) })
-  }).listen(Number(env('SHS_CONFORMANCE_PORT')), env('SHS_CONFORMANCE_HOST'))
-} else {
-  const socket = net.connect({ port: Number(env('SHS_CONFORMANCE_PORT')), host: env('SHS_CONFORMANCE_HOST'), allowHalfOpen: true })
-  connect(socket).catch((err: unknown) => { failed(socket, err) })
-}
+start(role, role === 'server' ? serve : connect, failed)

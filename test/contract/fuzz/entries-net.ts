@@ -9,16 +9,23 @@ import { withOption } from './values.ts'
 
 const CALLBACKS = ['authorize', 'onConnection', 'onHandshakeError', 'onHandshakeProgress', 'onError'] as const
 
+/** The rekey extension's option and its settings (docs/REKEY.md), on every entry point that takes it. */
+export const REKEY_OPTIONS = ['rekey', 'rekey.mode', 'rekey.afterBytes', 'rekey.afterMs', 'rekey.timeout'] as const
+
+/** `{}` is `prefer` with the defaults; 2^31 bytes is inside afterBytes' range (2^31 ms is past the timers'). */
+export const REKEY_VALID: Readonly<Record<string, readonly string[]>> = { rekey: ['{}'], 'rekey.afterBytes': ['2^31'] }
+
 /** Every option `listen` and `listenWebSocket` share (the hostile-load guard's included). */
 export const SERVER_OPTIONS = [
   'port', 'host', 'keys', 'networkKey', 'timeout', 'helloTimeout', 'idleTimeout', 'maxPendingHandshakes', 'earlyDropFrom',
   'earlyDropRate', 'maxPendingPerSource', 'sourcePrefixes', 'sourcePrefixes.ipv4', 'sourcePrefixes.ipv6', 'penalties',
   'penalties.perFailure', 'penalties.blockAbove', 'penalties.max', 'penalties.maxSources', 'maxConnections',
-  'maxConnectionsPerKey', ...CALLBACKS, '(onStream)'
+  'maxConnectionsPerKey', ...REKEY_OPTIONS, ...CALLBACKS, '(onStream)'
 ] as const
 
 /** Values inside the documented ranges of the server options. */
 export const SERVER_VALID: Readonly<Record<string, readonly string[]>> = {
+  ...REKEY_VALID,
   port: ['0'],
   // A host name like any other (it is not ours, so binding to it fails at the network).
   host: ["'5'"],
@@ -49,8 +56,8 @@ export function netEntries (fixture: FuzzFixture): FuzzEntry[] {
   return [
     {
       name: 'connect (host and port)',
-      options: ['host', 'port', ...CLIENT_OPTIONS, 'idleTimeout'],
-      valid: { host: ["'5'"] },
+      options: ['host', 'port', ...CLIENT_OPTIONS, 'idleTimeout', ...REKEY_OPTIONS],
+      valid: { host: ["'5'"], ...REKEY_VALID },
       async call (path, value) {
         const base = { ...client, host: '127.0.0.1', port: fixture.tcp.address().port }
         return streamAccepted(await connect(withOption(base, path, value) as unknown as Parameters<typeof connect>[0]))
@@ -71,19 +78,22 @@ export function netEntries (fixture: FuzzFixture): FuzzEntry[] {
         }
       }
     },
-    handshakeEntry('clientHandshake', CLIENT_OPTIONS, client, server),
-    handshakeEntry('serverHandshake', ['keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize'], client, server)
+    // A one-shot client takes only rekey 'require': every hostile value, {} (mode 'prefer') too, is refused.
+    handshakeEntry('clientHandshake', [...CLIENT_OPTIONS, 'rekey', 'rekey.mode'], client, server),
+    handshakeEntry('serverHandshake', ['keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize', ...REKEY_OPTIONS], client, server, REKEY_VALID)
   ]
 }
 
 /** A handshake over an in-memory duplex, the other role played by the library with sane options. */
 function handshakeEntry (
   name: 'clientHandshake' | 'serverHandshake', options: readonly string[],
-  client: Parameters<typeof clientHandshake>[1], server: Parameters<typeof serverHandshake>[1]
+  client: Parameters<typeof clientHandshake>[1], server: Parameters<typeof serverHandshake>[1],
+  valid?: FuzzEntry['valid']
 ): FuzzEntry {
   return {
     name,
     options: ['(duplex)', ...options],
+    valid,
     async call (path, value) {
       const [clientEnd, serverEnd] = memoryDuplexPair()
       const hangUp = (): void => { clientEnd.abort?.(new Error('fuzz case over')); serverEnd.abort?.(new Error('fuzz case over')) }

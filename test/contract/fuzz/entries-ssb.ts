@@ -4,6 +4,7 @@ import { connect, formatKey } from '../../../src/index.ts'
 import ourShs, { type ShsPlugin, type ShsPullStream } from '../../../src/multiserver/index.ts'
 import secretStackPlugin from '../../../src/secret-stack/index.ts'
 import type { Accepted, FuzzEntry } from './entry.ts'
+import { REKEY_OPTIONS, REKEY_VALID } from './entries-net.ts'
 import { type FuzzFixture, exchange } from './fixture.ts'
 import { withOption } from './values.ts'
 
@@ -13,6 +14,14 @@ const pullPair: () => [unknown, unknown] = require('pull-pair/duplex')
 
 const ADDRESS_OPTIONS = ['address', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'ca', 'pingInterval', 'earlyData'] as const
 const MESSAGE = Buffer.from('one honest exchange over pull-streams')
+/** The plugins' admission, a group of listen()'s options (the rest are checked by the same code, fuzzed on listen). */
+const ADMISSION_OPTIONS = ['admission', 'admission.maxPendingHandshakes', 'admission.maxPendingPerSource', 'admission.helloTimeout', 'admission.penalties'] as const
+const ADMISSION_VALID: Readonly<Record<string, readonly string[]>> = {
+  admission: ['{}'],
+  'admission.maxPendingHandshakes': ['2^31'],
+  'admission.maxPendingPerSource': ['Infinity', '2^31'],
+  'admission.penalties': ['{}']
+}
 
 export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
   const key = formatKey(fixture.serverKeys.publicKey)
@@ -22,7 +31,8 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
   const saneClient = ourShs({ keys: asSodium(fixture.clientKeys), appKey: Buffer.from(fixture.networkKey) })
   const addressEntry = (transport: 'net' | 'ws'): FuzzEntry => ({
     name: `connect (${transport} address)`,
-    options: ADDRESS_OPTIONS,
+    options: [...ADDRESS_OPTIONS, ...REKEY_OPTIONS],
+    valid: REKEY_VALID,
     async call (path, value) {
       const address = transport === 'net'
         ? `net:127.0.0.1:${fixture.tcp.address().port}~shs:${key}`
@@ -36,7 +46,8 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
     addressEntry('ws'),
     {
       name: 'multiserver shs() with keys',
-      options: ['keys', 'seed', 'appKey', 'auth', 'authenticate', 'timeout'],
+      options: ['keys', 'seed', 'appKey', 'auth', 'authenticate', 'timeout', ...REKEY_OPTIONS, ...ADMISSION_OPTIONS],
+      valid: { ...REKEY_VALID, ...ADMISSION_VALID },
       async call (path, value) {
         const base = { keys: asSodium(fixture.serverKeys), appKey: Buffer.from(fixture.networkKey) }
         const plugin = ourShs(withOption(base, path, value) as unknown as Parameters<typeof ourShs>[0])
@@ -55,10 +66,16 @@ export function ssbEntries (fixture: FuzzFixture): FuzzEntry[] {
     {
       name: 'secret-stack plugin init',
       // A timers object without `handshake` means secret-stack's default for configured timers.
-      valid: { 'global.timers': ['{}'] },
+      valid: {
+        'global.timers': ['{}'],
+        'multiserverShs.rekey': ['{}'],
+        'multiserverShs.rekey.afterBytes': ['2^31'],
+        ...Object.fromEntries(Object.entries(ADMISSION_VALID).map(([option, values]) => [`multiserverShs.${option}`, values]))
+      },
       options: [
         'global.caps.shs', 'global.appKey', 'global.keys', 'global.seed', 'global.timers', 'global.timers.handshake',
-        'global.timeout', 'multiserverShs.cap', 'multiserverShs.seed'
+        'global.timeout', 'multiserverShs.cap', 'multiserverShs.seed', 'multiserverShs.rekey', 'multiserverShs.rekey.afterBytes',
+        ...ADMISSION_OPTIONS.map((option) => `multiserverShs.${option}`)
       ],
       async call (path, value) {
         const base = {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { acceptWebSocket, connectWebSocket, listenWebSocket } from '../../../src/index.ts'
 import { type Accepted, type FuzzEntry, positional } from './entry.ts'
-import { SERVER_OPTIONS, SERVER_VALID } from './entries-net.ts'
+import { REKEY_OPTIONS, REKEY_VALID, SERVER_OPTIONS, SERVER_VALID } from './entries-net.ts'
 import { type FuzzFixture, echo, exchange } from './fixture.ts'
 import { withOption } from './values.ts'
 
@@ -13,7 +13,8 @@ export function wsEntries (fixture: FuzzFixture): FuzzEntry[] {
   return [
     {
       name: 'connectWebSocket',
-      options: ['url', 'ca', 'pingInterval', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData'],
+      options: ['url', 'ca', 'pingInterval', 'keys', 'networkKey', 'remotePublicKey', 'timeout', 'signal', 'onHandshakeProgress', 'idleTimeout', 'earlyData', ...REKEY_OPTIONS],
+      valid: REKEY_VALID,
       async call (path, value) {
         const stream = await connectWebSocket(withOption({ ...client, url: url() }, path, value) as unknown as Parameters<typeof connectWebSocket>[0])
         return { exercise: async () => { await exchange(stream) }, close: async () => { stream.abort() } }
@@ -36,7 +37,8 @@ export function wsEntries (fixture: FuzzFixture): FuzzEntry[] {
     },
     {
       name: 'acceptWebSocket',
-      options: ['(socket)', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize', 'pingInterval', 'idleTimeout'],
+      options: ['(socket)', 'keys', 'networkKey', 'timeout', 'signal', 'onHandshakeProgress', 'authorize', 'pingInterval', 'idleTimeout', ...REKEY_OPTIONS],
+      valid: REKEY_VALID,
       async call (path, value): Promise<Accepted> {
         // A WebSocket server of the application's own, whose connection the entry is given.
         const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
