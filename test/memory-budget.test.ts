@@ -3,16 +3,17 @@
  * peer"): the app reads nothing, the peer writes as fast as it is let. The read queue fills to
  * READ_QUEUE_HIGH_WATER_MARK, the socket is paused, and the peer's writes stop being taken; what
  * the process holds then is the queue plus one read's worth of buffers, on TCP and on WebSocket.
- * The TCP peer is hand-rolled (it seals by hand and reads nothing); the WebSocket peer is our own
- * client, whose sink holds one batch more. What is measured is the server's side plus that.
+ * The peers are hand-rolled (they seal by hand and read nothing), so what is measured is the
+ * server's side, plus the one write the peer has not got rid of.
  */
 import assert from 'node:assert/strict'
-import { SSB_NETWORK_KEY, type SecureStream, type SessionKeys, connectWebSocket, generateKeyPair, listen, listenWebSocket } from '../src/index.ts'
+import { SSB_NETWORK_KEY, type SecureStream, type SessionKeys, generateKeyPair, listen, listenWebSocket } from '../src/index.ts'
 import { READ_QUEUE_HIGH_WATER_MARK } from '../src/driver/secure-stream.ts'
 import { MAX_MESSAGE_BYTES } from '../src/ws/node-socket.ts'
 import { collectGarbage } from './adversarial/fixture.ts'
 import { BOX_MAX_BODY, craftPacket, drain, handRolledClient } from './helpers/adversary.ts'
 import { useLeakChecks, waitFor } from './helpers/resources.ts'
+import { handRolledWebSocketClient } from './helpers/ws-peer.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -43,12 +44,12 @@ async function settleGarbage (): Promise<void> {
  * socket's own read buffer, the packet being assembled, and the peer's pending write; over
  * WebSocket also the one message ws assembles (at most MAX_MESSAGE_BYTES).
  */
-/** What the peer took but had not sent when it hung up: its pending write, and our client's gathered batch. */
-const UNSENT_AT_ABORT = 2 * PACKETS_PER_WRITE * BOX_MAX_BODY
+/** What the peer had not got rid of when it hung up: its pending write. */
+const UNSENT_AT_ABORT = PACKETS_PER_WRITE * BOX_MAX_BODY
 const TCP_BUDGET = READ_QUEUE_HIGH_WATER_MARK + 4 * READ_CHUNK_BYTES
 const WS_BUDGET = TCP_BUDGET + MAX_MESSAGE_BYTES
 
-type Peer = { session: SessionKeys, send: (bytes: Uint8Array) => Promise<void>, destroy: () => void } | { stream: SecureStream, destroy: () => void }
+interface Peer { session: SessionKeys, send: (bytes: Uint8Array) => Promise<void>, destroy: () => void }
 
 describe('memory per peer that sends and is never read: the read queue\'s bound, then backpressure', function () {
   this.timeout(60_000)
@@ -70,23 +71,6 @@ describe('memory per peer that sends and is never read: the read queue\'s bound,
     return pushed
   }
 
-  /** Sinks plaintext into `stream` until the sink stops pulling for STALL_MS; returns the plaintext pushed. */
-  async function floodStream (stream: SecureStream): Promise<number> {
-    const chunk = new Uint8Array(PACKETS_PER_WRITE * BOX_MAX_BODY).fill(7)
-    let pushed = 0
-    stream.sink((function * () {
-      while (pushed < FLOOD_LIMIT_BYTES) {
-        yield chunk
-        pushed += chunk.byteLength
-      }
-    })()).catch(() => {})
-    for (let last = -1; last !== pushed && pushed < FLOOD_LIMIT_BYTES;) {
-      last = pushed
-      await new Promise((resolve) => setTimeout(resolve, STALL_MS))
-    }
-    return pushed
-  }
-
   async function measure (serve: (onStream: (stream: SecureStream) => void) => Promise<{ port: number, close: () => Promise<void> }>,
     connectPeer: (port: number) => Promise<Peer>): Promise<{ held: number, pushed: number, delivered: number }> {
     const streams: SecureStream[] = []
@@ -97,7 +81,7 @@ describe('memory per peer that sends and is never read: the read queue\'s bound,
     await waitFor(() => streams.length === 1, 'the stream', 10_000)
     collectGarbage()
     const before = process.memoryUsage().arrayBuffers
-    const pushed = 'stream' in peer ? await floodStream(peer.stream) : await flood(peer.session, peer.send)
+    const pushed = await flood(peer.session, peer.send)
     await settleGarbage()
     const held = process.memoryUsage().arrayBuffers - before
     // Held back, not dropped: the app reads every byte once it starts reading.
@@ -128,9 +112,10 @@ describe('memory per peer that sends and is never read: the read queue\'s bound,
       const listener = await listenWebSocket({ port: 0, keys: serverKeys, networkKey }, onStream)
       return { port: listener.address().port, close: listener.close }
     }, async (port) => {
-      // Our own client: it seals what the flood yields and sends it with the WebSocket's backpressure.
-      const stream = await connectWebSocket({ url: `ws://127.0.0.1:${port}`, keys: clientKeys, networkKey, remotePublicKey: serverKeys.publicKey })
-      return { stream, destroy: () => { stream.abort() } }
+      const peer = await handRolledWebSocketClient(`ws://127.0.0.1:${port}`, clientKeys, serverKeys.publicKey)
+      // The peer reads nothing.
+      peer.socket.pause()
+      return { session: peer.session, send: peer.send, destroy: () => { peer.socket.terminate() } }
     })
     assert.ok(pushed < FLOOD_LIMIT_BYTES, `the peer was held back (it pushed ${pushed} bytes)`)
     assert.ok(held <= WS_BUDGET, `${(held / KiB).toFixed(0)} KiB held, over the budget of ${WS_BUDGET / KiB} KiB`)

@@ -6,7 +6,8 @@ import { BOX_HEADER_BYTES, MAC_BYTES } from './wire.ts'
 
 /** `nonce + steps` as a 24-byte big-endian counter (docs/PROTOCOL.md, "Box stream"). */
 export function nonceAt (start: Uint8Array, steps: number): Uint8Array {
-  const nonce = start.slice()
+  // A copy whatever `start` is: a Buffer's slice() is a view, and would count up the session's own nonce.
+  const nonce = new Uint8Array(start)
   let carry = steps
   for (let i = nonce.length - 1; i >= 0 && carry > 0; i--) {
     const sum = (nonce[i] as number) + carry
