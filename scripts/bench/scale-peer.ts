@@ -9,7 +9,8 @@
  *                                                 turn; reports { held, failed }, then answers each
  *                                                 { probe: n } with n new handshakes, each closed at once
  * Clients of both secure servers are the reference's (secret-handshake), the same client for both,
- * since it can bind a source address; clients of the plain server are `node:net` sockets.
+ * since it can bind a source address; clients of the plain servers are `node:net` sockets (`tcp-shaped`:
+ * an echo server, and its clients first exchange the handshake's message sizes with it).
  */
 import { readFileSync } from 'node:fs'
 import net from 'node:net'
@@ -38,9 +39,13 @@ interface GcOptions { readonly type: 'major', readonly execution: 'sync', readon
 const REGULAR_GC: GcOptions = { type: 'major', execution: 'sync', flavor: 'regular' }
 const LAST_RESORT_GC: GcOptions = { type: 'major', execution: 'sync', flavor: 'last-resort' }
 const SETTLE_MS = 500
+/** A plain `node:net` server whose clients first exchange the handshake's message sizes with it, no crypto. */
+const SHAPED = 'tcp-shaped'
 
 if (command === 'serve') {
-  const server = await (await loadTransport(implName as ImplName)).serve({ kind: 'idle' })
+  // The shaped plain server echoes, so its clients can exchange the handshake's message sizes.
+  const shaped = implName === SHAPED
+  const server = await (await loadTransport(shaped ? 'tcp' : implName as ImplName)).serve({ kind: shaped ? 'echo' : 'idle' })
   cleanup = () => { server.close().catch(ignore) }
   orders.push(async (message) => {
     if (message.measure === undefined) return
@@ -56,7 +61,7 @@ if (command === 'serve') {
 } else if (command === 'hold') {
   const [port = '0', key = '', count = '0', source = '2', sources = '1'] = rest
   const target: Target = { port: Number(port), publicKey: fromHex(key) }
-  const dial = implName === 'tcp' ? dialTcp : dialSecure
+  const dial = implName === 'tcp' ? dialTcp : implName === SHAPED ? dialShaped : dialSecure
   const address = (n: number): string => `127.0.0.${Number(source) + n % Number(sources)}`
   const held: Array<() => void> = []
   cleanup = () => { for (const close of held.splice(0)) close() }
@@ -91,6 +96,11 @@ async function dialSecure (target: Target, localAddress: string): Promise<() => 
 }
 
 async function dialTcp (target: Target, localAddress: string): Promise<() => void> {
+  const socket = await connectTcp(target, localAddress)
+  return () => { socket.destroy() }
+}
+
+async function connectTcp (target: Target, localAddress: string): Promise<net.Socket> {
   return await new Promise((resolve, reject) => {
     const socket = net.connect({ port: target.port, host: HOST, noDelay: true, localAddress })
     socket.once('error', reject)
@@ -98,9 +108,33 @@ async function dialTcp (target: Target, localAddress: string): Promise<() => voi
       socket.off('error', reject)
       socket.on('error', ignore)
       socket.resume()
-      resolve(() => { socket.destroy() })
+      resolve(socket)
     })
   })
+}
+
+/** SHS1's client hello and message 3 (docs/PROTOCOL.md, "The four messages"), each echoed: the handshake's traffic without its crypto. */
+const SHAPED_MESSAGES = [64, 112].map((length) => Buffer.alloc(length))
+
+async function dialShaped (target: Target, localAddress: string): Promise<() => void> {
+  const socket = await connectTcp(target, localAddress)
+  for (const message of SHAPED_MESSAGES) {
+    const echoed = new Promise<void>((resolve, reject) => {
+      let received = 0
+      const onData = (data: Buffer): void => {
+        received += data.byteLength
+        if (received < message.byteLength) return
+        socket.off('data', onData)
+        socket.off('close', reject)
+        resolve()
+      }
+      socket.on('data', onData)
+      socket.once('close', reject)
+    })
+    socket.write(message)
+    await echoed
+  }
+  return () => { socket.destroy() }
 }
 
 /** Lets closes and handshakes finish, then collects fully (several times: finalizers of one free more in the next). */

@@ -8,10 +8,10 @@
 import { type Child, startChild } from './child.ts'
 import { type BenchConfig, KiB, MS_PER_SECOND, MiB, log } from './config.ts'
 import type { Report } from './report.ts'
-import { interleave } from './stats.ts'
+import { interleave, summarize } from './stats.ts'
 
 const PEER = new URL('./scale-peer.ts', import.meta.url).pathname
-const IMPLS = ['ours', 'reference', 'tcp'] as const
+const IMPLS = ['ours', 'reference', 'tcp', 'tcp-shaped'] as const
 type Impl = typeof IMPLS[number]
 /** The goal: a held connection costs ours at most twice what it costs plain `node:net`. */
 const RSS_GOAL_OVER_TCP = 2
@@ -101,12 +101,12 @@ export async function measureScale (config: BenchConfig, report: Report): Promis
   const runs = Math.min(config.runs, MAX_RUNS)
   log(`scale: ${config.heldConnections} idle connections held per sample from ${CLIENT_PROCESSES * SOURCES_PER_CLIENT} ` +
     `addresses, ${runs} runs, each sample a fresh server process`)
-  const samples: Record<Impl, Sample[]> = { ours: [], reference: [], tcp: [] }
+  const samples: Record<Impl, Sample[]> = { ours: [], reference: [], tcp: [], 'tcp-shaped': [] }
   const series = (impl: Impl, of: (s: Sample) => number): number[] => samples[impl].map(of)
   await interleave(runs, IMPLS, async (impl, run) => {
     const s = await sample(impl, config.heldConnections)
     samples[impl].push(s)
-    log(`  run ${run + 1}/${runs}  ${impl.padEnd(9)} ${s.held} held, each: ${s.ownRss.toFixed(2)} KiB RSS (${s.rss.toFixed(2)} with ` +
+    log(`  run ${run + 1}/${runs}  ${impl.padEnd(10)} ${s.held} held, each: ${s.ownRss.toFixed(2)} KiB RSS (${s.rss.toFixed(2)} with ` +
       `the young generation at ${s.youngMiB.toFixed(0)} MiB), ${s.heap.toFixed(2)} KiB heap, ${s.external.toFixed(2)} KiB external; ` +
       `${s.probesCompleted}/${PROBES} new handshakes at ${s.handshakesPerSecond.toFixed(0)} per s`)
     return s.ownRss
@@ -117,6 +117,10 @@ export async function measureScale (config: BenchConfig, report: Report): Promis
   const bound = (of: (s: Sample) => number): { name: string, samples: number[] } =>
     ({ name: `${RSS_GOAL_OVER_TCP} × node:net`, samples: series('tcp', (s) => RSS_GOAL_OVER_TCP * of(s)) })
   report.add({ label: `floor: plain node:net server, RSS per held connection (${held}+ held)`, unit: 'KiB', ours: series('tcp', (s) => s.ownRss) })
+  report.add({
+    label: 'floor: the same after echoing the handshake\'s message sizes (64 + 112 bytes, no crypto)', unit: 'KiB',
+    ours: series('tcp-shaped', (s) => s.ownRss), remark: `JS heap ${summarize(series('tcp-shaped', (s) => s.heap)).median.toFixed(2)} KiB`
+  })
   report.add({
     label: 'RSS per held connection, server process, after a last-resort GC', unit: 'KiB', ours: series('ours', (s) => s.ownRss),
     peer: { name: 'reference', samples: series('reference', (s) => s.ownRss) },
