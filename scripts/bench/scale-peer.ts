@@ -41,6 +41,8 @@ const LAST_RESORT_GC: GcOptions = { type: 'major', execution: 'sync', flavor: 'l
 const SETTLE_MS = 500
 /** A plain `node:net` server whose clients first exchange the handshake's message sizes with it, no crypto. */
 const SHAPED = 'tcp-shaped'
+/** SHS1's client hello and message 3 (docs/PROTOCOL.md, "The four messages"), each echoed: the handshake's traffic without its crypto. */
+const SHAPED_MESSAGES = [64, 112].map((length) => Buffer.alloc(length))
 
 if (command === 'serve') {
   // The shaped plain server echoes, so its clients can exchange the handshake's message sizes.
@@ -113,28 +115,35 @@ async function connectTcp (target: Target, localAddress: string): Promise<net.So
   })
 }
 
-/** SHS1's client hello and message 3 (docs/PROTOCOL.md, "The four messages"), each echoed: the handshake's traffic without its crypto. */
-const SHAPED_MESSAGES = [64, 112].map((length) => Buffer.alloc(length))
-
 async function dialShaped (target: Target, localAddress: string): Promise<() => void> {
   const socket = await connectTcp(target, localAddress)
-  for (const message of SHAPED_MESSAGES) {
-    const echoed = new Promise<void>((resolve, reject) => {
-      let received = 0
-      const onData = (data: Buffer): void => {
-        received += data.byteLength
-        if (received < message.byteLength) return
-        socket.off('data', onData)
-        socket.off('close', reject)
-        resolve()
-      }
-      socket.on('data', onData)
-      socket.once('close', reject)
-    })
-    socket.write(message)
-    await echoed
+  try {
+    for (const message of SHAPED_MESSAGES) {
+      const echoed = echoOf(socket, message.byteLength)
+      socket.write(message)
+      await echoed
+    }
+  } catch (err) {
+    socket.destroy()
+    throw err
   }
   return () => { socket.destroy() }
+}
+
+async function echoOf (socket: net.Socket, length: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let received = 0
+    const onClose = (): void => { reject(new Error('the plain server closed mid-exchange')) }
+    const onData = (data: Buffer): void => {
+      received += data.byteLength
+      if (received < length) return
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      resolve()
+    }
+    socket.on('data', onData)
+    socket.once('close', onClose)
+  })
 }
 
 /** Lets closes and handshakes finish, then collects fully (several times: finalizers of one free more in the next). */

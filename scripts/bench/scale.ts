@@ -38,6 +38,8 @@ interface Sample {
   readonly external: number
   readonly handshakesPerSecond: number
   readonly probesCompleted: number
+  /** Connections the clients failed to open (none expected). */
+  readonly failed: number
 }
 
 type Memory = Readonly<Record<'rss' | 'rssAfterLastResort' | 'heapUsed' | 'external' | 'youngGeneration' | 'accepted', number>>
@@ -90,7 +92,8 @@ async function sample (impl: Impl, wanted: number): Promise<Sample> {
       heap: (holding.heapUsed - before.heapUsed) / held / KiB,
       external: (holding.external - before.external) / held / KiB,
       handshakesPerSecond: probesCompleted / (Number(probe.ms) / MS_PER_SECOND),
-      probesCompleted
+      probesCompleted,
+      failed
     }
   } finally {
     await Promise.all([...clients, server].map(async (child) => { await child.stop() }))
@@ -144,5 +147,8 @@ export async function measureScale (config: BenchConfig, report: Report): Promis
     peer: { name: 'reference', samples: series('reference', (s) => s.handshakesPerSecond) },
     remark: `completed: ours ${probes('ours')}; reference ${probes('reference')}`
   })
+  if (runs < config.runs) report.notes.push(`the scale rows are medians of ${runs} runs (each sample holds ${held}+ connections)`)
+  const failures = IMPLS.filter((impl) => samples[impl].some((s) => s.failed > 0))
+  if (failures.length > 0) report.notes.push(`scale: some connections failed to open (${failures.join(', ')}): its rows count only those held`)
   report.extra.scale = samples
 }
