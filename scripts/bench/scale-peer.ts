@@ -18,6 +18,7 @@ import { getHeapSpaceStatistics } from 'node:v8'
 import { HOST, MS_PER_SECOND, sleep } from './config.ts'
 import { loadTransport } from './transports/load.ts'
 import { open as openReference, pull } from './transports/reference.ts'
+import { exactly } from './transports/tcp.ts'
 import { type ImplName, type Target, fromHex, hex, ignore } from './transports/types.ts'
 
 const [command, implName = 'ours', ...rest] = process.argv.slice(2)
@@ -119,7 +120,7 @@ async function dialShaped (target: Target, localAddress: string): Promise<() => 
   const socket = await connectTcp(target, localAddress)
   try {
     for (const message of SHAPED_MESSAGES) {
-      const echoed = echoOf(socket, message.byteLength)
+      const echoed = exactly(socket, message.byteLength)
       socket.write(message)
       await echoed
     }
@@ -128,22 +129,6 @@ async function dialShaped (target: Target, localAddress: string): Promise<() => 
     throw err
   }
   return () => { socket.destroy() }
-}
-
-async function echoOf (socket: net.Socket, length: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let received = 0
-    const onClose = (): void => { reject(new Error('the plain server closed mid-exchange')) }
-    const onData = (data: Buffer): void => {
-      received += data.byteLength
-      if (received < length) return
-      socket.off('data', onData)
-      socket.off('close', onClose)
-      resolve()
-    }
-    socket.on('data', onData)
-    socket.once('close', onClose)
-  })
 }
 
 /** Lets closes and handshakes finish, then collects fully (several times: finalizers of one free more in the next). */
