@@ -101,7 +101,8 @@ async function sample (impl: Impl, wanted: number): Promise<Sample> {
 }
 
 export async function measureScale (config: BenchConfig, report: Report): Promise<void> {
-  const runs = Math.min(config.runs, MAX_RUNS)
+  // A smoke run takes one sample per server: each holds its connections for several seconds.
+  const runs = config.quick ? 1 : Math.min(config.runs, MAX_RUNS)
   log(`scale: ${config.heldConnections} idle connections held per sample from ${CLIENT_PROCESSES * SOURCES_PER_CLIENT} ` +
     `addresses, ${runs} runs, each sample a fresh server process`)
   const samples: Record<Impl, Sample[]> = { ours: [], reference: [], tcp: [], 'tcp-shaped': [] }
