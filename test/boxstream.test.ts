@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import sodium from 'sodium-native'
-import { BoxStreamDecoder, BoxStreamEncoder, BoxStreamError } from '../src/index.ts'
+import { BoxStreamDecoder, BoxStreamEncoder, BoxStreamError, InvalidOptionError } from '../src/index.ts'
 import { incrementNonce } from '../src/boxstream/nonce.ts'
 import { concat, fromHex, randomPayload, splitIrregular, toHex } from './helpers/bytes.ts'
 import { KAT_KEY, KAT_NONCE, KAT_OUTPUT } from './helpers/boxstream-known-answers.ts'
@@ -112,6 +112,28 @@ describe('boxstream: codec', () => {
       const decoded = decodeInPieces(theirs, [1, 33, 34, 35, 4130, 65536], key, nonce)
       assert.equal(decoded.error, undefined)
       assert.deepEqual(decoded.plaintext, payload)
+    })
+  })
+
+  describe('state memory given by the caller (a connection keeps both codecs in one allocation)', () => {
+    it('keeps the key and nonces there, seals and opens as without it, and wipes the key there', () => {
+      const encoderState = new Uint8Array(BoxStreamEncoder.STATE_BYTES)
+      const encoder = new BoxStreamEncoder(KAT_KEY, KAT_NONCE, encoderState)
+      assert.deepEqual(encoderState.subarray(0, 32), KAT_KEY, 'the key copied into the given memory')
+      const wire = concat([encoder.encode(text('hello')), encoder.encode(text('box-stream')), encoder.goodbye()])
+      assert.equal(toHex(wire), KAT_OUTPUT)
+      assert.ok(sodium.sodium_is_zero(encoderState.subarray(0, 32)), 'goodbye wiped the key in the given memory')
+      const decoderState = new Uint8Array(BoxStreamDecoder.STATE_BYTES)
+      const decoder = new BoxStreamDecoder(KAT_KEY, KAT_NONCE, undefined, decoderState)
+      assert.equal(new TextDecoder().decode(concat(decoder.push(wire))), 'hellobox-stream')
+      assert.ok(decoder.ended)
+      assert.ok(sodium.sodium_is_zero(decoderState.subarray(0, 32)), 'the peer\'s goodbye wiped the key in the given memory')
+    })
+
+    it('refuses memory of the wrong size with InvalidOptionError, naming STATE_BYTES', () => {
+      const wrong = new Uint8Array(BoxStreamEncoder.STATE_BYTES - 1)
+      assert.throws(() => new BoxStreamEncoder(KAT_KEY, KAT_NONCE, wrong), (err: unknown) => err instanceof InvalidOptionError && /STATE_BYTES/.test(err.message))
+      assert.throws(() => new BoxStreamDecoder(KAT_KEY, KAT_NONCE, undefined, new Uint8Array(BoxStreamDecoder.STATE_BYTES + 1)), InvalidOptionError)
     })
   })
 

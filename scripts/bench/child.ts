@@ -11,6 +11,8 @@ export type Message = Readonly<Record<string, number | string>>
 export interface Child {
   /** The next message the child sends; rejects if it exits first. */
   next (): Promise<Message>
+  /** Sends the child a message over IPC (the scale peers take orders this way). */
+  send (message: Message): void
   /** Asks the child to finish (it closes what it holds), kills it after a grace period. */
   stop (): Promise<void>
 }
@@ -19,8 +21,8 @@ const LIFETIME_MS = 300_000
 const EXIT_GRACE_MS = 5000
 const PEER = fileURLToPath(new URL('./peer.ts', import.meta.url))
 
-export function startChild (args: readonly string[]): Child {
-  const child: ChildProcess = fork(PEER, [...args], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+export function startChild (args: readonly string[], script = PEER): Child {
+  const child: ChildProcess = fork(script, [...args], { execArgv: [...process.execArgv, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const inbox: Message[] = []
   const waiting: Array<{ resolve: (message: Message) => void, reject: (err: Error) => void }> = []
   let exitError: Error | undefined
@@ -45,6 +47,7 @@ export function startChild (args: readonly string[]): Child {
       if (exitError !== undefined) throw exitError
       return await new Promise<Message>((resolve, reject) => waiting.push({ resolve, reject }))
     },
+    send (message) { child.send(message) },
     async stop () {
       if (child.exitCode !== null || child.signalCode !== null) return
       const timer = setTimeout(() => { child.kill('SIGKILL') }, EXIT_GRACE_MS)

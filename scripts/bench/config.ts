@@ -2,8 +2,9 @@
  * Options of `npm run bench` and the sizes every section uses. The defaults follow docs/PERFORMANCE.md
  * (256 MiB per throughput run, medians of 5 runs, 16 clients); `--quick` is a smoke run.
  *
- *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE] [--trace]
+ *   node --expose-gc scripts/bench/run.ts [--quick] [--runs N] [--mib N] [--only a,b] [--json FILE] [--held N] [--trace]
  *
+ * `--held N`: connections the scale section holds per sample (at most the open-file limit allows).
  * `--trace`: the round-trips section logs the chunks of its first connection of each kind at 100 ms.
  */
 import { parseArgs } from 'node:util'
@@ -14,7 +15,7 @@ export const MS_PER_SECOND = 1000
 export const US_PER_MS = 1000
 export const HOST = '127.0.0.1'
 
-export const SECTIONS = ['throughput', 'small-writes', 'libp2p', 'handshake', 'memory', 'round-trips'] as const
+export const SECTIONS = ['throughput', 'small-writes', 'libp2p', 'handshake', 'memory', 'round-trips', 'scale'] as const
 export type SectionName = typeof SECTIONS[number]
 
 export interface BenchConfig {
@@ -35,13 +36,15 @@ export interface BenchConfig {
   readonly loadWindowMs: number
   /** Idle connections held per memory sample. */
   readonly idleConnections: number
+  /** Idle connections one server holds per scale sample. */
+  readonly heldConnections: number
   readonly only: ReadonlySet<SectionName>
   readonly jsonPath: string | undefined
   readonly trace: boolean
 }
 
-const FULL = { runs: 5, mib: 256, smallMiB: 16, roundTrips: 500, pairs: 200, warmupMs: 300, windowMs: 1500, idle: 1000 }
-const QUICK = { runs: 2, mib: 8, smallMiB: 1, roundTrips: 50, pairs: 20, warmupMs: 100, windowMs: 300, idle: 100 }
+const FULL = { runs: 5, mib: 256, smallMiB: 16, roundTrips: 500, pairs: 200, warmupMs: 300, windowMs: 1500, idle: 1000, held: 10_000 }
+const QUICK = { runs: 2, mib: 8, smallMiB: 1, roundTrips: 50, pairs: 20, warmupMs: 100, windowMs: 300, idle: 100, held: 1000 }
 const LOAD_CLIENTS = 16
 
 export function parseConfig (argv: readonly string[] = process.argv.slice(2)): BenchConfig {
@@ -53,6 +56,7 @@ export function parseConfig (argv: readonly string[] = process.argv.slice(2)): B
       mib: { type: 'string' },
       only: { type: 'string' },
       json: { type: 'string' },
+      held: { type: 'string' },
       trace: { type: 'boolean', default: false }
     }
   })
@@ -73,6 +77,7 @@ export function parseConfig (argv: readonly string[] = process.argv.slice(2)): B
     loadWarmupMs: size.warmupMs,
     loadWindowMs: size.windowMs,
     idleConnections: size.idle,
+    heldConnections: values.held === undefined ? size.held : Math.round(positive(values.held, '--held')),
     only: new Set(only as SectionName[]),
     jsonPath: values.json,
     trace: values.trace === true

@@ -16,6 +16,7 @@ import { measureLibp2p } from './libp2p.ts'
 import { measureMemory } from './memory.ts'
 import { Report, formatTable, toJson } from './report.ts'
 import { measureRoundTrips } from './round-trips.ts'
+import { measureScale } from './scale.ts'
 import { measureSmallWrites, measureThroughput } from './throughput.ts'
 
 const SECTIONS: Readonly<Record<SectionName, (config: BenchConfig, report: Report) => Promise<void>>> = {
@@ -24,7 +25,8 @@ const SECTIONS: Readonly<Record<SectionName, (config: BenchConfig, report: Repor
   libp2p: measureLibp2p,
   handshake: measureHandshakes,
   memory: measureMemory,
-  'round-trips': measureRoundTrips
+  'round-trips': measureRoundTrips,
+  scale: measureScale
 }
 
 /** A section still running after this long is given up (noted), so the bench always ends. */

@@ -9,8 +9,8 @@
  */
 import { allocOwned, sodium } from '#crypto-backend'
 import { BoxStreamError, type ShsErrorCode } from '../errors.ts'
-import { MAC_BYTES, carve, wipe } from '../crypto/primitives.ts'
-import { checkSessionKey } from './keys.ts'
+import { MAC_BYTES, wipe } from '../crypto/primitives.ts'
+import { KEY_BYTES, NONCE_BYTES, carveState, checkSessionKey } from './keys.ts'
 import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES, MAX_CONTROL_BODY_BYTES } from './constants.ts'
 import { incrementNonce } from './nonce.ts'
 import { type PushOptions, ownedPlaintext, zeroedTailView } from './plaintext.ts'
@@ -67,6 +67,9 @@ export class BoxStreamDecoder {
   readonly #nonce: Uint8Array
   readonly #onControl: ControlHandler | undefined
 
+  /** Bytes of the decoder's state: its key and nonce. */
+  static readonly STATE_BYTES = KEY_BYTES + NONCE_BYTES
+
   static {
     decoderKeys = (decoder) => ({ key: new Uint8Array(decoder.#key), nonce: new Uint8Array(decoder.#nonce) })
   }
@@ -84,13 +87,13 @@ export class BoxStreamDecoder {
 
   /**
    * Copies the key and nonce; the copies are wiped when the stream ends or fails. With
-   * `onControl` (a session with the rekey extension) headers may announce control packets.
+   * `onControl` (a session with the rekey extension) headers may announce control packets. The
+   * copies go into `state` when given: memory of `STATE_BYTES` that only this decoder uses.
    */
-  constructor (key: Uint8Array, nonce: Uint8Array, onControl?: ControlHandler) {
+  constructor (key: Uint8Array, nonce: Uint8Array, onControl?: ControlHandler, state?: Uint8Array) {
     checkSessionKey(key, nonce, 'decrypt')
     this.#onControl = onControl
-    // One allocation for all of the decoder's state: a connection holds two codecs for its whole life.
-    const [ownKey, ownNonce] = carve([key.byteLength, nonce.byteLength])
+    const [ownKey, ownNonce] = carveState(state, BoxStreamDecoder.STATE_BYTES, [KEY_BYTES, NONCE_BYTES])
     ownKey.set(key)
     ownNonce.set(nonce)
     this.#key = ownKey

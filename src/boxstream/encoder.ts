@@ -4,8 +4,8 @@
  */
 import { allocUnsafe, sodium } from '#crypto-backend'
 import { BoxStreamError } from '../errors.ts'
-import { carve, wipe } from '../crypto/primitives.ts'
-import { checkSessionKey } from './keys.ts'
+import { wipe } from '../crypto/primitives.ts'
+import { KEY_BYTES, NONCE_BYTES, carveState, checkSessionKey } from './keys.ts'
 import { CONTROL_FLAG, HEADER_BYTES, HEADER_PLAINTEXT_BYTES, LENGTH_BYTES, MAX_BODY_BYTES, MAX_CONTROL_BODY_BYTES } from './constants.ts'
 import { PACKET_NONCE_STEPS, advanceNonce, incrementNonce } from './nonce.ts'
 
@@ -34,15 +34,21 @@ export class BoxStreamEncoder {
   readonly #bodyNonce: Uint8Array
   #ended = false
 
+  /** Bytes of the encoder's state: its key, header nonce and body nonce. */
+  static readonly STATE_BYTES = KEY_BYTES + 2 * NONCE_BYTES
+
   static {
     encoderKeys = (encoder) => ({ key: new Uint8Array(encoder.#key), nonce: new Uint8Array(encoder.#headerNonce) })
   }
 
-  /** Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. */
-  constructor (key: Uint8Array, nonce: Uint8Array) {
+  /**
+   * Copies the key and nonce; `destroy()` or `goodbye()` wipes the copies. They go into `state`
+   * when given: memory of `STATE_BYTES` that only this encoder uses (a connection keeps
+   * both codecs' state in one allocation: docs/PERFORMANCE.md, "Scale").
+   */
+  constructor (key: Uint8Array, nonce: Uint8Array, state?: Uint8Array) {
     checkSessionKey(key, nonce, 'encrypt')
-    // One allocation for all of the encoder's state: a connection holds two codecs for its whole life.
-    const [ownKey, headerNonce, bodyNonce] = carve([key.byteLength, nonce.byteLength, nonce.byteLength])
+    const [ownKey, headerNonce, bodyNonce] = carveState(state, BoxStreamEncoder.STATE_BYTES, [KEY_BYTES, NONCE_BYTES, NONCE_BYTES])
     ownKey.set(key)
     headerNonce.set(nonce)
     bodyNonce.set(nonce)

@@ -24,7 +24,7 @@
  */
 import { BoxStreamDecoder, type PushOptions, decoderKeys } from '../boxstream/decoder.ts'
 import { BoxStreamEncoder, encoderKeys } from '../boxstream/encoder.ts'
-import { concatBytes } from '../crypto/primitives.ts'
+import { carve, concatBytes } from '../crypto/primitives.ts'
 import { BoxStreamError, ShsError } from '../errors.ts'
 import { type SessionKeys, type SessionRekey, wipeSession } from '../handshake/session.ts'
 import { RekeyMachine, type RekeyMachineOptions } from './rekey.ts'
@@ -64,11 +64,14 @@ export class BoxStream {
     this.remotePublicKey = session.remotePublicKey
     const rekey = session.rekey
     try {
-      const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce)
+      // Both codecs' keys and nonces in one allocation: every held connection keeps them, and each
+      // allocation of its own costs a buffer object and a malloc'd store (docs/PERFORMANCE.md, "Scale").
+      const [encoderState, decoderState] = carve([BoxStreamEncoder.STATE_BYTES, BoxStreamDecoder.STATE_BYTES])
+      const encoder = new BoxStreamEncoder(session.encryptKey, session.encryptNonce, encoderState)
       try {
         this.#decoder = rekey === undefined
-          ? new BoxStreamDecoder(session.decryptKey, session.decryptNonce)
-          : new BoxStreamDecoder(session.decryptKey, session.decryptNonce, (body) => { (this.#rekey as RekeyMachine).onControl(body) })
+          ? new BoxStreamDecoder(session.decryptKey, session.decryptNonce, undefined, decoderState)
+          : new BoxStreamDecoder(session.decryptKey, session.decryptNonce, (body) => { (this.#rekey as RekeyMachine).onControl(body) }, decoderState)
       } catch (err) {
         encoder.destroy()
         throw err

@@ -127,11 +127,11 @@ export function copyBytes (bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes)
 }
 
-/** Consecutive views of the given sizes over one fresh zeroed buffer: one allocation for many small arrays. */
-export function carve<const Sizes extends readonly number[]> (sizes: Sizes): { [Index in keyof Sizes]: Uint8Array } {
+/** Consecutive views of the given sizes over `buffer` (default: one fresh zeroed buffer): one allocation for many small arrays. */
+export function carve<const Sizes extends readonly number[]> (sizes: Sizes, buffer?: Uint8Array): { [Index in keyof Sizes]: Uint8Array } {
   let total = 0
   for (const size of sizes) total += size
-  const buffer = new Uint8Array(total)
+  buffer ??= new Uint8Array(total)
   const views: Uint8Array[] = []
   let offset = 0
   for (const size of sizes) {

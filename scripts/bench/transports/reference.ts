@@ -85,10 +85,10 @@ function answerOnce (ready: Promise<void>): PullSource {
   }
 }
 
-/** Connects and runs the client handshake; resolves with the box stream and its socket. */
-export async function open (target: Target): Promise<{ stream: PullDuplex, socket: net.Socket }> {
+/** Connects (from `localAddress` if given) and runs the client handshake; resolves with the box stream and its socket. */
+export async function open (target: Target, localAddress?: string): Promise<{ stream: PullDuplex, socket: net.Socket }> {
   return await new Promise((resolve, reject) => {
-    const socket = net.connect({ port: target.port, host: HOST, noDelay: true })
+    const socket = net.connect({ port: target.port, host: HOST, noDelay: true, localAddress })
     socket.on('error', ignore)
     const handshake = shs.createClient(keys, appKey, TIMEOUT_MS)(Buffer.from(target.publicKey), (err, stream) => {
       if (err == null && stream !== undefined) { resolve({ stream, socket }); return }

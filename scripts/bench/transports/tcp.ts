@@ -102,7 +102,8 @@ async function connectAndClose (target: Target): Promise<void> {
   await close(socket)
 }
 
-async function exactly (socket: net.Socket, length: number): Promise<void> {
+/** Resolves once `length` bytes arrived on `socket` (the echo of what was just written). */
+export async function exactly (socket: net.Socket, length: number): Promise<void> {
   let received = 0
   await new Promise<void>((resolve, reject) => {
     const onClose = (): void => { reject(new Error('tcp: the server closed mid-exchange')) }
