@@ -16,7 +16,7 @@ export function summarize (values: readonly number[]): Summary {
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number }
 }
 
-/** Each run visits every task once, in order; returns each task's samples. */
+/** Each run visits every task once (odd runs in reverse order); returns each task's samples. */
 export async function interleave<T extends string> (
   runs: number,
   names: readonly T[],
@@ -24,7 +24,10 @@ export async function interleave<T extends string> (
 ): Promise<Record<T, number[]>> {
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<T, number[]>
   for (let run = 0; run < runs; run++) {
-    for (const name of names) samples[name].push(await task(name, run))
+    // Every other run in reverse order, so that no task always runs right after the same one
+    // (a neighbour's leftover garbage, sockets in TIME_WAIT or warm caches would favour one side).
+    const order = run % 2 === 0 ? names : [...names].reverse()
+    for (const name of order) samples[name].push(await task(name, run))
   }
   return samples
 }
