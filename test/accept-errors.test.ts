@@ -1,13 +1,13 @@
 /**
- * A listen() server out of file descriptors (a child process under `ulimit -n`): libuv drops the
- * connections it cannot accept without a word, so the server's probe reports the shortage to
- * onError as an AcceptError (ERR_SHS_ACCEPT_FAILED, errno EMFILE) and counts it in stats(); once
- * the stallers close, the server serves again.
+ * A listen() or listenWebSocket() server out of file descriptors (a child process under
+ * `ulimit -n`): libuv drops the connections it cannot accept without a word, so the server's probe
+ * reports the shortage to onError as an AcceptError (ERR_SHS_ACCEPT_FAILED, errno EMFILE) and
+ * counts it in stats(); once the stallers close, the server serves again.
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type ListenerStats, SSB_NETWORK_KEY, type ShsError, connect, generateKeyPair } from '../src/index.ts'
+import { type ListenerStats, SSB_NETWORK_KEY, type SecureStream, type ShsError, connect, connectWebSocket, generateKeyPair } from '../src/index.ts'
 import { drain } from './helpers/adversary.ts'
 import { waitFor } from './helpers/resources.ts'
 import { type RawSockets, stallers } from './helpers/stallers.ts'
@@ -25,9 +25,12 @@ class LimitedServer {
   port = 0
   publicKey = new Uint8Array()
 
-  constructor () {
+  readonly path: 'tcp' | 'ws'
+
+  constructor (path: 'tcp' | 'ws') {
+    this.path = path
     // exec keeps the IPC channel: node finds it through the environment.
-    this.child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, ...process.execArgv, CHILD],
+    this.child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, ...process.execArgv, CHILD, path],
       { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   }
 
@@ -67,7 +70,15 @@ class LimitedServer {
   }
 }
 
-describe('listen() out of file descriptors (a child under ulimit -n)', function () {
+/** An honest client of the path's server. */
+async function honestClient (server: LimitedServer): Promise<SecureStream> {
+  const options = { keys: generateKeyPair(), networkKey: SSB_NETWORK_KEY, remotePublicKey: server.publicKey }
+  return server.path === 'ws'
+    ? await connectWebSocket({ ...options, url: `ws://127.0.0.1:${server.port}` })
+    : await connect({ ...options, host: '127.0.0.1', port: server.port })
+}
+
+for (const path of ['tcp', 'ws'] as const) describe(`${path === 'ws' ? 'listenWebSocket()' : 'listen()'} out of file descriptors (a child under ulimit -n)`, function () {
   this.timeout(60_000)
   let server: LimitedServer
   let attack: RawSockets | undefined
@@ -77,7 +88,7 @@ describe('listen() out of file descriptors (a child under ulimit -n)', function 
   })
 
   it('onError gets an AcceptError with errno EMFILE, stats count it, and the server serves again once the stallers close', async () => {
-    server = new LimitedServer()
+    server = new LimitedServer(path)
     await server.ready()
     attack = stallers(server.port, '127.0.0.2', STALLERS, 0)
     const short = await server.until((report) => report.stats.acceptErrors > 0, 'an accept error')
@@ -89,8 +100,7 @@ describe('listen() out of file descriptors (a child under ulimit -n)', function 
     attack.destroyAll()
     await waitFor(() => attack?.size === 0, 'the stallers to close', WAIT_MS)
     await server.until((report) => report.stats.pendingHandshakes === 0, 'the stallers\' handshakes to end')
-    const client = generateKeyPair()
-    const stream = await connect({ host: '127.0.0.1', port: server.port, keys: client, networkKey: SSB_NETWORK_KEY, remotePublicKey: server.publicKey })
+    const stream = await honestClient(server)
     const message = new Uint8Array([7, 8, 9])
     const [echoed] = await Promise.all([drain(stream.source), stream.sink([message])])
     assert.equal(echoed.error as ShsError | undefined, undefined)

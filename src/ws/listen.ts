@@ -14,7 +14,8 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { setMaxListeners } from 'node:events'
 import { asKeyPair, asNetworkKey } from '../crypto/keys.ts'
 import { ConnectionError, InvalidOptionError, ShsError } from '../errors.ts'
-import { DEFAULT_HOST, listening } from '../net/listen.ts'
+import { AcceptErrors } from '../net/accept-errors.ts'
+import { DEFAULT_HOST, type ListenerStats, NO_REMOTE, listening } from '../net/listen.ts'
 import { ListenGuard } from '../net/listen-guard.ts'
 import { ContainedCallbacks, type OnStream, type RemoteAddress, type ServerOptions } from '../net/server-callbacks.ts'
 import { checkHost, checkOptions, checkPort, checkTimeout, describeValue } from '../options.ts'
@@ -35,6 +36,8 @@ export interface WebSocketListenOptions extends ServerOptions, Pick<WebSocketOpt
 
 export interface WebSocketListener {
   address (): { host: string, port: number, secure: boolean }
+  /** As `listen()`'s: handshakes pending (from the TCP accept on) and accept errors. */
+  stats (): ListenerStats
   /** Stops accepting and aborts handshakes in progress; streams already handed out live on. */
   stopAccepting (): void
   /** Stops accepting and closes every connection, handshaking or not. */
@@ -112,15 +115,20 @@ export async function listenWebSocket (options: WebSocketListenOptions, onStream
     wss.close()
     throw err
   }
-  server.on('error', ignoreReportedElsewhere)
+  // Once listening, every server error is a failure to accept: onError hears of it, as for listen().
+  const acceptErrors = new AcceptErrors((error) => { callbacks.error(error, NO_REMOTE) })
+  server.on('error', acceptErrors.serverError)
+  acceptErrors.start()
   const bound = server.address() as AddressInfo
   const stopAccepting = (): void => {
     closing.abort()
+    acceptErrors.stop()
     if (server.listening) server.close()
   }
   const serverClosed = new Promise<void>((resolve) => { server.once('close', resolve) })
   return {
     address: () => ({ host: bound.address, port: bound.port, secure: tls !== undefined }),
+    stats: () => ({ pendingHandshakes: guard.pending, acceptErrors: acceptErrors.count }),
     stopAccepting,
     close: async () => {
       stopAccepting()

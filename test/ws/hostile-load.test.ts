@@ -35,7 +35,7 @@ describe('listenWebSocket under hostile load: admission from the first byte of t
   this.timeout(60_000)
   const onCleanup = useLeakChecks()
 
-  async function startServer (options: Partial<WebSocketListenOptions> = {}): Promise<{ port: number, errors: Report[], streams: SecureStream[] }> {
+  async function startServer (options: Partial<WebSocketListenOptions> = {}): Promise<{ port: number, errors: Report[], streams: SecureStream[], pending: () => number }> {
     const errors: Report[] = []
     const streams: SecureStream[] = []
     const listener = await listenWebSocket({
@@ -49,7 +49,7 @@ describe('listenWebSocket under hostile load: admission from the first byte of t
       stream.sink(stream.source).catch(() => {})
     })
     onCleanup(async () => { await listener.close() })
-    return { port: listener.address().port, errors, streams }
+    return { port: listener.address().port, errors, streams, pending: () => listener.stats().pendingHandshakes }
   }
 
   /** One honest request over WebSocket: a round trip through the echo server; false if it failed. */
@@ -109,6 +109,7 @@ describe('listenWebSocket under hostile load: admission from the first byte of t
     const refusals = server.errors.length
     assert.ok(refusals >= (STALLERS - DEFAULT_PER_SOURCE) * (RECONNECTS + 1), `${refusals} refusals`)
     assert.ok(server.errors.every((e) => e.code === 'ERR_SHS_SOURCE_BUSY' && e.host === '127.0.0.2'), 'refused by the per-source cap, with its reason')
+    assert.equal(server.pending(), DEFAULT_PER_SOURCE, 'stats(): the held stallers are the pending handshakes')
 
     const served = await servedOf(server.port)
     assert.ok(served >= HONEST_SERVED_AT_LEAST, `${served} of ${HONEST} honest clients served`)
