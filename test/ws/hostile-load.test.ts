@@ -12,6 +12,7 @@ import {
 } from '../../src/index.ts'
 import { drain } from '../helpers/adversary.ts'
 import { useLeakChecks, waitFor } from '../helpers/resources.ts'
+import { type RawSockets, stallers } from '../helpers/stallers.ts'
 
 const serverKeys = generateKeyPair()
 const clientKeys = generateKeyPair()
@@ -23,7 +24,7 @@ const HONEST = 24
 const HONEST_SERVED_AT_LEAST = 22
 const DEFAULT_PER_SOURCE = 8
 /** The start of an upgrade request, never finished: the headers' blank line never comes. */
-const HALF_AN_UPGRADE = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+const HALF_AN_UPGRADE = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n', 'latin1')
 
 interface Report {
   code: ShsError['code']
@@ -65,32 +66,13 @@ describe('listenWebSocket under hostile load: admission from the first byte of t
   }
 
   /**
-   * `count` slowloris clients from `source`: each connects, sends half an upgrade request and
-   * waits; when the server drops it, it reconnects, at most `reconnects` times.
+   * `count` slowloris clients from `source` (the shared stallers, test/helpers/stallers.ts): each
+   * sends half an upgrade request and waits, and reconnects at most `reconnects` times when dropped.
    */
-  function slowloris (port: number, source: string, count: number, reconnects: number): Set<net.Socket> {
-    const sockets = new Set<net.Socket>()
-    let stopped = false
-    onCleanup(() => {
-      stopped = true
-      for (const socket of sockets) socket.destroy()
-    })
-    for (let i = 0; i < count; i++) {
-      let attempts = 0
-      const open = (): void => {
-        attempts++
-        const socket = net.connect({ host: '127.0.0.1', port, localAddress: source })
-        sockets.add(socket)
-        socket.on('error', () => {})
-        socket.once('connect', () => { socket.write(HALF_AN_UPGRADE) })
-        socket.once('close', () => {
-          sockets.delete(socket)
-          if (attempts <= reconnects && !stopped) open()
-        })
-      }
-      open()
-    }
-    return sockets
+  function slowloris (port: number, source: string, count: number, reconnects: number): RawSockets {
+    const attack = stallers(port, source, count, reconnects, HALF_AN_UPGRADE)
+    onCleanup(() => { attack.destroyAll() })
+    return attack
   }
 
   async function servedOf (port: number): Promise<number> {
@@ -132,9 +114,8 @@ describe('listenWebSocket under hostile load: admission from the first byte of t
 
   it('a half-sent upgrade is dropped at helloTimeout, which counts from TCP accept, with ERR_SHS_HANDSHAKE_TIMEOUT', async () => {
     const server = await startServer({ helloTimeout: 200, timeout: 20_000 })
-    const [staller] = slowloris(server.port, '127.0.0.2', 1, 0)
-    assert.ok(staller !== undefined)
-    await new Promise((resolve) => staller.once('close', resolve))
+    const staller = slowloris(server.port, '127.0.0.2', 1, 0)
+    await waitFor(() => staller.size === 0, 'the server to drop the staller', WAIT_MS)
     await waitFor(() => server.errors.length === 1, 'the staller to be reported', WAIT_MS)
     assert.equal(server.errors[0]?.code, 'ERR_SHS_HANDSHAKE_TIMEOUT')
     assert.match(server.errors[0]?.message ?? '', /no complete hello \(message 1\) within 200 ms/)
